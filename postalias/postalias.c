@@ -1,0 +1,2 @@
+/* placeholder replaced by the postconf work */
+int main(void) { return 0; }

@@ -4,7 +4,8 @@
 # one failure under its own name.
 pass=0 fail=0
 for t in "$@"; do
-	out=$("./$t" 2>&1); rc=$?
+	case $t in /*) ;; *) t=./$t ;; esac
+	out=$("$t" 2>&1); rc=$?
 	printf '%s\n' "$out"
 	p=$(printf '%s\n' "$out" | grep -c '^PASS ')
 	f=$(printf '%s\n' "$out" | grep -c '^FAIL ')

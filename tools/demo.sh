@@ -1,0 +1,35 @@
+#!/bin/sh
+# Build Postern, install it under ./demo, and set up a demo instance's
+# configuration on loopback.  Run from the top of the source tree, as root
+# on a fresh Debian machine (it installs the build dependencies).
+#
+# Until the mail path exists (master, smtpd, ...), the demo shows the
+# instance's configuration; later issues make this start the instance.
+set -e
+cd "$(dirname "$0")/.."
+sh tools/deps.sh
+[ -x configure ] || autoreconf -fi >/dev/null
+./configure -q --prefix=/usr --sysconfdir=/etc
+make -s -j2
+rm -rf demo
+make -s install DESTDIR="$PWD/demo"
+top=$PWD/demo
+conf=$top/etc/postfix
+bin=$top/usr/sbin
+mkdir -p "$top/var/spool/postfix" "$top/var/lib/postfix"
+"$bin/postconf" -c "$conf" -e \
+    "queue_directory = $top/var/spool/postfix" \
+    "data_directory = $top/var/lib/postfix" \
+    "command_directory = $bin" \
+    "daemon_directory = $top/usr/libexec/postfix" \
+    "inet_interfaces = 127.0.0.1" \
+    "myhostname = demo.postern.test" \
+    "alias_maps = hash:$conf/aliases" \
+    "alias_database = hash:$conf/aliases" \
+    "maillog_file = /dev/stdout"
+printf 'postmaster: root\nabuse: postmaster\n' > "$conf/aliases"
+"$top/usr/sbin/postalias" -c "$conf" "hash:$conf/aliases"
+echo "== Postern installed in $top; demo configuration ($conf):"
+"$bin/postconf" -c "$conf" -n
+echo "== aliases: postmap -q postmaster hash:$conf/aliases"
+"$bin/postmap" -c "$conf" -q postmaster "hash:$conf/aliases"

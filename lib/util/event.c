@@ -27,18 +27,18 @@
 struct event_fd {
 	event_fn *rfn, *wfn;
 	void *rctx, *wctx;
-	uint32_t gen;		/* bumped on each EPOLL_CTL_ADD */
-	bool added;		/* in the epoll set */
+	uint32_t gen; /* bumped on each EPOLL_CTL_ADD */
+	bool added;   /* in the epoll set */
 };
 
 struct event_tmr {
-	long long when;		/* CLOCK_MONOTONIC ns */
-	unsigned long long seq;	/* order of setting, for ties */
+	long long when;         /* CLOCK_MONOTONIC ns */
+	unsigned long long seq; /* order of setting, for ties */
 	event_fn *fn;
 	void *ctx;
 };
 
-#define EVENT_WAKE UINT64_MAX	/* epoll data of the signal pipe */
+#define EVENT_WAKE UINT64_MAX /* epoll data of the signal pipe */
 
 static int event_epfd = -1;
 static struct event_fd *event_fds;
@@ -120,7 +120,8 @@ event_slot(int fd)
 		n = event_nfds ? event_nfds : 64;
 		while (n <= fd)
 			n = n > INT32_MAX / 2 ? fd + 1 : n * 2;
-		event_fds = xreallocarray(event_fds, (size_t)n, sizeof(*event_fds));
+		event_fds =
+		    xreallocarray(event_fds, (size_t)n, sizeof(*event_fds));
 		memset(event_fds + event_nfds, 0,
 		    (size_t)(n - event_nfds) * sizeof(*event_fds));
 		event_nfds = n;
@@ -180,11 +181,14 @@ event_swap(size_t i, size_t j)
 static void
 event_sift(size_t i)
 {
-	size_t child;
+	size_t child, parent;
 
-	while (i > 0 && event_before(&event_heap[i], &event_heap[(i - 1) / 2])) {
-		event_swap(i, (i - 1) / 2);
-		i = (i - 1) / 2;
+	while (i > 0) {
+		parent = (i - 1) / 2;
+		if (!event_before(&event_heap[i], &event_heap[parent]))
+			break;
+		event_swap(i, parent);
+		i = parent;
 	}
 	for (;;) {
 		child = 2 * i + 1;
@@ -226,7 +230,8 @@ event_timer(event_fn *fn, void *ctx, int ms)
 		msg_panic("event_timer: null callback");
 	if ((i = event_find(fn, ctx)) < 0) {
 		if (event_heap_len == event_heap_cap) {
-			event_heap_cap = event_heap_cap ? event_heap_cap * 2 : 16;
+			event_heap_cap =
+			    event_heap_cap ? event_heap_cap * 2 : 16;
 			event_heap = xreallocarray(event_heap, event_heap_cap,
 			    sizeof(*event_heap));
 		}
@@ -234,8 +239,8 @@ event_timer(event_fn *fn, void *ctx, int ms)
 		event_heap[i].fn = fn;
 		event_heap[i].ctx = ctx;
 	}
-	event_heap[i].when = event_now() + (long long)(ms > 0 ? ms : 0) *
-	    1000000LL;
+	event_heap[i].when =
+	    event_now() + (long long)(ms > 0 ? ms : 0) * 1000000LL;
 	event_heap[i].seq = ++event_seq;
 	event_sift((size_t)i);
 }
@@ -277,7 +282,7 @@ event_signal(int signo)
 		ev.events = EPOLLIN;
 		ev.data.u64 = EVENT_WAKE;
 		if (epoll_ctl(event_epfd, EPOLL_CTL_ADD, event_sigpipe[0],
-		    &ev) < 0)
+			&ev) < 0)
 			msg_fatal("epoll_ctl signal pipe: %m");
 	}
 	memset(&sa, 0, sizeof(sa));
@@ -367,7 +372,7 @@ event_loop(int max_ms)
 	 */
 	now = event_now();
 	while (event_heap_len > 0 && event_heap[0].when <= now &&
-	    event_heap[0].seq <= seq_limit) {
+	       event_heap[0].seq <= seq_limit) {
 		t = event_heap[0];
 		event_heap_delete(0);
 		t.fn(EVENT_TIMER, t.ctx);

@@ -3,8 +3,9 @@
  * for multiplexers (master, qmgr, multi-client services).  Per-connection
  * code uses stream deadlines instead.
  *
- * event_read(fd, fn, ctx)       call fn(EVENT_READ, ctx) while fd is readable
- *                               (replaces an earlier read callback; NULL fn stops)
+ * event_read(fd, fn, ctx)       call fn(EVENT_READ, ctx) while fd is
+ *                               readable (replaces an earlier read
+ *                               callback; a NULL fn stops watching)
  * event_write(fd, fn, ctx)      same for writable, EVENT_WRITE
  * event_remove(fd)              stop watching fd (call before close)
  * event_timer(fn, ctx, ms)      call fn(EVENT_TIMER, ctx) once, ms from now;
@@ -20,14 +21,15 @@
  *
  * Callbacks are level-triggered.  On an error or hangup a read callback
  * gets EVENT_READ (read() then reports EOF or the error) and a write
- * callback EVENT_ERROR (write() or SO_ERROR tells why).  Callbacks may add and remove descriptors and timers,
- * their own included, at any time: a descriptor removed (or closed and
- * reused) during a round gets no stale callback, and a timer armed during a
- * round runs in a later round, so a timer re-arming itself with 0 ms cannot
- * starve the loop.  Timers due at the same time run in the order set.
- * Finding a timer by (fn, ctx) is a linear search: fine for the hundreds
- * of timers a daemon keeps, not for millions.  A child process after
- * fork() must not use these functions (the epoll set is shared).
+ * callback EVENT_ERROR (write() or SO_ERROR tells why).  Callbacks may add
+ * and remove descriptors and timers, their own included, at any time: a
+ * descriptor removed (or closed and reused) during a round gets no stale
+ * callback, and a timer armed during a round runs in a later round, so a
+ * timer re-arming itself with 0 ms cannot starve the loop.  Timers due at
+ * the same time run in the order set.  Finding a timer by (fn, ctx) is a
+ * linear search: fine for the hundreds of timers a daemon keeps, not for
+ * millions.  A child process after fork() must not use these functions
+ * (the epoll set is shared).
  */
 #ifndef EVENT_H
 #define EVENT_H

@@ -28,15 +28,15 @@
 
 struct stream {
 	int fd;
-	int timeout;		/* ms per wait, 0 = none */
-	long long deadline;	/* CLOCK_MONOTONIC ns, 0 = none */
-	int status;		/* STREAM_* of the last failure */
-	int werr;		/* sticky write failure, STREAM_* */
-	bool eof;		/* read returned 0 */
-	bool is_sock;		/* write with send(MSG_NOSIGNAL) */
-	size_t rpos, rlen;	/* unread input is rbuf[rpos..rlen) */
-	size_t wlen;		/* pending output is wbuf[0..wlen) */
-	struct str *fmt;	/* scratch for stream_printf */
+	int timeout;        /* ms per wait, 0 = none */
+	long long deadline; /* CLOCK_MONOTONIC ns, 0 = none */
+	int status;         /* STREAM_* of the last failure */
+	int werr;           /* sticky write failure, STREAM_* */
+	bool eof;           /* read returned 0 */
+	bool is_sock;       /* write with send(MSG_NOSIGNAL) */
+	size_t rpos, rlen;  /* unread input is rbuf[rpos..rlen) */
+	size_t wlen;        /* pending output is wbuf[0..wlen) */
+	struct str *fmt;    /* scratch for stream_printf */
 	char rbuf[STREAM_BUFSIZE];
 	char wbuf[STREAM_BUFSIZE];
 };
@@ -180,7 +180,7 @@ stream_drain(struct stream *st)
 		if (n > 0)
 			done += (size_t)n;
 		else if (n < 0 && (errno == EINTR || errno == EAGAIN ||
-		    errno == EWOULDBLOCK))
+				      errno == EWOULDBLOCK))
 			continue;
 		else {
 			if (n == 0)
@@ -302,7 +302,8 @@ stream_write(struct stream *st, const void *buf, size_t n)
 		return -1;
 	}
 	while (n > 0) {
-		if (st->wlen == sizeof(st->wbuf) && stream_drain(st) != STREAM_OK)
+		if (st->wlen == sizeof(st->wbuf) &&
+		    stream_drain(st) != STREAM_OK)
 			return -1;
 		room = sizeof(st->wbuf) - st->wlen;
 		if (room > n)

@@ -5,10 +5,10 @@
  * caller unwinds.  Binary-safe; waits with poll() on this descriptor only.
  *
  * stream_open(fd)                 wrap fd (takes ownership)
- * stream_close(st)                flush, close fd, free (NULL is fine); returns NULL
+ * stream_close(st)                flush, close fd, free (NULL ok); returns NULL
  * stream_fd(st)                   the descriptor
  * stream_set_timeout(st, ms)      bound each wait for the descriptor; 0 = none
- * stream_set_deadline(st, ms)     bound all waits from now on by now+ms; 0 = none
+ * stream_set_deadline(st, ms)     bound all waits until now+ms; 0 = none
  * stream_getline(st, line, limit) read one line into line, without the newline
  * stream_read(st, buf, n)         read up to n bytes: count, 0 at EOF, -1
  * stream_write(st, buf, n)        buffer n bytes (flushing when full); 0/-1

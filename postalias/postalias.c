@@ -1,2 +1,202 @@
-/* placeholder replaced by the postconf work */
-int main(void) { return 0; }
+/*
+ * postalias - build, query, update and list alias databases (aliases(5)
+ * source), as Postfix's postalias; newaliases is this on alias_database.
+ * A command run by the administrator; when root it builds as the source
+ * file's owner unless -o is given.  Reads main.cf (-c DIR or $MAIL_CONFIG)
+ * for default_database_type, smtputf8_enable and myhostname.
+ * Besides the aliases it stores "@" -> "@" (Sendmail's "database complete"
+ * mark) and the NIS entries YP_LAST_MODIFIED and YP_MASTER_NAME, as
+ * Debian's Postfix (built with NIS) does.  The table work is shared with
+ * postmap in lib/mail/mkmap.c.
+ */
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/util/dict.h"
+#include "lib/util/msg.h"
+#include "lib/util/str.h"
+#include "lib/mail/mkmap.h"
+#include "postalias/postalias.h"
+
+static struct mkmap_conf conf;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	msg_fatal("usage: %s [-Nfinoprsuvw] [-c config_dir] [-d key] [-q key] [map_type:]file...",
+	    msg_program());
+}
+
+static void
+postalias_line(struct mkmap *m, char *line, const char *path, int lineno)
+{
+	struct str *key = str_new(100), *value = str_new(100);
+	struct str *why = str_new(100);
+	int rc;
+
+	if ((rc = postalias_parse(line, key, value, why)) < 0)
+		msg_warn("%s, line %d: %s", path, lineno, str_ptr(why));
+	else if (rc == 0)
+		(void)mkmap_append(m, str_ptr(key), str_ptr(value));
+	str_free(key);
+	str_free(value);
+	str_free(why);
+}
+
+/*
+ * The signatures Postfix appends: "@" with the table's NUL convention
+ * (replacing an old one on -i), then the NIS entries without NUL and
+ * without case folding.
+ */
+static void
+postalias_end(struct mkmap *m, int open_flags)
+{
+	struct str *stamp = str_new(20);
+
+	if ((open_flags & O_TRUNC) == 0) {
+		m->dict->flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE);
+		m->dict->flags |= DICT_FLAG_DUP_REPLACE;
+		m->dup_flags = DICT_FLAG_DUP_REPLACE;
+	}
+	(void)mkmap_append(m, "@", "@");
+	m->dict->flags &= ~(DICT_FLAG_TRY1NULL | DICT_FLAG_FOLD_FIX);
+	m->dict->flags |= DICT_FLAG_TRY0NULL;
+	str_fmt(stamp, "%010ld", (long)time(NULL));
+	(void)mkmap_append(m, "YP_LAST_MODIFIED", str_ptr(stamp));
+	(void)mkmap_append(m, "YP_MASTER_NAME", conf.myhostname);
+	str_free(stamp);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *confdir = NULL, *query = NULL, *delkey = NULL;
+	int build_flags = MKMAP_AS_OWNER | MKMAP_SAVE_PERM;
+	int open_flags = O_RDWR | O_CREAT | O_TRUNC;
+	int dict_flags = DICT_FLAG_DUP_WARN | DICT_FLAG_FOLD_FIX;
+	int nul_flags = 0, ch, found;
+	bool sequence = false, utf8_off = false;
+	char *type, *name;
+
+	msg_init(argv[0]);
+	umask(022);
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			msg_fatal("open /dev/null: %m");
+	if (getenv("MAIL_VERBOSE"))
+		msg_verbose = 1;
+
+	while ((ch = getopt(argc, argv, "Nc:d:finopq:rsuvw")) > 0) {
+		switch (ch) {
+		case 'N':
+			nul_flags = DICT_FLAG_TRY1NULL;
+			break;
+		case 'c':
+			confdir = optarg;
+			break;
+		case 'd':
+			if (sequence || query || delkey)
+				msg_fatal("specify only one of -s -q or -d");
+			delkey = optarg;
+			break;
+		case 'f':
+			dict_flags &= ~DICT_FLAG_FOLD_FIX;
+			break;
+		case 'i':
+			open_flags &= ~O_TRUNC;
+			break;
+		case 'n':
+			nul_flags = DICT_FLAG_TRY0NULL;
+			break;
+		case 'o':
+			build_flags &= ~MKMAP_AS_OWNER;
+			break;
+		case 'p':
+			build_flags &= ~MKMAP_SAVE_PERM;
+			break;
+		case 'q':
+			if (sequence || query || delkey)
+				msg_fatal("specify only one of -s -q or -d");
+			query = optarg;
+			break;
+		case 'r':
+			dict_flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE);
+			dict_flags |= DICT_FLAG_DUP_REPLACE;
+			break;
+		case 's':
+			if (query || delkey)
+				msg_fatal("specify only one of -s or -q or -d");
+			sequence = true;
+			break;
+		case 'u':
+			utf8_off = true;
+			break;
+		case 'v':
+			msg_verbose++;
+			break;
+		case 'w':
+			dict_flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_REPLACE);
+			dict_flags |= DICT_FLAG_DUP_IGNORE;
+			break;
+		default:
+			usage();
+		}
+	}
+	mkmap_config(confdir, &conf);
+	if (utf8_off)
+		conf.utf8 = false;
+
+	/* Without -N or -n, read both forms; write with the NUL (Linux). */
+	if (delkey) {
+		if (optind + 1 > argc)
+			usage();
+		dict_flags |= DICT_FLAG_LOCK | (nul_flags ? nul_flags :
+		    DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+		if (strcmp(delkey, "-") == 0)
+			exit(!mkmap_deletes(stdin, argv + optind, argc - optind,
+			    conf.db_type, dict_flags));
+		found = 0;
+		for (; optind < argc; optind++)
+			found |= mkmap_delete(argv[optind], conf.db_type, delkey,
+			    dict_flags);
+		exit(!found);
+	} else if (query) {
+		if (optind + 1 > argc)
+			usage();
+		dict_flags |= DICT_FLAG_LOCK | (nul_flags ? nul_flags :
+		    DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+		if (strcmp(query, "-") == 0)
+			exit(!mkmap_queries(stdin, argv + optind, argc - optind,
+			    conf.db_type, dict_flags, conf.utf8, ":\t"));
+		for (; optind < argc; optind++)
+			if (mkmap_query(argv[optind], conf.db_type, query,
+			    dict_flags, conf.utf8))
+				exit(0);
+		exit(1);
+	} else if (sequence) {
+		if (optind >= argc)
+			exit(1);
+		dict_flags |= DICT_FLAG_LOCK | (nul_flags ? nul_flags :
+		    DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+		/* Postfix lists the first table only. */
+		mkmap_seq(argv[optind], conf.db_type, dict_flags, ":\t");
+		exit(0);
+	}
+	if (optind + 1 > argc)
+		usage();
+	dict_flags |= nul_flags ? nul_flags : DICT_FLAG_TRY1NULL;
+	for (; optind < argc; optind++) {
+		mkmap_split(argv[optind], conf.db_type, &type, &name);
+		mkmap_build(type, name, build_flags, open_flags, dict_flags,
+		    conf.utf8, postalias_line, postalias_end);
+		free(type);
+		free(name);
+	}
+	exit(0);
+}

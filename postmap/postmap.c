@@ -1,2 +1,278 @@
-/* placeholder replaced by the postconf work */
-int main(void) { return 0; }
+/*
+ * postmap - build, query, update and list lookup tables, as Postfix's.
+ * A command run by the administrator (as root or as the table's owner);
+ * when root it builds as the source file's owner unless -o is given.
+ * Reads main.cf (-c DIR or $MAIL_CONFIG) for default_database_type and
+ * smtputf8_enable; reads the source file, or stdin for -i, -q - and -d -.
+ * Writes "FILE.db" through a temporary file renamed into place
+ * (lib/mail/mkmap.c), answers on stdout, complains on stderr.
+ * Exit 0 on success and for a key found, 1 otherwise, as Postfix.
+ */
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/util/dict.h"
+#include "lib/util/msg.h"
+#include "lib/util/str.h"
+#include "lib/mail/mkmap.h"
+
+#define POSTMAP_HEADER	(1 << 0)	/* -h: header lines are keys */
+#define POSTMAP_BODY	(1 << 1)	/* -b: body lines are keys */
+#define POSTMAP_MIME	(1 << 2)	/* -m: MIME parsing */
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	msg_fatal("usage: %s [-bfFhimnNoprsuUvw] [-c config_dir] [-d key] [-q key] [map_type:]file...",
+	    msg_program());
+}
+
+/* One postmap(1) source line: "key whitespace value". */
+static void
+postmap_line(struct mkmap *m, char *line, const char *path, int lineno)
+{
+	struct str *why = str_new(100);
+	char *key, *value;
+
+	if (mkmap_parse_line(line, &key, &value, why) < 0) {
+		msg_warn("%s, line %d: %s", path, lineno, str_ptr(why));
+		str_free(why);
+		return;
+	}
+	str_free(why);
+	if (key[strlen(key) - 1] == ':')
+		msg_warn("%s, line %d: record is in \"key: value\" format; is this an alias file?",
+		    path, lineno);
+	(void)mkmap_append(m, key, value);
+}
+
+/*
+ * A header name as Postfix's is_header() sees it: printable ASCII other
+ * than ':' and space, optional blanks, then ':'.
+ */
+static bool
+postmap_is_header(const char *s)
+{
+	const char *p = s;
+
+	while (*p > 32 && *p < 127 && *p != ':')
+		p++;
+	if (p == s)
+		return false;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p == ':';
+}
+
+/*
+ * -q - with -h or -b: the message on stdin yields the keys, each logical
+ * header (continuation lines joined with newlines) or each body line,
+ * looked up in the tables in order.  This is Postfix's non-MIME mode; -m
+ * (MIME structure) is not implemented and only draws a warning.
+ */
+static int
+postmap_message(char **specs, int count, const char *deftype, int flags,
+    int dict_flags, bool utf8)
+{
+	struct str *line = str_new(1000), *header = str_new(1000);
+	struct mkmap_batch *b;
+	bool in_header = true, found = false, eof;
+	int c;
+
+	b = mkmap_batch_new(specs, count, deftype, dict_flags, utf8);
+	for (;;) {
+		str_reset(line);
+		while ((c = getchar()) != EOF && c != '\n')
+			str_catc(line, c);
+		eof = c == EOF && str_len(line) == 0;
+		if (in_header) {
+			if (!eof && str_len(header) > 0 &&
+			    (str_ptr(line)[0] == ' ' || str_ptr(line)[0] == '\t')) {
+				str_catc(header, '\n');
+				str_catn(header, str_ptr(line), str_len(line));
+				continue;
+			}
+			if (str_len(header) > 0 && (flags & POSTMAP_HEADER))
+				found |= mkmap_batch_query(b, str_ptr(header),
+				    "\t");
+			str_reset(header);
+			if (eof)
+				break;
+			if (postmap_is_header(str_ptr(line))) {
+				str_set(header, str_ptr(line));
+				continue;
+			}
+			/* The first non-header line ends the headers. */
+			in_header = false;
+			if ((flags & POSTMAP_BODY) == 0)
+				break;
+			if (str_len(line) == 0)
+				continue;
+		}
+		if (eof)
+			break;
+		found |= mkmap_batch_query(b, str_ptr(line), "\t");
+	}
+	mkmap_batch_free(b);
+	str_free(line);
+	str_free(header);
+	return found;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mkmap_conf conf;
+	const char *confdir = NULL, *query = NULL, *delkey = NULL;
+	int build_flags = MKMAP_AS_OWNER | MKMAP_SAVE_PERM;
+	int open_flags = O_RDWR | O_CREAT | O_TRUNC;
+	int dict_flags = DICT_FLAG_DUP_WARN | DICT_FLAG_FOLD_FIX;
+	int nul_flags = 0, flags = 0, ch, found;
+	bool sequence = false, utf8_off = false, force_utf8 = false;
+	char *type, *name;
+
+	msg_init(argv[0]);
+	umask(022);
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			msg_fatal("open /dev/null: %m");
+	if (getenv("MAIL_VERBOSE"))
+		msg_verbose = 1;
+
+	while ((ch = getopt(argc, argv, "bc:d:fFhimnNopq:rsuUvw")) > 0) {
+		switch (ch) {
+		case 'N':
+			nul_flags = DICT_FLAG_TRY1NULL;
+			break;
+		case 'b':
+			flags |= POSTMAP_BODY;
+			break;
+		case 'c':
+			confdir = optarg;
+			break;
+		case 'd':
+			if (sequence || query || delkey)
+				msg_fatal("specify only one of -s -q or -d");
+			delkey = optarg;
+			break;
+		case 'f':
+			dict_flags &= ~DICT_FLAG_FOLD_FIX;
+			break;
+		case 'F':
+			msg_fatal("-F (base64 file values) is not implemented");
+		case 'h':
+			flags |= POSTMAP_HEADER;
+			break;
+		case 'i':
+			open_flags &= ~O_TRUNC;
+			break;
+		case 'm':
+			flags |= POSTMAP_MIME;
+			break;
+		case 'n':
+			nul_flags = DICT_FLAG_TRY0NULL;
+			break;
+		case 'o':
+			build_flags &= ~MKMAP_AS_OWNER;
+			break;
+		case 'p':
+			build_flags &= ~MKMAP_SAVE_PERM;
+			break;
+		case 'q':
+			if (sequence || query || delkey)
+				msg_fatal("specify only one of -s -q or -d");
+			query = optarg;
+			break;
+		case 'r':
+			dict_flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE);
+			dict_flags |= DICT_FLAG_DUP_REPLACE;
+			break;
+		case 's':
+			if (query || delkey)
+				msg_fatal("specify only one of -s or -q or -d");
+			sequence = true;
+			break;
+		case 'u':
+			utf8_off = true;
+			break;
+		case 'U':
+			force_utf8 = true;
+			break;
+		case 'v':
+			msg_verbose++;
+			break;
+		case 'w':
+			dict_flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_REPLACE);
+			dict_flags |= DICT_FLAG_DUP_IGNORE;
+			break;
+		default:
+			usage();
+		}
+	}
+	mkmap_config(confdir, &conf);
+	if ((query == NULL || strcmp(query, "-") != 0) && flags)
+		msg_fatal("specify -b -h or -m only with \"-q -\"");
+	if (flags == POSTMAP_MIME)
+		msg_warn("ignoring -m option without -b or -h");
+	else if (flags & POSTMAP_MIME)
+		msg_warn("-m: MIME parsing is not implemented; treating the input as one plain message");
+	/* Postfix: -b and -h turn UTF-8 checks off unless -U forces them. */
+	if (utf8_off || ((flags & (POSTMAP_HEADER | POSTMAP_BODY)) && !force_utf8))
+		conf.utf8 = false;
+
+	/* Without -N or -n, read both forms; write with the NUL (Linux). */
+	if (delkey) {
+		if (optind + 1 > argc)
+			usage();
+		dict_flags |= DICT_FLAG_LOCK | (nul_flags ? nul_flags :
+		    DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+		if (strcmp(delkey, "-") == 0)
+			exit(!mkmap_deletes(stdin, argv + optind, argc - optind,
+			    conf.db_type, dict_flags));
+		found = 0;
+		for (; optind < argc; optind++)
+			found |= mkmap_delete(argv[optind], conf.db_type, delkey,
+			    dict_flags);
+		exit(!found);
+	} else if (query) {
+		if (optind + 1 > argc)
+			usage();
+		dict_flags |= DICT_FLAG_LOCK | (nul_flags ? nul_flags :
+		    DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+		if (strcmp(query, "-") == 0 && (flags & ~POSTMAP_MIME))
+			exit(!postmap_message(argv + optind, argc - optind,
+			    conf.db_type, flags, dict_flags, conf.utf8));
+		if (strcmp(query, "-") == 0)
+			exit(!mkmap_queries(stdin, argv + optind, argc - optind,
+			    conf.db_type, dict_flags, conf.utf8, "\t"));
+		for (; optind < argc; optind++)
+			if (mkmap_query(argv[optind], conf.db_type, query,
+			    dict_flags, conf.utf8))
+				exit(0);
+		exit(1);
+	} else if (sequence) {
+		if (optind >= argc)
+			exit(1);
+		dict_flags |= DICT_FLAG_LOCK | (nul_flags ? nul_flags :
+		    DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+		/* Postfix lists the first table only. */
+		mkmap_seq(argv[optind], conf.db_type, dict_flags, "\t");
+		exit(0);
+	}
+	if (optind + 1 > argc)
+		usage();
+	dict_flags |= nul_flags ? nul_flags : DICT_FLAG_TRY1NULL;
+	for (; optind < argc; optind++) {
+		mkmap_split(argv[optind], conf.db_type, &type, &name);
+		mkmap_build(type, name, build_flags, open_flags, dict_flags,
+		    conf.utf8, postmap_line, NULL);
+		free(type);
+		free(name);
+	}
+	exit(0);
+}

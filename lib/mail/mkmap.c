@@ -1,0 +1,689 @@
+/*
+ * mkmap - the table work shared by postmap(1) and postalias(1).
+ *
+ * A full build never modifies the live table: entries go into a temporary
+ * file created exclusively beside it, which is renamed over the result only
+ * after a successful flush, so readers see the old table or the new one,
+ * never a half-written file (Postfix locks and truncates in place; daemons
+ * notice either way because the file changes).  An incremental update (-i)
+ * and deletions (-d) modify the table in place under the table's lock.
+ *
+ * Messages and exit paths are Postfix 3.7's, found by running its postmap
+ * and postalias: "table hash:/p: query error", "map.db: duplicate entry",
+ * "table static:x: sequence operation is not supported".
+ */
+#include <sys/stat.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "lib/util/alloc.h"
+#include "lib/util/lline.h"
+#include "lib/util/dict.h"
+#include "lib/util/msg.h"
+#include "lib/util/str.h"
+#include "lib/mail/config.h"
+#include "lib/mail/mkmap.h"
+
+/* The temporary file of the build in progress, removed on a fatal exit. */
+static char *mkmap_pending;
+
+static void
+mkmap_cleanup(void)
+{
+	if (mkmap_pending)
+		(void)unlink(mkmap_pending);
+}
+
+/* A parameter's expanded value, or def when it cannot be evaluated. */
+static char *
+mkmap_param(const char *name, const char *def)
+{
+	struct str *val = str_new(100), *why = str_new(100);
+	char *res;
+
+	if (config_eval(name, val, why) == 0 && str_len(val) > 0)
+		res = str_steal(val);
+	else
+		res = xstrdup(def), str_free(val);
+	str_free(why);
+	return res;
+}
+
+void
+mkmap_config(const char *dir, struct mkmap_conf *conf)
+{
+	struct str *why = str_new(100);
+	char host[256];
+	char *s;
+
+	config_init(dir);
+	if (config_read(why) < 0)
+		msg_fatal("%s", str_ptr(why));
+	str_free(why);
+	conf->db_type = mkmap_param("default_database_type", "hash");
+	s = mkmap_param("smtputf8_enable", "yes");
+	conf->utf8 = strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0;
+	free(s);
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = 0;
+	conf->myhostname = mkmap_param("myhostname", host);
+}
+
+void
+mkmap_split(const char *arg, const char *deftype, char **type, char **name)
+{
+	const char *colon = strchr(arg, ':');
+
+	if (colon) {
+		*type = xstrndup(arg, (size_t)(colon - arg));
+		*name = xstrdup(colon + 1);
+	} else {
+		*type = xstrdup(deftype);
+		*name = xstrdup(arg);
+	}
+}
+
+/* The suffix that a file-based type adds to the table name. */
+static const char *
+mkmap_suffix(const char *type)
+{
+	if (strcmp(type, "hash") == 0 || strcmp(type, "btree") == 0)
+		return ".db";
+	return NULL;
+}
+
+struct mkmap *
+mkmap_open(const char *type, const char *name, int open_flags, int dict_flags,
+    struct str *why)
+{
+	struct mkmap *m = xcalloc(1, sizeof(*m));
+	const char *suffix = mkmap_suffix(type);
+	struct str *spec = str_new(100);
+	int open_dup;
+
+	m->type = xstrdup(type);
+	m->name = xstrdup(name);
+	m->dup_flags = dict_flags & (DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE |
+	    DICT_FLAG_DUP_REPLACE);
+	if (suffix) {
+		str_fmt(spec, "%s%s", name, suffix);
+		m->label = xstrdup(str_ptr(spec));
+	} else {
+		m->label = xstrdup(name);
+	}
+
+	/*
+	 * The dict layer keeps the first of two entries silently; the warning
+	 * is ours, so that it names the table file and not the temporary one.
+	 */
+	open_dup = m->dup_flags;
+	if (open_dup & DICT_FLAG_DUP_WARN)
+		open_dup = DICT_FLAG_DUP_IGNORE;
+	dict_flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE |
+	    DICT_FLAG_DUP_REPLACE);
+	dict_flags |= open_dup;
+
+	if ((open_flags & O_TRUNC) && suffix) {
+		struct str *tmp = str_new(100);
+		int fd;
+
+		str_fmt(tmp, "%s.tmpXXXXXX%s", name, suffix);
+		if ((fd = mkstemps(str_ptr(tmp), (int)strlen(suffix))) < 0) {
+			str_fmt(why, "create temporary file for %s: %m",
+			    m->label);
+			str_free(tmp);
+			goto fail;
+		}
+		/* mkstemps made it 0600; give it the mode a new table gets. */
+		{
+			mode_t mask = umask(0);
+
+			(void)umask(mask);
+			(void)fchmod(fd, 0644 & ~mask);
+		}
+		(void)close(fd);
+		m->final = xstrdup(m->label);
+		m->temp = str_steal(tmp);
+		mkmap_pending = m->temp;
+		msg_cleanup(mkmap_cleanup);
+		str_fmt(spec, "%s:%.*s", type,
+		    (int)(strlen(m->temp) - strlen(suffix)), m->temp);
+	} else {
+		str_fmt(spec, "%s:%s", type, name);
+	}
+	m->dict = dict_open(str_ptr(spec), open_flags, dict_flags, why);
+	if (m->dict == NULL)
+		goto fail;
+	str_free(spec);
+	return m;
+
+fail:
+	str_free(spec);
+	mkmap_abort(m);
+	return NULL;
+}
+
+int
+mkmap_append(struct mkmap *m, const char *key, const char *value)
+{
+	int rc;
+
+	errno = 0;
+	rc = dict_put(m->dict, key, value);
+	if (rc < 0 || m->dict->error)
+		msg_fatal("table %s:%s: write error: %m", m->type, m->name);
+	if (rc == 1 && (m->dup_flags & DICT_FLAG_DUP_WARN)) {
+		struct str *k = str_new(100);
+
+		str_set(k, key);
+		if (m->dict->flags & DICT_FLAG_FOLD_FIX)
+			str_lower(k);
+		msg_warn("%s: duplicate entry: \"%s\"", m->label, str_ptr(k));
+		str_free(k);
+	}
+	return rc;
+}
+
+static void
+mkmap_free(struct mkmap *m)
+{
+	if (mkmap_pending == m->temp)
+		mkmap_pending = NULL;
+	free(m->type);
+	free(m->name);
+	free(m->final);
+	free(m->temp);
+	free(m->label);
+	free(m);
+}
+
+int
+mkmap_close(struct mkmap *m, struct str *why)
+{
+	int rc = 0;
+
+	if (dict_sync(m->dict) < 0) {
+		str_fmt(why, "table %s:%s: sync error: %m", m->dict->type,
+		    m->dict->name);
+		rc = -1;
+	}
+	m->dict = dict_close(m->dict);
+	if (rc == 0 && m->temp && rename(m->temp, m->final) < 0) {
+		str_fmt(why, "rename %s to %s: %m", m->temp, m->final);
+		rc = -1;
+	}
+	if (rc < 0 && m->temp)
+		(void)unlink(m->temp);
+	mkmap_free(m);
+	return rc;
+}
+
+struct mkmap *
+mkmap_abort(struct mkmap *m)
+{
+	if (m == NULL)
+		return NULL;
+	if (m->dict)
+		m->dict = dict_close(m->dict);
+	if (m->temp)
+		(void)unlink(m->temp);
+	mkmap_free(m);
+	return NULL;
+}
+
+/* Drop to the source file's owner, so root cannot be tricked (postmap -o). */
+static void
+mkmap_set_owner(const struct stat *st)
+{
+	if (getuid() != 0)
+		return;
+	if (st->st_uid == geteuid() && st->st_gid == getegid())
+		return;
+	if (setegid(st->st_gid) < 0)
+		msg_fatal("setegid(%ld): %m", (long)st->st_gid);
+	if (seteuid(st->st_uid) < 0)
+		msg_fatal("seteuid(%ld): %m", (long)st->st_uid);
+}
+
+/* Physical lines are not limited in Postfix; this only bounds memory. */
+#define MKMAP_LINE_LIMIT	(64 * 1024 * 1024)
+
+void
+mkmap_build(const char *type, const char *name, int build_flags,
+    int open_flags, int dict_flags, bool utf8, mkmap_line_fn *line_fn,
+    mkmap_end_fn *end_fn)
+{
+	struct str *why = str_new(100);
+	struct str *line = str_new(1000);
+	struct str *tmp = str_new(100);
+	struct mkmap *m;
+	struct lline ll;
+	const char *path;
+	struct stat st;
+	mode_t saved_mask = 0;
+	bool perm;
+	FILE *fp;
+	int rc;
+
+	if ((open_flags & O_TRUNC) == 0) {
+		fp = stdin;
+		path = "stdin";
+	} else {
+		if (strcmp(type, "proxy") == 0)
+			msg_fatal("can't create maps via the proxy service");
+		dict_flags |= DICT_FLAG_BULK_UPDATE;
+		if ((fp = fopen(name, "r")) == NULL)
+			msg_fatal("open %s: %m", name);
+		path = name;
+	}
+	if (fstat(fileno(fp), &st) < 0)
+		msg_fatal("fstat %s: %m", name);
+	perm = (build_flags & MKMAP_SAVE_PERM) && S_ISREG(st.st_mode);
+	if (perm)
+		saved_mask = umask(022 | (~st.st_mode & 077));
+	if (build_flags & MKMAP_AS_OWNER)
+		mkmap_set_owner(&st);
+	if ((m = mkmap_open(type, name, open_flags, dict_flags, why)) == NULL)
+		msg_fatal("%s", str_ptr(why));
+	if (perm)
+		(void)umask(saved_mask);
+
+	lline_open(&ll, fp, path, MKMAP_LINE_LIMIT);
+	while ((rc = lline_read(&ll, line)) != 0) {
+		if (rc < 0) {
+			msg_warn("%s", str_ptr(ll.why));
+			continue;
+		}
+		if (ll.leading_ws) {
+			msg_warn("%s: logical line must not start with whitespace: \"%.30s%s\"",
+			    path, str_ptr(line), str_len(line) > 30 ? "..." : "");
+			continue;
+		}
+		if (ll.has_nul) {
+			msg_warn("%s, line %d: text after null byte may be ignored",
+			    path, ll.lineno);
+			str_truncate(line, strlen(str_ptr(line)));
+		}
+		if (utf8 && !mkmap_utf8_ok(str_ptr(line), str_len(line))) {
+			msg_warn("%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line",
+			    path, ll.lineno, mkmap_printable(str_ptr(line), tmp));
+			continue;
+		}
+		line_fn(m, str_ptr(line), path, ll.lineno);
+	}
+	lline_close(&ll);
+	if (end_fn)
+		end_fn(m, open_flags);
+	if (mkmap_close(m, why) < 0)
+		msg_fatal("%s", str_ptr(why));
+	if (fp != stdin)
+		fclose(fp);
+	str_free(why);
+	str_free(line);
+	str_free(tmp);
+}
+
+/*
+ * The postmap(1) source format, as Postfix 3.2+ parses it: the key ends at
+ * the first white space outside double quotes, a backslash protects the
+ * next byte, and the key keeps its quotes (postmap cannot know whether it
+ * is an address localpart).  The value is trimmed on both sides.
+ */
+int
+mkmap_parse_line(char *line, char **keyp, char **valuep, struct str *why)
+{
+	bool in_quotes = false;
+	char *value, *end;
+
+	for (value = line; *value; value++) {
+		if (*value == '\\') {
+			if (*++value == 0)
+				break;
+		} else if (isspace((unsigned char)*value)) {
+			if (!in_quotes)
+				break;
+		} else if (*value == '"') {
+			in_quotes = !in_quotes;
+		}
+	}
+	if (in_quotes) {
+		str_fmt(why, "unbalanced '\"' in '%s' -- ignoring this line",
+		    line);
+		return -1;
+	}
+	if (*value)
+		*value++ = 0;
+	while (isspace((unsigned char)*value))
+		value++;
+	end = value + strlen(value);
+	while (end > value && isspace((unsigned char)end[-1]))
+		*--end = 0;
+	if (*line == 0 || *value == 0) {
+		str_set(why, "expected format: key whitespace value");
+		return -1;
+	}
+	*keyp = line;
+	*valuep = value;
+	return 0;
+}
+
+/* Valid UTF-8 as Postfix's valid_utf8_string() sees it. */
+bool
+mkmap_utf8_ok(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *e = p + len;
+
+	while (p < e) {
+		unsigned c = *p++;
+		unsigned cp, need, min;
+
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, cp = c & 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, cp = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, cp = c & 0x07, min = 0x10000;
+		else
+			return false;
+		if ((size_t)(e - p) < need)
+			return false;
+		while (need-- > 0) {
+			if ((*p & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (*p++ & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+	}
+	return true;
+}
+
+const char *
+mkmap_printable(const char *s, struct str *out)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	str_reset(out);
+	while (*p) {
+		size_t n = 1;
+
+		if (*p >= 0x80) {
+			n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+			if (strnlen((const char *)p, n) < n ||
+			    !mkmap_utf8_ok((const char *)p, n))
+				n = 0;
+		} else if (!isprint(*p)) {
+			n = 0;
+		}
+		if (n == 0) {
+			str_catc(out, '?');
+			p++;
+		} else {
+			str_catn(out, p, n);
+			p += n;
+		}
+	}
+	return str_ptr(out);
+}
+
+/* Open one table named on the command line, or die as Postfix does. */
+static struct dict *
+mkmap_open_query(const char *spec, const char *deftype, int open_flags,
+    int dict_flags)
+{
+	struct str *why = str_new(100);
+	struct str *full = str_new(100);
+	char *type, *name;
+	struct dict *d;
+
+	mkmap_split(spec, deftype, &type, &name);
+	str_fmt(full, "%s:%s", type, name);
+	if ((d = dict_open(str_ptr(full), open_flags, dict_flags, why)) == NULL)
+		msg_fatal("%s", str_ptr(why));
+	free(type);
+	free(name);
+	str_free(full);
+	str_free(why);
+	return d;
+}
+
+/*
+ * One lookup with Postfix's checks around it: a key that is not UTF-8 is
+ * not found (with a warning) when SMTPUTF8 is on, an empty value draws two
+ * warnings, and a table error is fatal.
+ */
+static const char *
+mkmap_lookup(struct dict *d, const char *key, bool utf8)
+{
+	struct str *tmp;
+	const char *value;
+
+	if (utf8 && !mkmap_utf8_ok(key, strlen(key))) {
+		tmp = str_new(100);
+		msg_warn("%s:%s: non-UTF-8 key \"%s\": malformed UTF-8 or invalid codepoint",
+		    d->type, d->name, mkmap_printable(key, tmp));
+		str_free(tmp);
+		return NULL;
+	}
+	errno = 0;
+	value = dict_get(d, key);
+	if (value != NULL && *value == 0) {
+		msg_warn("table %s:%s: key %s: empty string result is not allowed",
+		    d->type, d->name, key);
+		msg_warn("table %s:%s should return NO RESULT in case of NOT FOUND",
+		    d->type, d->name);
+	}
+	if (value == NULL) {
+		switch (d->error) {
+		case DICT_ERR_NONE:
+			break;
+		case DICT_ERR_CONFIG:
+			msg_fatal("table %s:%s: query error", d->type, d->name);
+		default:
+			msg_fatal("table %s:%s: query error: %m", d->type,
+			    d->name);
+		}
+	}
+	return value;
+}
+
+int
+mkmap_query(const char *spec, const char *deftype, const char *key,
+    int dict_flags, bool utf8)
+{
+	struct dict *d = mkmap_open_query(spec, deftype, O_RDONLY, dict_flags);
+	const char *value;
+	int found;
+
+	if ((value = mkmap_lookup(d, key, utf8)) != NULL)
+		printf("%s\n", value);
+	found = value != NULL;
+	fflush(stdout);
+	dict_close(d);
+	return found;
+}
+
+/* Read one line without its newline; false at end of input. */
+static bool
+mkmap_getline(FILE *in, struct str *buf)
+{
+	int c;
+
+	str_reset(buf);
+	if ((c = getc(in)) == EOF)
+		return false;
+	for (; c != EOF && c != '\n'; c = getc(in))
+		str_catc(buf, c);
+	return true;
+}
+
+struct mkmap_batch {
+	char **specs;
+	int count;
+	const char *deftype;
+	int dict_flags;
+	bool utf8;
+	struct dict **dicts;
+};
+
+struct mkmap_batch *
+mkmap_batch_new(char **specs, int count, const char *deftype, int dict_flags,
+    bool utf8)
+{
+	struct mkmap_batch *b = xcalloc(1, sizeof(*b));
+
+	b->specs = specs;
+	b->count = count;
+	b->deftype = deftype;
+	b->dict_flags = dict_flags;
+	b->utf8 = utf8;
+	b->dicts = xcalloc((size_t)count, sizeof(*b->dicts));
+	return b;
+}
+
+bool
+mkmap_batch_query(struct mkmap_batch *b, const char *key, const char *sep)
+{
+	const char *value;
+
+	/* Tables open on first use, as in Postfix. */
+	for (int n = 0; n < b->count; n++) {
+		if (b->dicts[n] == NULL)
+			b->dicts[n] = mkmap_open_query(b->specs[n], b->deftype,
+			    O_RDONLY, b->dict_flags);
+		value = mkmap_lookup(b->dicts[n], key, b->utf8);
+		if (value != NULL) {
+			printf("%s%s%s\n", key, sep, value);
+			return true;
+		}
+	}
+	return false;
+}
+
+struct mkmap_batch *
+mkmap_batch_free(struct mkmap_batch *b)
+{
+	if (b == NULL)
+		return NULL;
+	fflush(stdout);
+	for (int n = 0; n < b->count; n++)
+		if (b->dicts[n])
+			dict_close(b->dicts[n]);
+	free(b->dicts);
+	free(b);
+	return NULL;
+}
+
+int
+mkmap_queries(FILE *in, char **specs, int count, const char *deftype,
+    int dict_flags, bool utf8, const char *sep)
+{
+	struct mkmap_batch *b;
+	struct str *key = str_new(100);
+	int found = 0;
+
+	b = mkmap_batch_new(specs, count, deftype, dict_flags, utf8);
+	while (mkmap_getline(in, key))
+		found |= mkmap_batch_query(b, str_ptr(key), sep);
+	mkmap_batch_free(b);
+	str_free(key);
+	return found;
+}
+
+/* proxy: tables are opened for update with O_CREAT, as Postfix does. */
+static int
+mkmap_del_flags(const char *spec)
+{
+	return strncmp(spec, "proxy:", 6) == 0 ? O_RDWR | O_CREAT : O_RDWR;
+}
+
+int
+mkmap_delete(const char *spec, const char *deftype, const char *key,
+    int dict_flags)
+{
+	struct dict *d;
+	int rc;
+
+	d = mkmap_open_query(spec, deftype, mkmap_del_flags(spec), dict_flags);
+	rc = dict_del(d, key);
+	if (rc < 0 || d->error)
+		msg_fatal("table %s:%s: delete error: %m", d->type, d->name);
+	dict_close(d);
+	return rc == 0;
+}
+
+int
+mkmap_deletes(FILE *in, char **specs, int count, const char *deftype,
+    int dict_flags)
+{
+	struct dict **dicts = xcalloc((size_t)count, sizeof(*dicts));
+	struct str *key = str_new(100);
+	int found = 0, rc;
+
+	for (int n = 0; n < count; n++)
+		dicts[n] = mkmap_open_query(specs[n], deftype,
+		    mkmap_del_flags(specs[n]), dict_flags);
+	while (mkmap_getline(in, key)) {
+		for (int n = 0; n < count; n++) {
+			rc = dict_del(dicts[n], str_ptr(key));
+			if (rc < 0 || dicts[n]->error)
+				msg_fatal("table %s:%s: delete error: %m",
+				    dicts[n]->type, dicts[n]->name);
+			found |= rc == 0;
+		}
+	}
+	for (int n = 0; n < count; n++)
+		dict_close(dicts[n]);
+	free(dicts);
+	str_free(key);
+	return found;
+}
+
+void
+mkmap_seq(const char *spec, const char *deftype, int dict_flags,
+    const char *sep)
+{
+	struct dict *d;
+	const char *key, *value;
+	char *type, *name;
+	int rc;
+
+	mkmap_split(spec, deftype, &type, &name);
+	if (strcmp(type, "proxy") == 0)
+		msg_fatal("can't sequence maps via the proxy service");
+	d = mkmap_open_query(spec, deftype, O_RDONLY, dict_flags);
+	if (d->sequence == NULL)
+		msg_fatal("table %s:%s: sequence operation is not supported",
+		    type, name);
+	for (int func = DICT_SEQ_FIRST;; func = DICT_SEQ_NEXT) {
+		errno = 0;
+		if ((rc = dict_seq(d, func, &key, &value)) != 0)
+			break;
+		if (*key == 0) {
+			msg_warn("table %s:%s: empty lookup key value is not allowed",
+			    type, name);
+		} else if (*value == 0) {
+			msg_warn("table %s:%s: key %s: empty string result is not allowed",
+			    type, name, key);
+			msg_warn("table %s:%s should return NO RESULT in case of NOT FOUND",
+			    type, name);
+		}
+		printf("%s%s%s\n", key, sep, value);
+	}
+	if (rc < 0 || d->error)
+		msg_fatal("table %s:%s: sequence error: %m", d->type, d->name);
+	fflush(stdout);
+	dict_close(d);
+	free(type);
+	free(name);
+}

@@ -3,6 +3,7 @@
  * timeouts, deadlines, short writes and write errors.
  */
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -401,6 +402,53 @@ test_read_partial(struct test *t)
 	TEST_TRUE(t, stream_close(NULL) == NULL);
 }
 
+static volatile sig_atomic_t alarms;
+
+static void
+on_alarm(int signo)
+{
+	(void)signo;
+	alarms++;
+}
+
+/*
+ * A storm of signals (every 2 ms, handler without SA_RESTART) neither
+ * ends a wait early nor breaks a large write.
+ */
+static void
+test_eintr(struct test *t)
+{
+	struct itimerval it = { { 0, 2000 }, { 0, 2000 } }, off = { 0 };
+	struct sigaction sa, old;
+	struct stream *st;
+	struct str *line = str_new(0);
+	long long start, took;
+	int p[2];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	alarms = 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+
+	TEST_INT(t, pipe(p), 0);
+	st = stream_open(p[0]);
+	stream_set_timeout(st, 150);
+	start = now_ms();
+	TEST_INT(t, stream_getline(st, line, 100), STREAM_TIMEOUT);
+	took = now_ms() - start;
+	TEST_TRUE(t, took >= 145 && took < 1000);
+	TEST_TRUE(t, alarms > 5);
+	stream_close(st);
+	close(p[1]);
+	test_write_big(t);
+
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	str_free(line);
+}
+
 static const struct test_case cases[] = {
 	{ "lines", test_lines },
 	{ "nul_bytes", test_nul_bytes },
@@ -414,6 +462,7 @@ static const struct test_case cases[] = {
 	{ "write_closed", test_write_closed },
 	{ "flush_before_read", test_flush_before_read },
 	{ "read_partial", test_read_partial },
+	{ "eintr", test_eintr },
 	{ 0 },
 };
 

@@ -41,8 +41,8 @@
 #ifndef STREAM_H
 #define STREAM_H
 
-#include <stddef.h>
 #include <sys/types.h>
+#include <stddef.h>
 
 #include "lib/util/str.h"
 

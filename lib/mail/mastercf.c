@@ -186,37 +186,41 @@ mcf_unbrace(const char *tok, struct str *out, struct str *why)
 }
 
 /*
- * Split "name = value" into trimmed parts, as Postfix's split_nameval():
- * returns 0, or -1 with the reason in why.
+ * Split "name = value" as Postfix's split_nameval() does: the name is the
+ * first word, blanks around "=" and at the ends of the value go.  Returns
+ * 0, or -1 with the reason in why.
  */
 static int
 mcf_split_nameval(const char *text, struct str *name, struct str *value,
     struct str *why)
 {
-	const char *eq = strchr(text, '=');
-	const char *b = text, *e;
+	const char *np, *ep, *cp, *vp, *end;
 
-	while (isspace((unsigned char)*b))
-		b++;
-	if (*b == '=') {
+	for (np = text; isspace((unsigned char)*np); np++)
+		;
+	if (*np == 0) {
 		str_set(why, "missing attribute name");
 		return -1;
 	}
-	if (eq == NULL) {
+	for (ep = np; *ep && !isspace((unsigned char)*ep) && *ep != '='; ep++)
+		;
+	for (cp = ep; isspace((unsigned char)*cp); cp++)
+		;
+	if (*cp != '=') {
 		str_set(why, "missing '=' after attribute name");
 		return -1;
 	}
-	e = eq;
-	while (e > b && isspace((unsigned char)e[-1]))
-		e--;
-	str_setn(name, b, (size_t)(e - b));
-	b = eq + 1;
-	while (isspace((unsigned char)*b))
-		b++;
-	e = b + strlen(b);
-	while (e > b && isspace((unsigned char)e[-1]))
-		e--;
-	str_setn(value, b, (size_t)(e - b));
+	if (ep == np) {
+		str_set(why, "missing attribute name");
+		return -1;
+	}
+	for (vp = cp + 1; isspace((unsigned char)*vp); vp++)
+		;
+	for (end = vp + strlen(vp); end > vp && isspace((unsigned char)end[-1]);
+	    end--)
+		;
+	str_setn(name, np, (size_t)(ep - np));
+	str_setn(value, vp, (size_t)(end - vp));
 	return 0;
 }
 
@@ -527,7 +531,9 @@ mastercf_parse_line(struct mastercf *mc, const char *text, int lineno,
 	}
 	if (e->type == MCF_INET) {
 		reason = str_new(50);
-		if (mcf_inet_name(e, reason) < 0) {
+		/* postconf(1) does not check inet names; master(8) does. */
+		if (mcf_inet_name(e, reason) < 0
+		    && (mc->flags & MCF_FLAG_LENIENT) == 0) {
 			mcf_fail(mc, MCF_ERR_INET, 0, e->field[0], why, lineno,
 			    "%s in \"%s\"", str_ptr(reason), e->field[0]);
 			goto out;

@@ -50,7 +50,7 @@ struct mastercf_entry {
 };
 
 #define MCF_FLAG_KEEP_DUPS	(1 << 0)	/* keep same name/type entries */
-#define MCF_FLAG_LENIENT	(1 << 1)	/* postconf: brace errors warn */
+#define MCF_FLAG_LENIENT	(1 << 1)	/* postconf: lax braces, inet */
 
 enum mastercf_err { MCF_ERR_NONE, MCF_ERR_FIELDS, MCF_ERR_TYPE, MCF_ERR_BOOL,
 	MCF_ERR_WAKEUP, MCF_ERR_MAXPROC, MCF_ERR_BRACE, MCF_ERR_INET };

@@ -98,4 +98,27 @@ bool dict_changed(struct dict *);
 struct dict *dict_alloc(const char *type, const char *name, size_t size);
 void dict_free_common(struct dict *);
 
+/*
+ * Additions beyond the first contract (all additive).
+ *
+ * dict_text_parse_line(line, &key, &value)  split one logical line of a
+ *                        postmap source file in place: key = first word,
+ *                        value = the rest with surrounding white space
+ *                        removed ("" when absent); 0 ok, -1 empty line
+ * dict_db_set_buffers(create, read)  berkeley_db_create_buffer_size and
+ *                        berkeley_db_read_buffer_size (0 keeps the default)
+ * dict_pattern_file_limit  longest physical line accepted in a pattern or
+ *                        texthash source file (default 1 MB... see dict.c)
+ */
+int dict_text_parse_line(char *, char **, char **)
+    __attribute__((warn_unused_result));
+void dict_db_set_buffers(size_t, size_t);
+extern size_t dict_line_limit;
+
+/* The openers behind dict_open(), one per type (spec after "type:"). */
+dict_open_fn dict_hash_open, dict_btree_open, dict_pcre_open,
+    dict_regexp_open, dict_cidr_open, dict_inline_open, dict_static_open,
+    dict_fail_open, dict_environ_open, dict_internal_open, dict_texthash_open,
+    dict_unionmap_open, dict_pipemap_open, dict_unix_open;
+
 #endif

@@ -82,8 +82,11 @@ main(int argc, char **argv)
 	int dict_flags = DICT_FLAG_DUP_WARN | DICT_FLAG_FOLD_FIX;
 	int nul_flags = 0, ch, found;
 	bool sequence = false, utf8_off = false;
-	char *type, *name;
+	char *type, *name, *slash;
 
+	/* getopt's messages name the program as Postfix's do. */
+	if ((slash = strrchr(argv[0], '/')) != NULL && slash[1])
+		argv[0] = slash + 1;
 	msg_init(argv[0]);
 	umask(022);
 	for (int fd = 0; fd < 3; fd++)

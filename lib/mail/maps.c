@@ -22,19 +22,6 @@
 #include "lib/util/str.h"
 #include "lib/mail/maps.h"
 
-/*
- * TODO(dict.c, config.c): these are being written by other engineers; weak
- * references keep the shared tree linking until they land.  Remove then.
- */
-#pragma weak dict_open
-#pragma weak dict_get
-#pragma weak dict_put
-#pragma weak dict_del
-#pragma weak dict_seq
-#pragma weak dict_sync
-#pragma weak dict_close
-#pragma weak dict_surrogate
-
 
 #define FULL	0
 #define PARTIAL	DICT_FLAG_FIXED

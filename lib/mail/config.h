@@ -26,6 +26,14 @@
  * config_line(name)           the main.cf line number of name's setting, or 0
  * config_services(mastercf)   add the per-service names for the services of a
  *                             parsed master.cf (see mastercf.h)
+ * config_service_names()      (additive) NULL-terminated array of the names that
+ *                             config_services() added, for postconf -d (caller
+ *                             frees the array only)
+ *
+ * config_read() warns as Postfix does: "PATH, line N: overriding earlier entry:
+ * NAME=OLDVALUE", "PATH: logical line must not start with whitespace: \"TEXT\""
+ * (the line is ignored).  With -c DIR or $MAIL_CONFIG, config_directory = DIR
+ * is entered as an explicit setting before main.cf (line 0), as postconf does.
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -47,5 +55,6 @@ int config_expand(const char *, struct str *, struct str *)
 const char **config_names(void);
 int config_line(const char *);
 void config_services(const struct mastercf *);
+const char **config_service_names(void);
 
 #endif

@@ -16,12 +16,32 @@
  *                            "NAME is set but not yet supported by Postern: ignored"
  * params_service_names(type_cmd) the per-service parameter suffixes that postconf -d
  *                            adds for master.cf services running a delivery agent
+ *
+ * Added by the config work (additive):
+ * params_service_names(cmd)  for a master.cf command (program name, e.g. "smtp"):
+ *                            {suffix, default} pairs ending with {NULL, NULL}, or
+ *                            NULL when cmd is not a delivery agent.  Postfix 3.7:
+ *                            smtp lmtp local virtual error pipe get 16 names
+ *                            (NAME_destination_concurrency_limit = $default_...),
+ *                            pipe also NAME_time_limit = $command_time_limit, and
+ *                            spawn only that one
+ * params_is_legacy(name)     a pre-3.7 name that built-in defaults still refer to
+ *                            (virtual_maps, fallback_relay, ...): valid when set,
+ *                            silently empty when not
+ * params_hostname()          gethostname() as myhostname's default starts from
+ * params_mynetworks(style, interfaces, protocols, out, why)  mynetworks for the
+ *                            given mynetworks_style, inet_interfaces and
+ *                            inet_protocols values, in Postfix's format
+ *                            ("127.0.0.0/8 [::1]/128"): 0, or -1 with Postfix's
+ *                            fatal text in why
  */
 #ifndef PARAMS_H
 #define PARAMS_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "lib/util/str.h"
 
 enum param_type { P_TYPE_STR, P_TYPE_RAW, P_TYPE_BOOL, P_TYPE_INT,
 	P_TYPE_LONG, P_TYPE_TIME };
@@ -54,5 +74,16 @@ const struct param *params_table(size_t *);
 const char *params_default(const struct param *);
 void params_load(void);
 void params_warn_notyet(void);
+
+struct param_service {
+	const char *suffix;	/* "destination_concurrency_limit" */
+	const char *defval;	/* "$default_destination_concurrency_limit" */
+};
+
+const struct param_service *params_service_names(const char *);
+bool params_is_legacy(const char *);
+const char *params_hostname(void);
+int params_mynetworks(const char *, const char *, const char *, struct str *,
+    struct str *) __attribute__((warn_unused_result));
 
 #endif

@@ -17,6 +17,15 @@
  *
  * mac_compat_cmp(a, b)     compare two compatibility levels ("3.6", "2", "3.10"):
  *                          <0, 0, >0; -2 when either is malformed
+ *
+ * Diagnostics in why are Postfix 3.7's warning texts: "truncated macro
+ * reference: \"TEXT\"", "empty macro name: \"TEXT\"", "attribute name syntax
+ * error at: ...", "unbalanced {} in attribute expression: ...", "malformed
+ * compatibility level syntax: ...", and so on.  The value that lookup returns
+ * must stay valid until mac_expand returns.
+ * MAC_EXP_FLAG_SCAN (additive) visits every reference, both branches of every
+ * condition included, calls undef for each undefined name, and writes
+ * nothing to out (postconf's check for undefined parameters).
  */
 #ifndef MAC_EXPAND_H
 #define MAC_EXPAND_H
@@ -29,6 +38,7 @@ typedef void mac_undef_fn(const char *, void *);
 #define MAC_EXP_FLAG_NONE	0
 #define MAC_EXP_FLAG_WARN_UNDEF	(1 << 0)	/* call undef_fn for undefined names */
 #define MAC_EXP_FLAG_NO_RECURSE	(1 << 1)	/* do not expand values of names */
+#define MAC_EXP_FLAG_SCAN	(1 << 2)	/* only report names; out unchanged */
 
 struct mac_expand_ctx {
 	mac_lookup_fn *lookup;

@@ -183,23 +183,13 @@ mx_alldig(const char *s)
 	return true;
 }
 
-/* Compare digit strings as numbers of any length. */
+/* Postfix's atol_or_die(), minus the dying: -1 when out of range. */
 static int
-mx_numcmp(const char *a, const char *b)
+mx_atol(const char *s, long *val)
 {
-	size_t la, lb;
-	int rc;
+	const char *end;
 
-	while (*a == '0' && a[1])
-		a++;
-	while (*b == '0' && b[1])
-		b++;
-	la = strlen(a);
-	lb = strlen(b);
-	if (la != lb)
-		return la < lb ? -1 : 1;
-	rc = strcmp(a, b);
-	return rc < 0 ? -1 : rc > 0;
+	return mx_strtol(s, &end, val) && *end == 0 ? 0 : -1;
 }
 
 static bool
@@ -300,9 +290,18 @@ mx_relational(struct mx *mx, char **bp, const char **result)
 		delta = ll < rl ? -1 : ll > rl;
 		*result = mx_op_result(op, delta) ? MX_TRUE : MX_FALSE;
 	} else {
-		if (mx_alldig(str_ptr(lbuf)) && mx_alldig(str_ptr(rbuf)))
-			delta = mx_numcmp(str_ptr(lbuf), str_ptr(rbuf));
-		else
+		if (mx_alldig(str_ptr(lbuf)) && mx_alldig(str_ptr(rbuf))) {
+			long ln, rn;
+
+			if (mx_atol(str_ptr(lbuf), &ln) < 0
+			    || mx_atol(str_ptr(rbuf), &rn) < 0) {
+				mx_error(mx, "mac_exp_eval: bad conversion: %s",
+				    mx_atol(str_ptr(lbuf), &ln) < 0 ?
+				    str_ptr(lbuf) : str_ptr(rbuf));
+				goto out;
+			}
+			delta = ln < rn ? -1 : ln > rn;
+		} else
 			delta = strcmp(str_ptr(lbuf), str_ptr(rbuf));
 		*result = mx_op_result(op, delta) ? MX_TRUE : MX_FALSE;
 	}

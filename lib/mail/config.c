@@ -245,6 +245,9 @@ config_explicit(const char *name)
 	return NULL;
 }
 
+static int config_expand_flags(const char *, struct str *, struct str *, int)
+    __attribute__((warn_unused_result));
+
 /*
  * The value of name, expanded, for a dynamic default.  Re-entry (e.g.
  * myhostname = mail.$mydomain while computing mydomain's default) sees
@@ -261,7 +264,7 @@ config_eval_quiet(const char *name, struct str *out)
 		str_reset(out);
 		ok = false;
 	} else {
-		ok = config_expand(raw, out, why) == 0;
+		ok = config_expand_flags(raw, out, why, MAC_EXP_FLAG_NONE) == 0;
 	}
 	str_free(why);
 	return ok;
@@ -399,14 +402,21 @@ config_undef(const char *name, void *ctx)
 	msg_warn("%s/main.cf: undefined parameter: %s", config_dir(), name);
 }
 
-int
-config_expand(const char *text, struct str *out, struct str *why)
+static int
+config_expand_flags(const char *text, struct str *out, struct str *why,
+    int flags)
 {
 	const struct mac_expand_ctx ctx = { config_lookup, config_undef, NULL,
-		MAC_EXP_FLAG_WARN_UNDEF };
+		flags };
 
 	config_tables();
 	return mac_expand(out, text, &ctx, why);
+}
+
+int
+config_expand(const char *text, struct str *out, struct str *why)
+{
+	return config_expand_flags(text, out, why, MAC_EXP_FLAG_WARN_UNDEF);
 }
 
 int

@@ -65,6 +65,23 @@ dict_db_errcall(const DB_ENV *env, const char *prefix, const char *text)
 		msg_info("Berkeley DB: %s", text);
 }
 
+/* 0 when the file is a sound database, or does not exist; -1 when not. */
+static int
+dict_db_verify(const char *path)
+{
+	DB *vdb;
+	int status;
+
+	if (access(path, F_OK) < 0)
+		return 0;
+	if (db_create(&vdb, NULL, 0) != 0)
+		return -1;
+	vdb->set_errcall(vdb, dict_db_errcall);
+	/* DB->verify always destroys the handle. */
+	status = vdb->verify(vdb, path, NULL, NULL, DB_NOORDERCHK);
+	return status == 0 ? 0 : -1;
+}
+
 static int
 dict_db_lock(struct dict_db *dd, int op)
 {
@@ -364,6 +381,18 @@ dict_db_open(const char *type, DBTYPE db_type, const char *name,
 				goto fail;
 			}
 		}
+	}
+	/*
+	 * Berkeley DB trusts the pages it reads: a damaged data page can
+	 * crash it long after a successful open.  Unless it is about to be
+	 * rebuilt, the file is checked first (DB->verify, about 10 ms per MB),
+	 * so a bad file is refused up front with Postfix's "open database" text.
+	 */
+	if ((open_flags & O_TRUNC) == 0 &&
+	    dict_db_verify(str_ptr(path)) < 0) {
+		errno = EINVAL;
+		str_fmt(why, "open database %s: %m", str_ptr(path));
+		goto fail;
 	}
 	if ((open_flags & O_ACCMODE) == O_RDONLY)
 		db_flags |= DB_RDONLY;

@@ -228,7 +228,10 @@ void
 config_override(const char *name, const char *value)
 {
 	config_tables();
-	free(htable_enter(config_over, name, xstrdup(value)));
+	if (value == NULL)
+		(void)htable_delete(config_over, name, free);
+	else
+		free(htable_enter(config_over, name, xstrdup(value)));
 }
 
 const char *

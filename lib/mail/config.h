@@ -13,7 +13,8 @@
  *                             Syntax errors are fatal with file and line, as in
  *                             Postfix: "/etc/postfix/main.cf, line 3: missing '=' after
  *                             attribute name: \"foo\""
- * config_override(name, val)  set a value that beats main.cf (daemon -o, postconf -o)
+ * config_override(name, val)  set a value that beats main.cf (daemon -o, postconf -o);
+ *                             (additive) val NULL removes the override
  * config_explicit(name)       the raw value set in main.cf or by override, or NULL
  * config_raw(name)            the raw value in effect (see precedence), or NULL
  * config_eval(name, out, why) the expanded value in effect: 0 ok, -1 with why

@@ -469,6 +469,10 @@ test_services(struct test *t)
 	TEST_STR(t, config_raw("relay_initial_destination_concurrency"),
 	    "$initial_destination_concurrency");
 	TEST_STR(t, config_raw("relay_time_limit"), NULL);
+	TEST_STR(t, eval("relay_destination_concurrency_limit"),
+	    params_find("default_destination_concurrency_limit") ?
+	    params_default(params_find("default_destination_concurrency_limit"))
+	    : "");
 	/* main.cf beats the per-service default. */
 	TEST_STR(t, config_raw("relay_destination_rate_delay"), "5s");
 	TEST_STR(t, config_raw("maildrop_time_limit"), "$command_time_limit");
@@ -487,18 +491,34 @@ test_services(struct test *t)
 		TEST_STR(t, config_raw("local_destination_concurrency_limit"),
 		    params_default(lp));
 
-	/* 16 for relay and local, 17 per pipe service, 1 for spawn. */
+	/*
+	 * 16 for relay and local, 17 per pipe service, 1 for spawn, less the
+	 * names that the table has built in (local_destination_*_limit).
+	 */
 	names = config_service_names();
 	for (n = 0; names[n]; n++)
 		;
 	free(names);
 	{
-		size_t want = 16 + 16 + 17 + 17 + 1;
+		static const char *const svc[][2] = { { "relay", "smtp" },
+			{ "maildrop", "pipe" }, { "sp", "spawn" },
+			{ "scalemail-backend", "pipe" }, { "local", "local" } };
+		const struct param_service *ps;
+		struct str *nm = str_new(10);
+		size_t want = 0, k;
 
-		if (lp)
-			want--;
+		for (k = 0; k < sizeof(svc) / sizeof(svc[0]); k++)
+			for (ps = params_service_names(svc[k][1]); ps->suffix; ps++) {
+				str_fmt(nm, "%s_%s", svc[k][0], ps->suffix);
+				want += params_find(str_ptr(nm)) == NULL;
+			}
+		TEST_INT(t, want >= 16 + 14 + 17 + 17 + 1, 1);
 		TEST_INT(t, n, want);
+		str_free(nm);
 	}
+	TEST_INT(t, params_service_names("smtp")[16].suffix == NULL, 1);
+	TEST_INT(t, params_service_names("pipe")[17].suffix == NULL, 1);
+	TEST_INT(t, params_service_names("spawn")[1].suffix == NULL, 1);
 
 	TEST_INT(t, params_service_names("error") != NULL, 1);
 	TEST_INT(t, params_service_names("lmtp") != NULL, 1);

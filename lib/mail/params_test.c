@@ -314,6 +314,8 @@ test_load_defaults(struct test *t)
 	params_load();
 	if ((p = params_find("smtpd_timeout")) != NULL && p->type == P_TYPE_TIME)
 		TEST_INT(t, *(int *)p->var, 300);
+	config_override("stress", NULL);
+	TEST_STR(t, config_explicit("stress"), NULL);
 }
 
 static void

@@ -39,13 +39,13 @@ struct config_entry {
 };
 
 static char *config_directory;
-static bool config_dir_explicit;	/* -c or $MAIL_CONFIG, as postconf */
-static struct htable *config_main;	/* name -> struct config_entry */
-static struct htable *config_over;	/* name -> char * */
-static struct htable *config_svc;	/* name -> const char * (static) */
-static struct htable *config_intern;	/* computed values, kept for good */
-static struct htable *config_warned;	/* undefined names already reported */
-static struct htable *config_busy;	/* dynamic defaults being computed */
+static bool config_dir_explicit;     /* -c or $MAIL_CONFIG, as postconf */
+static struct htable *config_main;   /* name -> struct config_entry */
+static struct htable *config_over;   /* name -> char * */
+static struct htable *config_svc;    /* name -> const char * (static) */
+static struct htable *config_intern; /* computed values, kept for good */
+static struct htable *config_warned; /* undefined names already reported */
+static struct htable *config_busy;   /* dynamic defaults being computed */
 
 static void
 config_entry_free(void *ptr)
@@ -112,8 +112,8 @@ config_dir(void)
 static bool
 config_isspace(int ch)
 {
-	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'
-	    || ch == '\v' || ch == '\f';
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' ||
+	       ch == '\v' || ch == '\f';
 }
 
 /*
@@ -196,7 +196,8 @@ config_read(struct str *why)
 		if (ll.has_nul)
 			str_truncate(buf, strlen(str_ptr(buf)));
 		if (ll.leading_ws) {
-			msg_warn("%s: logical line must not start with whitespace: \"%s\"",
+			msg_warn(
+			    "%s: logical line must not start with whitespace: \"%s\"",
 			    str_ptr(path), str_ptr(buf));
 			continue;
 		}
@@ -204,8 +205,9 @@ config_read(struct str *why)
 			char *copy = xstrdup(str_ptr(buf));
 
 			if ((err = config_split(copy, &name, &value)) != NULL)
-				msg_fatal("%s, line %d: %s: \"%s\"", str_ptr(path),
-				    ll.lineno, err, str_ptr(buf));
+				msg_fatal("%s, line %d: %s: \"%s\"",
+				    str_ptr(path), ll.lineno, err,
+				    str_ptr(buf));
 			config_set(str_ptr(path), ll.lineno, name, value);
 			free(copy);
 		}
@@ -319,19 +321,19 @@ config_mynetworks(const struct param *p)
 	struct str *style, *ifaces, *protos, *res, *why;
 	const char *val;
 
-	if (config_explicit("mynetworks_style") == NULL
-	    && config_explicit("compatibility_level") == NULL
-	    && config_explicit("inet_interfaces") == NULL
-	    && config_explicit("inet_protocols") == NULL)
+	if (config_explicit("mynetworks_style") == NULL &&
+	    config_explicit("compatibility_level") == NULL &&
+	    config_explicit("inet_interfaces") == NULL &&
+	    config_explicit("inet_protocols") == NULL)
 		return params_default(p);
 	style = str_new(20);
 	ifaces = str_new(20);
 	protos = str_new(20);
 	res = str_new(100);
 	why = str_new(100);
-	if (config_eval("mynetworks_style", style, why) < 0
-	    || config_eval("inet_interfaces", ifaces, why) < 0
-	    || config_eval("inet_protocols", protos, why) < 0) {
+	if (config_eval("mynetworks_style", style, why) < 0 ||
+	    config_eval("inet_interfaces", ifaces, why) < 0 ||
+	    config_eval("inet_protocols", protos, why) < 0) {
 		msg_warn("%s", str_ptr(why));
 		msg_fatal("dictionary mail_dict: macro processing error");
 	}
@@ -358,8 +360,8 @@ config_default(const char *name)
 		return NULL;
 	if (!(p->flags & P_DYN))
 		return p->defval;
-	if (strcmp(name, "myhostname") != 0 && strcmp(name, "mydomain") != 0
-	    && strcmp(name, "mynetworks") != 0)
+	if (strcmp(name, "myhostname") != 0 && strcmp(name, "mydomain") != 0 &&
+	    strcmp(name, "mynetworks") != 0)
 		return params_default(p);
 	if (htable_locate(config_busy, name))
 		return NULL;

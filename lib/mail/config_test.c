@@ -37,8 +37,8 @@ write_main(const char *text, size_t n)
 		exit(2);
 	}
 	snprintf(path, sizeof(path), "%s/main.cf", dir);
-	if ((fp = fopen(path, "w")) == NULL || fwrite(text, 1, n, fp) != n
-	    || fclose(fp) != 0) {
+	if ((fp = fopen(path, "w")) == NULL || fwrite(text, 1, n, fp) != n ||
+	    fclose(fp) != 0) {
 		perror(path);
 		exit(2);
 	}
@@ -117,7 +117,8 @@ read_fatal(const char *text, size_t n, const char **dirp)
 		str_catn(msg, buf, (size_t)got);
 	close(fds[0]);
 	waitpid(pid, &status, 0);
-	if (str_len(msg) == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+	if (str_len(msg) == 0 &&
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 		str_set(msg, "(child died without a message)");
 	return str_ptr(msg);
 }
@@ -144,7 +145,8 @@ test_syntax(struct test *t)
 		      "t_cont = a\n"
 		      "\n"
 		      "\t\tz \t\n");
-	TEST_STR(t, config_explicit("myorigin"), "a # not a comment   continued");
+	TEST_STR(t, config_explicit("myorigin"),
+	    "a # not a comment   continued");
 	TEST_STR(t, config_explicit("t_relay"), "[mx]:25");
 	TEST_STR(t, config_explicit("t_empty"), "");
 	TEST_STR(t, config_explicit("t_spaced"), "value  with  spaces");
@@ -157,7 +159,8 @@ test_syntax(struct test *t)
 	TEST_INT(t, config_line("t_relay"), 7);
 	TEST_INT(t, config_line("t_dup"), 11);
 	TEST_INT(t, config_line("t_nosuch"), 0);
-	str_fmt(want, "warning: %s/main.cf, line 11: overriding earlier entry: t_dup=first\n",
+	str_fmt(want,
+	    "warning: %s/main.cf, line 11: overriding earlier entry: t_dup=first\n",
 	    dir);
 	TEST_STR(t, test_log_text(), str_ptr(want));
 
@@ -187,7 +190,8 @@ test_leading_ws(struct test *t)
 	dir = load(t, "  t_lw1 = x\nt_lw2 = y\n");
 	TEST_STR(t, config_explicit("t_lw1"), NULL);
 	TEST_STR(t, config_explicit("t_lw2"), "y");
-	str_fmt(want, "warning: %s/main.cf: logical line must not start with whitespace: \"  t_lw1 = x\"\n",
+	str_fmt(want,
+	    "warning: %s/main.cf: logical line must not start with whitespace: \"  t_lw1 = x\"\n",
 	    dir);
 	TEST_STR(t, test_log_text(), str_ptr(want));
 	str_free(want);
@@ -198,7 +202,7 @@ test_bad_lines(struct test *t)
 {
 	static const struct {
 		const char *text;
-		size_t len;	/* 0: strlen */
+		size_t len; /* 0: strlen */
 		int line;
 		const char *err;
 		const char *quoted;
@@ -241,7 +245,8 @@ test_bad_lines(struct test *t)
 		{
 			struct str *w2 = str_new(10);
 
-			str_fmt(w2, "open %s: %s", str_ptr(want), strerror(ENOENT));
+			str_fmt(w2, "open %s: %s", str_ptr(want),
+			    strerror(ENOENT));
 			TEST_STR(t, str_ptr(why), str_ptr(w2));
 			str_free(w2);
 		}
@@ -279,8 +284,7 @@ static void
 test_expansion(struct test *t)
 {
 	const char *dir;
-	struct str *want = str_new(100), *out = str_new(10),
-		   *why = str_new(10);
+	struct str *want = str_new(100), *out = str_new(10), *why = str_new(10);
 
 	dir = load(t, "t_late = <$t_later>\n"
 		      "t_later = L\n"
@@ -308,7 +312,8 @@ test_expansion(struct test *t)
 	TEST_STR(t, eval("t_undef"), "x  y");
 	TEST_STR(t, eval("t_undef"), "x  y");
 	TEST_STR(t, eval("t_legacy"), "");
-	str_fmt(want, "warning: %s/main.cf: undefined parameter: t_nosuch\n", dir);
+	str_fmt(want, "warning: %s/main.cf: undefined parameter: t_nosuch\n",
+	    dir);
 	TEST_STR(t, test_log_text(), str_ptr(want));
 
 	/* Overrides beat main.cf and are seen by lazy expansion. */
@@ -362,7 +367,8 @@ test_config_dir(struct test *t)
 	{
 		struct str *want = str_new(10);
 
-		str_fmt(want, "warning: %s/main.cf, line 1: overriding earlier entry: config_directory=%s\n",
+		str_fmt(want,
+		    "warning: %s/main.cf, line 1: overriding earlier entry: config_directory=%s\n",
 		    dir, dir);
 		TEST_STR(t, test_log_text(), str_ptr(want));
 		str_free(want);
@@ -378,12 +384,14 @@ test_hostname(struct test *t)
 	bool dotless = strchr(host, '.') == NULL;
 
 	if (!params_find("myhostname") || !params_find("mydomain")) {
-		printf("  hostname: skipped: params.def lacks myhostname/mydomain\n");
+		printf(
+		    "  hostname: skipped: params.def lacks myhostname/mydomain\n");
 		str_free(want);
 		return;
 	}
 	load(t, "t_x = 1\n");
-	TEST_STR(t, eval("myhostname"), params_default(params_find("myhostname")));
+	TEST_STR(t, eval("myhostname"),
+	    params_default(params_find("myhostname")));
 	TEST_STR(t, eval("mydomain"), params_default(params_find("mydomain")));
 	if (dotless) {
 		str_fmt(want, "%s.localdomain", host);
@@ -470,9 +478,10 @@ test_services(struct test *t)
 	    "$initial_destination_concurrency");
 	TEST_STR(t, config_raw("relay_time_limit"), NULL);
 	TEST_STR(t, eval("relay_destination_concurrency_limit"),
-	    params_find("default_destination_concurrency_limit") ?
-	    params_default(params_find("default_destination_concurrency_limit"))
-	    : "");
+	    params_find("default_destination_concurrency_limit")
+		? params_default(
+		      params_find("default_destination_concurrency_limit"))
+		: "");
 	/* main.cf beats the per-service default. */
 	TEST_STR(t, config_raw("relay_destination_rate_delay"), "5s");
 	TEST_STR(t, config_raw("maildrop_time_limit"), "$command_time_limit");
@@ -508,7 +517,8 @@ test_services(struct test *t)
 		size_t want = 0, k;
 
 		for (k = 0; k < sizeof(svc) / sizeof(svc[0]); k++)
-			for (ps = params_service_names(svc[k][1]); ps->suffix; ps++) {
+			for (ps = params_service_names(svc[k][1]); ps->suffix;
+			     ps++) {
 				str_fmt(nm, "%s_%s", svc[k][0], ps->suffix);
 				want += params_find(str_ptr(nm)) == NULL;
 			}

@@ -59,7 +59,7 @@
 #undef PARAM
 
 static const struct param params_decl[] = {
-#define PARAM(type, name, def, min, max, flags) \
+#define PARAM(type, name, def, min, max, flags)                                \
 	{ #name, P_TYPE_##type, def, min, max, flags, &var_##name },
 #include "lib/mail/params.def"
 #undef PARAM
@@ -69,7 +69,7 @@ static const struct param params_decl[] = {
 
 static struct param *params_sorted;
 static size_t params_nsorted;
-static struct htable *params_dyn;	/* name -> computed default */
+static struct htable *params_dyn; /* name -> computed default */
 
 static int
 params_cmp(const void *a, const void *b)
@@ -115,38 +115,31 @@ params_table(size_t *count)
  * service whose command is one of the delivery agents below (found by
  * comparing postconf -d with and without such services).
  */
-#define PARAMS_SVC_COMMON \
-	{ "delivery_slot_cost", "$default_delivery_slot_cost" }, \
-	{ "delivery_slot_discount", "$default_delivery_slot_discount" }, \
-	{ "delivery_slot_loan", "$default_delivery_slot_loan" }, \
-	{ "destination_concurrency_failed_cohort_limit", \
-	    "$default_destination_concurrency_failed_cohort_limit" }, \
-	{ "destination_concurrency_limit", \
-	    "$default_destination_concurrency_limit" }, \
-	{ "destination_concurrency_negative_feedback", \
-	    "$default_destination_concurrency_negative_feedback" }, \
-	{ "destination_concurrency_positive_feedback", \
-	    "$default_destination_concurrency_positive_feedback" }, \
-	{ "destination_rate_delay", "$default_destination_rate_delay" }, \
-	{ "destination_recipient_limit", \
-	    "$default_destination_recipient_limit" }, \
-	{ "extra_recipient_limit", "$default_extra_recipient_limit" }, \
-	{ "initial_destination_concurrency", \
-	    "$initial_destination_concurrency" }, \
-	{ "minimum_delivery_slots", "$default_minimum_delivery_slots" }, \
-	{ "recipient_limit", "$default_recipient_limit" }, \
-	{ "recipient_refill_delay", "$default_recipient_refill_delay" }, \
-	{ "recipient_refill_limit", "$default_recipient_refill_limit" }, \
-	{ "transport_rate_delay", "$default_transport_rate_delay" }
-
-static const struct param_service params_svc_agent[] = {
-	PARAMS_SVC_COMMON,
-	{ NULL, NULL },
-};
-
 static const struct param_service params_svc_pipe[] = {
-	PARAMS_SVC_COMMON,
 	{ "time_limit", "$command_time_limit" },
+	/* The other delivery agents get the names from here on. */
+	{ "delivery_slot_cost", "$default_delivery_slot_cost" },
+	{ "delivery_slot_discount", "$default_delivery_slot_discount" },
+	{ "delivery_slot_loan", "$default_delivery_slot_loan" },
+	{ "destination_concurrency_failed_cohort_limit",
+	    "$default_destination_concurrency_failed_cohort_limit" },
+	{ "destination_concurrency_limit",
+	    "$default_destination_concurrency_limit" },
+	{ "destination_concurrency_negative_feedback",
+	    "$default_destination_concurrency_negative_feedback" },
+	{ "destination_concurrency_positive_feedback",
+	    "$default_destination_concurrency_positive_feedback" },
+	{ "destination_rate_delay", "$default_destination_rate_delay" },
+	{ "destination_recipient_limit",
+	    "$default_destination_recipient_limit" },
+	{ "extra_recipient_limit", "$default_extra_recipient_limit" },
+	{ "initial_destination_concurrency",
+	    "$initial_destination_concurrency" },
+	{ "minimum_delivery_slots", "$default_minimum_delivery_slots" },
+	{ "recipient_limit", "$default_recipient_limit" },
+	{ "recipient_refill_delay", "$default_recipient_refill_delay" },
+	{ "recipient_refill_limit", "$default_recipient_refill_limit" },
+	{ "transport_rate_delay", "$default_transport_rate_delay" },
 	{ NULL, NULL },
 };
 
@@ -166,7 +159,7 @@ params_service_names(const char *cmd)
 		return NULL;
 	for (i = 0; agents[i]; i++)
 		if (strcmp(cmd, agents[i]) == 0)
-			return params_svc_agent;
+			return params_svc_pipe + 1;
 	if (strcmp(cmd, "pipe") == 0)
 		return params_svc_pipe;
 	if (strcmp(cmd, "spawn") == 0)
@@ -178,15 +171,14 @@ params_service_names(const char *cmd)
 bool
 params_is_legacy(const char *name)
 {
-	static const char *const legacy[] = {
-		"authorized_verp_clients", "fallback_relay",
-		"lmtp_per_record_deadline", "postscreen_blacklist_action",
-		"postscreen_dnsbl_ttl", "postscreen_dnsbl_whitelist_threshold",
+	static const char *const legacy[] = { "authorized_verp_clients",
+		"fallback_relay", "lmtp_per_record_deadline",
+		"postscreen_blacklist_action", "postscreen_dnsbl_ttl",
+		"postscreen_dnsbl_whitelist_threshold",
 		"postscreen_whitelist_interfaces", "smtp_per_record_deadline",
 		"smtpd_client_connection_limit_exceptions",
 		"smtpd_per_record_deadline", "tlsproxy_client_level",
-		"tlsproxy_client_policy", "virtual_maps", NULL
-	};
+		"tlsproxy_client_policy", "virtual_maps", NULL };
 	size_t i;
 
 	for (i = 0; legacy[i]; i++)
@@ -259,18 +251,21 @@ params_local_addrs(struct params_addrs *l, bool v4, bool v6, struct str *why)
 		if ((family == AF_INET && !v4) || (family == AF_INET6 && !v6))
 			continue;
 		for (ifa = ifap; ifa; ifa = ifa->ifa_next) {
-			if (!(ifa->ifa_flags & IFF_UP) || ifa->ifa_addr == NULL
-			    || ifa->ifa_addr->sa_family != family)
+			if (!(ifa->ifa_flags & IFF_UP) ||
+			    ifa->ifa_addr == NULL ||
+			    ifa->ifa_addr->sa_family != family)
 				continue;
 			if (family == AF_INET) {
 				struct sockaddr_in *sa = (void *)ifa->ifa_addr;
-				struct sockaddr_in *sm = (void *)ifa->ifa_netmask;
+				struct sockaddr_in *sm =
+				    (void *)ifa->ifa_netmask;
 
 				params_addr_add(l, family, &sa->sin_addr,
 				    sm ? (void *)&sm->sin_addr : NULL);
 			} else {
 				struct sockaddr_in6 *sa = (void *)ifa->ifa_addr;
-				struct sockaddr_in6 *sm = (void *)ifa->ifa_netmask;
+				struct sockaddr_in6 *sm =
+				    (void *)ifa->ifa_netmask;
 
 				params_addr_add(l, family, &sa->sin6_addr,
 				    sm ? (void *)&sm->sin6_addr : NULL);
@@ -314,25 +309,33 @@ params_resolve(struct params_addrs *l, const char *tok, bool v4, bool v6,
 			params_addr_add(l, AF_INET6, buf, NULL), found = 1;
 	} else {
 		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = v4 && v6 ? AF_UNSPEC : v4 ? AF_INET : AF_INET6;
+		hints.ai_family = v4 && v6 ? AF_UNSPEC
+				  : v4     ? AF_INET
+					   : AF_INET6;
 		hints.ai_socktype = SOCK_STREAM;
 		if (getaddrinfo(host, NULL, &hints, &res) == 0) {
 			for (ai = res; ai; ai = ai->ai_next) {
 				if (ai->ai_family == AF_INET && v4)
 					params_addr_add(l, AF_INET,
-					    &((struct sockaddr_in *)(void *)ai->ai_addr)->sin_addr,
-					    NULL), found = 1;
+					    &((struct sockaddr_in *)(void *)
+						    ai->ai_addr)
+						 ->sin_addr,
+					    NULL),
+					    found = 1;
 				else if (ai->ai_family == AF_INET6 && v6)
 					params_addr_add(l, AF_INET6,
-					    &((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_addr,
-					    NULL), found = 1;
+					    &((struct sockaddr_in6 *)(void *)
+						    ai->ai_addr)
+						 ->sin6_addr,
+					    NULL),
+					    found = 1;
 			}
 			freeaddrinfo(res);
 		}
 	}
 	if (!found)
-		str_fmt(why, "config variable inet_interfaces: host not found: %s",
-		    tok);
+		str_fmt(why,
+		    "config variable inet_interfaces: host not found: %s", tok);
 	free(host);
 	return found ? 0 : -1;
 }
@@ -419,7 +422,8 @@ params_mynetworks(const char *style, const char *ifaces, const char *protos,
 		else if (strcasecmp(toks->argv[i], "ipv6") == 0)
 			v6 = true;
 		else {
-			str_fmt(why, "unknown inet_protocols value \"%s\" in \"%s\"",
+			str_fmt(why,
+			    "unknown inet_protocols value \"%s\" in \"%s\"",
 			    toks->argv[i], protos);
 			goto out;
 		}
@@ -433,7 +437,8 @@ params_mynetworks(const char *style, const char *ifaces, const char *protos,
 	else if (toks->argc == 1 && strcmp(toks->argv[0], "class") == 0)
 		st = 'c';
 	else {
-		str_fmt(why, "unknown mynetworks mask style value \"%s\" in \"%s\"",
+		str_fmt(why,
+		    "unknown mynetworks mask style value \"%s\" in \"%s\"",
 		    toks->argc ? toks->argv[0] : "", style);
 		goto out;
 	}
@@ -453,14 +458,16 @@ params_mynetworks(const char *style, const char *ifaces, const char *protos,
 	}
 	for (i = 0; i < toks->argc; i++) {
 		if (strcasecmp(toks->argv[i], "loopback-only") == 0) {
-			unsigned char lo4[4] = { 127, 0, 0, 1 }, lo6[16] = { 0 };
+			unsigned char lo4[4] = { 127, 0, 0, 1 },
+				      lo6[16] = { 0 };
 
 			lo6[15] = 1;
 			if (v4)
 				params_addr_add(&want, AF_INET, lo4, NULL);
 			if (v6)
 				params_addr_add(&want, AF_INET6, lo6, NULL);
-		} else if (params_resolve(&want, toks->argv[i], v4, v6, why) < 0)
+		} else if (params_resolve(&want, toks->argv[i], v4, v6, why) <
+			   0)
 			goto out;
 	}
 	/* Postfix sorts and de-duplicates the addresses, then finds masks. */
@@ -475,7 +482,8 @@ params_mynetworks(const char *style, const char *ifaces, const char *protos,
 		if (j == local.n) {
 			inet_ntop(want.a[i].family, want.a[i].addr, text,
 			    sizeof(text));
-			str_fmt(why, "parameter inet_interfaces: no local interface found for %s",
+			str_fmt(why,
+			    "parameter inet_interfaces: no local interface found for %s",
 			    text);
 			goto out;
 		}
@@ -512,9 +520,9 @@ params_dynamic(const char *name)
 		str_set(s, DEF_COMMAND_DIR);
 	else if (strcmp(name, "daemon_directory") == 0)
 		str_set(s, DEF_DAEMON_DIR);
-	else if (strcmp(name, "config_directory") == 0
-	    || strcmp(name, "meta_directory") == 0
-	    || strcmp(name, "sample_directory") == 0)
+	else if (strcmp(name, "config_directory") == 0 ||
+		 strcmp(name, "meta_directory") == 0 ||
+		 strcmp(name, "sample_directory") == 0)
 		str_set(s, DEF_CONFIG_DIR);
 	else if (strcmp(name, "queue_directory") == 0)
 		str_set(s, DEF_QUEUE_DIR);
@@ -660,17 +668,17 @@ params_set_one(const struct param *p, const char *val)
 	case P_TYPE_LONG:
 		errno = 0;
 		lv = strtol(val, &end, 10);
-		if (*val == 0 || *end != 0 || errno == ERANGE
-		    || (p->type == P_TYPE_INT && lv != (int)lv))
-			msg_fatal("bad numerical configuration: %s = %s", p->name,
-			    val);
+		if (*val == 0 || *end != 0 || errno == ERANGE ||
+		    (p->type == P_TYPE_INT && lv != (int)lv))
+			msg_fatal("bad numerical configuration: %s = %s",
+			    p->name, val);
 		/* As in Postfix, a bound of 0 is not checked. */
 		if (p->min && lv < p->min)
-			msg_fatal("invalid %s parameter value %ld < %ld", p->name,
-			    lv, p->min);
+			msg_fatal("invalid %s parameter value %ld < %ld",
+			    p->name, lv, p->min);
 		if (p->max && lv > p->max)
-			msg_fatal("invalid %s parameter value %ld > %ld", p->name,
-			    lv, p->max);
+			msg_fatal("invalid %s parameter value %ld > %ld",
+			    p->name, lv, p->max);
 		if (p->type == P_TYPE_INT)
 			*(int *)p->var = (int)lv;
 		else
@@ -681,9 +689,11 @@ params_set_one(const struct param *p, const char *val)
 			msg_fatal("parameter %s: bad time value or unit: %s",
 			    p->name, val);
 		if (p->min && tv < p->min)
-			msg_fatal("invalid %s: %d (min %ld)", p->name, tv, p->min);
+			msg_fatal("invalid %s: %d (min %ld)", p->name, tv,
+			    p->min);
 		if (p->max && tv > p->max)
-			msg_fatal("invalid %s: %d (max %ld)", p->name, tv, p->max);
+			msg_fatal("invalid %s: %d (max %ld)", p->name, tv,
+			    p->max);
 		*(int *)p->var = tv;
 		break;
 	}
@@ -706,7 +716,8 @@ params_load(void)
 		} else if (config_eval(p->name, val, why) < 0) {
 			/* Postfix's daemons: the expander's warning, then this. */
 			msg_warn("%s", str_ptr(why));
-			msg_fatal("dictionary mail_dict: macro processing error");
+			msg_fatal(
+			    "dictionary mail_dict: macro processing error");
 		}
 		params_set_one(p, str_ptr(val));
 	}
@@ -721,8 +732,9 @@ params_warn_notyet(void)
 
 	params_init();
 	for (i = 0; i < params_nsorted; i++)
-		if ((params_sorted[i].flags & P_NOTYET)
-		    && config_explicit(params_sorted[i].name) != NULL)
-			msg_warn("%s is set but not yet supported by Postern: ignored",
+		if ((params_sorted[i].flags & P_NOTYET) &&
+		    config_explicit(params_sorted[i].name) != NULL)
+			msg_warn(
+			    "%s is set but not yet supported by Postern: ignored",
 			    params_sorted[i].name);
 }

@@ -34,8 +34,8 @@ write_main(const char *text)
 		exit(2);
 	}
 	snprintf(path, sizeof(path), "%s/main.cf", dir);
-	if ((fp = fopen(path, "w")) == NULL || fputs(text, fp) == EOF
-	    || fclose(fp) != 0) {
+	if ((fp = fopen(path, "w")) == NULL || fputs(text, fp) == EOF ||
+	    fclose(fp) != 0) {
 		perror(path);
 		exit(2);
 	}
@@ -98,7 +98,8 @@ load_fatal(const char *text)
 		str_catn(msg, buf, (size_t)got);
 	close(fds[0]);
 	waitpid(pid, &status, 0);
-	if (str_len(msg) == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+	if (str_len(msg) == 0 &&
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 		str_set(msg, "(child died without a message)");
 	return str_ptr(msg);
 }
@@ -112,8 +113,8 @@ pick(enum param_type type, int need_min, int need_max)
 
 	tab = params_table(&n);
 	for (i = 0; i < n; i++)
-		if (tab[i].type == type && (!need_min || tab[i].min > 0)
-		    && (!need_max || tab[i].max > 0))
+		if (tab[i].type == type && (!need_min || tab[i].min > 0) &&
+		    (!need_max || tab[i].max > 0))
 			return &tab[i];
 	return NULL;
 }
@@ -128,8 +129,8 @@ test_table(struct test *t)
 	TEST_TRUE(t, n > 0);
 	for (i = 0; i < n; i++) {
 		if (i > 0 && strcmp(tab[i - 1].name, tab[i].name) >= 0)
-			TEST_FAIL(t, "not sorted: %s before %s", tab[i - 1].name,
-			    tab[i].name);
+			TEST_FAIL(t, "not sorted: %s before %s",
+			    tab[i - 1].name, tab[i].name);
 		if (params_find(tab[i].name) != &tab[i])
 			TEST_FAIL(t, "params_find(%s) fails", tab[i].name);
 		if (tab[i].var == NULL)
@@ -203,8 +204,8 @@ test_postfix_defaults(struct test *t)
 		return;
 	}
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(cmd, sizeof(cmd), "/usr/sbin/postconf -dh %s 2>/dev/null",
-		    names[i]);
+		snprintf(cmd, sizeof(cmd),
+		    "/usr/sbin/postconf -dh %s 2>/dev/null", names[i]);
 		if ((fp = popen(cmd, "r")) == NULL)
 			continue;
 		if (fgets(line, sizeof(line), fp) != NULL) {
@@ -216,8 +217,10 @@ test_postfix_defaults(struct test *t)
 			else if (strcmp(names[i], "mynetworks") == 0) {
 				struct str *o = str_new(10), *w = str_new(10);
 
-				TEST_INT(t, params_mynetworks("subnet", "all", "all",
-				    o, w), 0);
+				TEST_INT(t,
+				    params_mynetworks("subnet", "all", "all", o,
+					w),
+				    0);
 				TEST_STR(t, str_ptr(o), line);
 				str_free(o);
 				str_free(w);
@@ -248,24 +251,31 @@ test_mynetworks(struct test *t)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		TEST_INT(t, params_mynetworks(bad[i].style, bad[i].ifaces,
-		    bad[i].protos, out, why), -1);
+		TEST_INT(t,
+		    params_mynetworks(bad[i].style, bad[i].ifaces,
+			bad[i].protos, out, why),
+		    -1);
 		if (strstr(bad[i].ifaces, "192.0.2.254") == NULL)
 			TEST_STR(t, str_ptr(why), bad[i].why);
 	}
 
 	/* Loopback is always there. */
-	TEST_INT(t, params_mynetworks("subnet", "127.0.0.1", "all", out, why), 0);
+	TEST_INT(t, params_mynetworks("subnet", "127.0.0.1", "all", out, why),
+	    0);
 	TEST_STR(t, str_ptr(out), "127.0.0.0/8");
-	TEST_INT(t, params_mynetworks("host", "[127.0.0.1]", "all", out, why), 0);
+	TEST_INT(t, params_mynetworks("host", "[127.0.0.1]", "all", out, why),
+	    0);
 	TEST_STR(t, str_ptr(out), "127.0.0.1/32");
-	TEST_INT(t, params_mynetworks("class", "127.0.0.1", "ipv4", out, why), 0);
+	TEST_INT(t, params_mynetworks("class", "127.0.0.1", "ipv4", out, why),
+	    0);
 	TEST_STR(t, str_ptr(out), "127.0.0.0/8");
-	TEST_INT(t, params_mynetworks("subnet", "127.0.0.1, 127.0.0.1", "all",
-	    out, why), 0);
+	TEST_INT(t,
+	    params_mynetworks("subnet", "127.0.0.1, 127.0.0.1", "all", out,
+		why),
+	    0);
 	TEST_STR(t, str_ptr(out), "127.0.0.0/8");
-	TEST_INT(t, params_mynetworks("subnet", "loopback-only", "ipv4", out,
-	    why), 0);
+	TEST_INT(t,
+	    params_mynetworks("subnet", "loopback-only", "ipv4", out, why), 0);
 	TEST_STR(t, str_ptr(out), "127.0.0.0/8");
 	TEST_INT(t, params_mynetworks("subnet", "all", "ipv4", out, why), 0);
 	TEST_TRUE(t, strncmp(str_ptr(out), "127.0.0.0/8", 11) == 0);
@@ -283,36 +293,39 @@ test_load_defaults(struct test *t)
 
 	load(t, "t_unused = 1\n");
 	params_load();
-	if ((p = pick(P_TYPE_INT, 0, 0)) != NULL && p->defval[0] != '$'
-	    && strchr(p->defval, '{') == NULL)
+	if ((p = pick(P_TYPE_INT, 0, 0)) != NULL && p->defval[0] != '$' &&
+	    strchr(p->defval, '{') == NULL)
 		TEST_INT(t, *(int *)p->var, atoi(p->defval));
-	if ((p = params_find("smtpd_timeout")) != NULL && p->type == P_TYPE_TIME)
+	if ((p = params_find("smtpd_timeout")) != NULL &&
+	    p->type == P_TYPE_TIME)
 		TEST_INT(t, *(int *)p->var, 300);
-	if ((p = params_find("smtpd_hard_error_limit")) != NULL
-	    && p->type == P_TYPE_INT)
+	if ((p = params_find("smtpd_hard_error_limit")) != NULL &&
+	    p->type == P_TYPE_INT)
 		TEST_INT(t, *(int *)p->var, 20);
-	if ((p = params_find("maximal_queue_lifetime")) != NULL
-	    && p->type == P_TYPE_TIME)
+	if ((p = params_find("maximal_queue_lifetime")) != NULL &&
+	    p->type == P_TYPE_TIME)
 		TEST_INT(t, *(int *)p->var, 5 * 86400);
 	if ((p = params_find("mail_name")) != NULL)
 		TEST_STR(t, *(char **)p->var, "Postern");
 	if ((p = params_find("syslog_name")) != NULL)
 		TEST_STR(t, *(char **)p->var, "postfix");
-	if ((p = params_find("default_rbl_reply")) != NULL
-	    && p->type == P_TYPE_RAW)
+	if ((p = params_find("default_rbl_reply")) != NULL &&
+	    p->type == P_TYPE_RAW)
 		TEST_STR(t, *(char **)p->var, p->defval);
 
 	/* Stress on and off. */
 	config_override("stress", "yes");
 	params_load();
-	if ((p = params_find("smtpd_timeout")) != NULL && p->type == P_TYPE_TIME)
+	if ((p = params_find("smtpd_timeout")) != NULL &&
+	    p->type == P_TYPE_TIME)
 		TEST_INT(t, *(int *)p->var, 10);
-	if ((p = params_find("smtpd_hard_error_limit")) != NULL
-	    && p->type == P_TYPE_INT)
+	if ((p = params_find("smtpd_hard_error_limit")) != NULL &&
+	    p->type == P_TYPE_INT)
 		TEST_INT(t, *(int *)p->var, 1);
 	config_override("stress", "");
 	params_load();
-	if ((p = params_find("smtpd_timeout")) != NULL && p->type == P_TYPE_TIME)
+	if ((p = params_find("smtpd_timeout")) != NULL &&
+	    p->type == P_TYPE_TIME)
 		TEST_INT(t, *(int *)p->var, 300);
 	config_override("stress", NULL);
 	TEST_STR(t, config_explicit("stress"), NULL);
@@ -348,14 +361,18 @@ test_load_values(struct test *t)
 		params_load();
 		TEST_INT(t, *(long *)p->var, 4294967296L);
 	}
-	if ((p = params_find("maximal_queue_lifetime")) != NULL
-	    && p->type == P_TYPE_TIME) {
+	if ((p = params_find("maximal_queue_lifetime")) != NULL &&
+	    p->type == P_TYPE_TIME) {
 		static const struct {
 			const char *val;
 			int want;
 		} tc[] = {
-			{ "2", 2 * 86400 }, { "3h", 3 * 3600 }, { "10sec", 10 },
-			{ "2w", 14 * 86400 }, { "90m", 5400 }, { "0", 0 },
+			{ "2", 2 * 86400 },
+			{ "3h", 3 * 3600 },
+			{ "10sec", 10 },
+			{ "2w", 14 * 86400 },
+			{ "90m", 5400 },
+			{ "0", 0 },
 		};
 		size_t i;
 
@@ -370,7 +387,8 @@ test_load_values(struct test *t)
 			TEST_INT(t, *(int *)p->var, tc[i].want);
 		}
 	}
-	if ((p = params_find("smtpd_timeout")) != NULL && p->type == P_TYPE_TIME) {
+	if ((p = params_find("smtpd_timeout")) != NULL &&
+	    p->type == P_TYPE_TIME) {
 		load(t, "smtpd_timeout = 5\n");
 		params_load();
 		TEST_INT(t, *(int *)p->var, 5);
@@ -430,7 +448,8 @@ test_load_errors(struct test *t)
 	}
 	if ((p = pick(P_TYPE_LONG, 0, 0)) != NULL) {
 		str_fmt(cf, "%s = 99999999999999999999\n", p->name);
-		str_fmt(want, "bad numerical configuration: %s = 99999999999999999999",
+		str_fmt(want,
+		    "bad numerical configuration: %s = 99999999999999999999",
 		    p->name);
 		TEST_STR(t, load_fatal(str_ptr(cf)), str_ptr(want));
 	}
@@ -452,8 +471,9 @@ test_load_errors(struct test *t)
 
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			str_fmt(cf, "%s = %s\n", p->name, bad[i]);
-			str_fmt(want, "parameter %s: bad time value or unit: %s",
-			    p->name, bad[i]);
+			str_fmt(want,
+			    "parameter %s: bad time value or unit: %s", p->name,
+			    bad[i]);
 			TEST_STR(t, load_fatal(str_ptr(cf)), str_ptr(want));
 		}
 	}
@@ -470,7 +490,8 @@ test_load_errors(struct test *t)
 	}
 	if ((p = pick(P_TYPE_STR, 1, 0)) != NULL) {
 		str_fmt(cf, "%s =\n", p->name);
-		str_fmt(want, "bad string length 0 < %ld: %s = ", p->min, p->name);
+		str_fmt(want, "bad string length 0 < %ld: %s = ", p->min,
+		    p->name);
 		TEST_STR(t, load_fatal(str_ptr(cf)), str_ptr(want));
 	}
 	if ((p = pick(P_TYPE_STR, 0, 0)) != NULL) {
@@ -499,14 +520,16 @@ test_notyet(struct test *t)
 		if (tab[i].flags & P_NOTYET)
 			break;
 	if (i == n) {
-		printf("  notyet: skipped: no P_NOTYET parameter in params.def\n");
+		printf(
+		    "  notyet: skipped: no P_NOTYET parameter in params.def\n");
 		goto out;
 	}
 	str_fmt(cf, "%s = %s\n", tab[i].name, params_default(&tab[i]));
 	load(t, str_ptr(cf));
 	test_log_reset();
 	params_warn_notyet();
-	str_fmt(want, "warning: %s is set but not yet supported by Postern: ignored\n",
+	str_fmt(want,
+	    "warning: %s is set but not yet supported by Postern: ignored\n",
 	    tab[i].name);
 	TEST_STR(t, test_log_text(), str_ptr(want));
 

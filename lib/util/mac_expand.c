@@ -23,16 +23,24 @@
 #include "lib/util/mac_expand.h"
 #include "lib/util/str.h"
 
-#define MX_MAX_DEPTH	100
-#define MX_WS		" \t\r\n"
-#define MX_TRUE		"true"
-#define MX_FALSE	""
+#define MX_MAX_DEPTH 100
+#define MX_WS        " \t\r\n"
+#define MX_TRUE      "true"
+#define MX_FALSE     ""
 
 /* Postfix's operator list, doubled quotes included (observed in 3.7). */
-#define MX_OP_ANY	"\"==\" or \"!=\"\" or \"<\"\" or \"<=\"\" or \">=\"\" or \">\""
+#define MX_OP_ANY                                                              \
+	"\"==\" or \"!=\"\" or \"<\"\" or \"<=\"\" or \">=\"\" or \">\""
 
-enum mx_op { MX_OP_NONE, MX_OP_EQ, MX_OP_NE, MX_OP_LT, MX_OP_LE, MX_OP_GE,
-	MX_OP_GT };
+enum mx_op {
+	MX_OP_NONE,
+	MX_OP_EQ,
+	MX_OP_NE,
+	MX_OP_LT,
+	MX_OP_LE,
+	MX_OP_GE,
+	MX_OP_GT
+};
 
 struct mx {
 	const struct mac_expand_ctx *mc;
@@ -44,8 +52,7 @@ struct mx {
 static int mx_parse(struct mx *, const char *)
     __attribute__((warn_unused_result));
 
-static int
-mx_error(struct mx *mx, const char *fmt, ...)
+static int mx_error(struct mx *mx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
@@ -92,7 +99,8 @@ mx_curly_payload(struct mx *mx, char **bp)
 
 	for (level = 1, cp = *bp, payload = ++cp;; cp++) {
 		if (*cp == 0) {
-			mx_error(mx, "unbalanced {} in attribute expression: \"%s\"",
+			mx_error(mx,
+			    "unbalanced {} in attribute expression: \"%s\"",
 			    *bp);
 			return NULL;
 		} else if (*cp == '{') {
@@ -133,9 +141,9 @@ mx_strtol(const char *s, const char **end, long *val)
 	return true;
 }
 
-#define MX_MINOR_BITS	10
-#define MX_PATCH_BITS	10
-#define MX_MAJOR_MAX	(LONG_MAX >> (MX_MINOR_BITS + MX_PATCH_BITS))
+#define MX_MINOR_BITS 10
+#define MX_PATCH_BITS 10
+#define MX_MAJOR_MAX  (LONG_MAX >> (MX_MINOR_BITS + MX_PATCH_BITS))
 
 /* "major[.minor[.patch]]" as one comparable number, or -1 (Postfix rules). */
 static long
@@ -144,22 +152,22 @@ mx_compat_level(const char *str)
 	const char *end;
 	long major, minor, patch;
 
-	if (!mx_strtol(str, &end, &major) || (*end != 0 && *end != '.')
-	    || major < 0 || major > MX_MAJOR_MAX)
+	if (!mx_strtol(str, &end, &major) || (*end != 0 && *end != '.') ||
+	    major < 0 || major > MX_MAJOR_MAX)
 		return -1;
 	if (*end == 0)
 		return major << (MX_MINOR_BITS + MX_PATCH_BITS);
-	if (!mx_strtol(end + 1, &end, &minor) || (*end != 0 && *end != '.')
-	    || minor < 0 || minor > 1023)
+	if (!mx_strtol(end + 1, &end, &minor) || (*end != 0 && *end != '.') ||
+	    minor < 0 || minor > 1023)
 		return -1;
 	if (*end == 0)
 		return major << (MX_MINOR_BITS + MX_PATCH_BITS) |
-		    minor << MX_PATCH_BITS;
-	if (!mx_strtol(end + 1, &end, &patch) || *end != 0 || patch < 0
-	    || patch > 1023)
+		       minor << MX_PATCH_BITS;
+	if (!mx_strtol(end + 1, &end, &patch) || *end != 0 || patch < 0 ||
+	    patch > 1023)
 		return -1;
 	return major << (MX_MINOR_BITS + MX_PATCH_BITS) |
-	    minor << MX_PATCH_BITS | patch;
+	       minor << MX_PATCH_BITS | patch;
 }
 
 int
@@ -235,8 +243,12 @@ mx_relational(struct mx *mx, char **bp, const char **result)
 		const char *name;
 		enum mx_op op;
 	} ops[] = {
-		{ "==", MX_OP_EQ }, { "!=", MX_OP_NE }, { "<", MX_OP_LT },
-		{ "<=", MX_OP_LE }, { ">=", MX_OP_GE }, { ">", MX_OP_GT },
+		{ "==", MX_OP_EQ },
+		{ "!=", MX_OP_NE },
+		{ "<", MX_OP_LT },
+		{ "<=", MX_OP_LE },
+		{ ">=", MX_OP_GE },
+		{ ">", MX_OP_GT },
 	};
 	char *cp = *bp, *left, *right, *op_pos;
 	size_t op_len, type_len = 0, i;
@@ -250,8 +262,8 @@ mx_relational(struct mx *mx, char **bp, const char **result)
 	op_pos = cp;
 	op_len = strspn(cp, "<>!=?+-*/~&|%");
 	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (strlen(ops[i].name) == op_len
-		    && strncmp(ops[i].name, cp, op_len) == 0)
+		if (strlen(ops[i].name) == op_len &&
+		    strncmp(ops[i].name, cp, op_len) == 0)
 			op = ops[i].op;
 	if (op == MX_OP_NONE)
 		return mx_error(mx, "%s expected at: \"...%s}>>>%.20s\"",
@@ -261,13 +273,15 @@ mx_relational(struct mx *mx, char **bp, const char **result)
 		while (isalnum((unsigned char)cp[type_len]))
 			type_len++;
 		if (type_len != 5 || strncmp(cp, "level", 5) != 0)
-			return mx_error(mx, "bad operator suffix at: \"...%.*s>>>%.*s\"",
+			return mx_error(mx,
+			    "bad operator suffix at: \"...%.*s>>>%.*s\"",
 			    (int)op_len, op_pos, (int)type_len, cp);
 		level = true;
 		cp += type_len;
 	}
 	if (!mx_find_left_curly(&cp))
-		return mx_error(mx, "\"{expression}\" expected at: \"...{%s} %.*s>>>%.20s\"",
+		return mx_error(mx,
+		    "\"{expression}\" expected at: \"...{%s} %.*s>>>%.20s\"",
 		    left, (int)op_len, op_pos, cp);
 	if ((right = mx_curly_payload(mx, &cp)) == NULL)
 		return -1;
@@ -283,7 +297,8 @@ mx_relational(struct mx *mx, char **bp, const char **result)
 		long rl = mx_compat_level(str_ptr(rbuf));
 
 		if (ll < 0 || rl < 0) {
-			mx_error(mx, "malformed compatibility level syntax: \"%s\"",
+			mx_error(mx,
+			    "malformed compatibility level syntax: \"%s\"",
 			    ll < 0 ? str_ptr(lbuf) : str_ptr(rbuf));
 			goto out;
 		}
@@ -293,11 +308,12 @@ mx_relational(struct mx *mx, char **bp, const char **result)
 		if (mx_alldig(str_ptr(lbuf)) && mx_alldig(str_ptr(rbuf))) {
 			long ln, rn;
 
-			if (mx_atol(str_ptr(lbuf), &ln) < 0
-			    || mx_atol(str_ptr(rbuf), &rn) < 0) {
+			if (mx_atol(str_ptr(lbuf), &ln) < 0 ||
+			    mx_atol(str_ptr(rbuf), &rn) < 0) {
 				mx_error(mx, "mac_exp_eval: bad conversion: %s",
-				    mx_atol(str_ptr(lbuf), &ln) < 0 ?
-				    str_ptr(lbuf) : str_ptr(rbuf));
+				    mx_atol(str_ptr(lbuf), &ln) < 0
+					? str_ptr(lbuf)
+					: str_ptr(rbuf));
 				goto out;
 			}
 			delta = ln < rn ? -1 : ln > rn;
@@ -345,7 +361,8 @@ mx_reference(struct mx *mx, char *buf)
 			return -1;
 		if ((ch = *cp) != 0) {
 			if (ch != '?' && ch != ':')
-				return mx_error(mx, "\"?\" or \":\" expected at: \"...}>>>%.20s\"",
+				return mx_error(mx,
+				    "\"?\" or \":\" expected at: \"...}>>>%.20s\"",
 				    cp);
 			cp++;
 		}
@@ -363,12 +380,13 @@ mx_reference(struct mx *mx, char *buf)
 				break;
 			}
 			if (!mx_is_name_char(*cp))
-				return mx_error(mx, "attribute name syntax error at: \"...%.*s>>>%.20s\"",
+				return mx_error(mx,
+				    "attribute name syntax error at: \"...%.*s>>>%.20s\"",
 				    (int)(cp - buf), buf, cp);
 		}
 		lookup = mc->lookup(start, mc->ctx);
-		if (lookup == NULL && mc->undef
-		    && (mc->flags & (MAC_EXP_FLAG_WARN_UNDEF | MAC_EXP_FLAG_SCAN)))
+		if (lookup == NULL && mc->undef &&
+		    (mc->flags & (MAC_EXP_FLAG_WARN_UNDEF | MAC_EXP_FLAG_SCAN)))
 			mc->undef(start, mc->ctx);
 	}
 
@@ -387,8 +405,9 @@ mx_reference(struct mx *mx, char *buf)
 		if (*cp == 0)
 			break;
 		if (*cp != ':')
-			return mx_error(mx, "\":\" expected at: \"...%s}>>>%.20s\"",
-			    iftrue, cp);
+			return mx_error(mx,
+			    "\":\" expected at: \"...%s}>>>%.20s\"", iftrue,
+			    cp);
 		cp++;
 		/* FALLTHROUGH */
 	case ':':
@@ -403,8 +422,9 @@ mx_reference(struct mx *mx, char *buf)
 			if (mx_parse(mx, iffalse) < 0)
 				return -1;
 		if (*cp != 0)
-			return mx_error(mx, "unexpected input at: \"...%s}>>>%.20s\"",
-			    iffalse, cp);
+			return mx_error(mx,
+			    "unexpected input at: \"...%s}>>>%.20s\"", iffalse,
+			    cp);
 		break;
 	default:
 		if (lookup == NULL || *lookup == 0 || scan)
@@ -467,7 +487,8 @@ mx_parse(struct mx *mx, const char *text)
 
 			for (ep = ++vp; level > 0; ep++) {
 				if (*ep == 0)
-					return mx_error(mx, "truncated macro reference: \"%s\"",
+					return mx_error(mx,
+					    "truncated macro reference: \"%s\"",
 					    text);
 				if (*ep == open)
 					level++;

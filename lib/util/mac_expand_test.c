@@ -41,9 +41,15 @@ static void
 setup(void)
 {
 	static const char *const init[][2] = {
-		{ "a", "A" }, { "b", "$a" }, { "empty", "" }, { "e", "$empty" },
-		{ "self", "$self" }, { "m1", "$m2" }, { "m2", "$m1" },
-		{ "relayhost", "r" }, { "x1", "${x1?y}" },
+		{ "a", "A" },
+		{ "b", "$a" },
+		{ "empty", "" },
+		{ "e", "$empty" },
+		{ "self", "$self" },
+		{ "m1", "$m2" },
+		{ "m2", "$m1" },
+		{ "relayhost", "r" },
+		{ "x1", "${x1?y}" },
 		{ "rel", "${{$rel} == {x} ? {y} : {z}}" },
 		{ "compatibility_level", "0" },
 		{ "mynetworks_style",
@@ -64,8 +70,8 @@ setup(void)
 struct xcase {
 	const char *text;
 	int rc;
-	const char *out;	/* when rc == 0 */
-	const char *why;	/* when rc == -1 (NULL: don't check) */
+	const char *out; /* when rc == 0 */
+	const char *why; /* when rc == -1 (NULL: don't check) */
 };
 
 static void
@@ -80,8 +86,8 @@ run(struct test *t, const struct xcase *c, size_t n, int flags)
 		str_reset(why);
 		rc = mac_expand(out, c[i].text, &ctx, why);
 		if (rc != c[i].rc) {
-			TEST_FAIL(t, "%s: got rc %d (%s), want %d", c[i].text, rc,
-			    str_ptr(why), c[i].rc);
+			TEST_FAIL(t, "%s: got rc %d (%s), want %d", c[i].text,
+			    rc, str_ptr(why), c[i].rc);
 			continue;
 		}
 		if (rc == 0 && strcmp(str_ptr(out), c[i].out) != 0)
@@ -95,7 +101,8 @@ run(struct test *t, const struct xcase *c, size_t n, int flags)
 	str_free(why);
 }
 
-#define RUN(t, cases, flags) run(t, cases, sizeof(cases) / sizeof(cases[0]), flags)
+#define RUN(t, cases, flags)                                                   \
+	run(t, cases, sizeof(cases) / sizeof(cases[0]), flags)
 
 static void
 test_forms(struct test *t)
@@ -222,12 +229,24 @@ test_compat_cmp(struct test *t)
 		const char *a, *b;
 		int want;
 	} cases[] = {
-		{ "3.10", "3.9", 1 }, { "3.9", "3.10", -1 }, { "0", "1", -1 },
-		{ "3.6", "3.6", 0 }, { "3.6", "3.6.0", 0 }, { "3.6.1", "3.6", 1 },
-		{ "2", "1.1023", 1 }, { "10", "9.9", 1 }, { "3", "3.0", 0 },
-		{ "3.x", "3", -2 }, { "3.1024", "3", -2 }, { "-1", "3", -2 },
-		{ "", "3", -2 }, { "3", "", -2 }, { "3.6 ", "3", -2 },
-		{ "3.6.1.2", "3", -2 }, { "3..6", "3", -2 }, { "a", "b", -2 },
+		{ "3.10", "3.9", 1 },
+		{ "3.9", "3.10", -1 },
+		{ "0", "1", -1 },
+		{ "3.6", "3.6", 0 },
+		{ "3.6", "3.6.0", 0 },
+		{ "3.6.1", "3.6", 1 },
+		{ "2", "1.1023", 1 },
+		{ "10", "9.9", 1 },
+		{ "3", "3.0", 0 },
+		{ "3.x", "3", -2 },
+		{ "3.1024", "3", -2 },
+		{ "-1", "3", -2 },
+		{ "", "3", -2 },
+		{ "3", "", -2 },
+		{ "3.6 ", "3", -2 },
+		{ "3.6.1.2", "3", -2 },
+		{ "3..6", "3", -2 },
+		{ "a", "b", -2 },
 		{ "99999999999999999999999", "1", -2 },
 	};
 	size_t i;
@@ -236,7 +255,8 @@ test_compat_cmp(struct test *t)
 		int got = mac_compat_cmp(cases[i].a, cases[i].b);
 
 		if (got != cases[i].want)
-			TEST_FAIL(t, "mac_compat_cmp(\"%s\", \"%s\"): got %d, want %d",
+			TEST_FAIL(t,
+			    "mac_compat_cmp(\"%s\", \"%s\"): got %d, want %d",
 			    cases[i].a, cases[i].b, got, cases[i].want);
 	}
 }
@@ -312,13 +332,15 @@ static void
 test_recursion(struct test *t)
 {
 	static const struct xcase cases[] = {
-		{ "$self", -1, NULL, "unreasonable macro call nesting: \"self\"" },
+		{ "$self", -1, NULL,
+		    "unreasonable macro call nesting: \"self\"" },
 		{ "x $self y", -1, NULL,
 		    "unreasonable macro call nesting: \"self\"" },
 		/* Postfix counts from the top: $m1 -> m1 m2 m1 ... index 101. */
 		{ "$m1", -1, NULL, "unreasonable macro call nesting: \"m2\"" },
 		{ "$m2", -1, NULL, "unreasonable macro call nesting: \"m1\"" },
-		{ "${m1}", -1, NULL, "unreasonable macro call nesting: \"m2\"" },
+		{ "${m1}", -1, NULL,
+		    "unreasonable macro call nesting: \"m2\"" },
 		/* ?text does not expand the tested value: no loop. */
 		{ "$x1", 0, "y", NULL },
 		/* Through a relational operand (Postfix would overflow). */
@@ -356,8 +378,8 @@ test_recursion(struct test *t)
 	for (i = 0; i < 5000; i++)
 		str_cat(deep, "}");
 	TEST_INT(t, mac_expand(out, str_ptr(deep), &ctx, why), -1);
-	TEST_TRUE(t, strncmp(str_ptr(why), "unreasonable macro call nesting",
-	    31) == 0);
+	TEST_TRUE(t,
+	    strncmp(str_ptr(why), "unreasonable macro call nesting", 31) == 0);
 
 	/* Deeply nested braces: no recursion in the brace matcher. */
 	str_set(deep, "${");
@@ -373,7 +395,8 @@ test_recursion(struct test *t)
 	for (i = 0; i < 100000; i++)
 		str_catc(deep, '{');
 	TEST_INT(t, mac_expand(out, str_ptr(deep), &ctx, why), -1);
-	TEST_TRUE(t, strncmp(str_ptr(why), "truncated macro reference", 25) == 0);
+	TEST_TRUE(t,
+	    strncmp(str_ptr(why), "truncated macro reference", 25) == 0);
 	str_free(deep);
 	str_free(out);
 	str_free(why);
@@ -407,7 +430,8 @@ test_big(struct test *t)
 	for (i = 0; i < (1 << 20); i++)
 		str_catc(big, 'x');
 	TEST_INT(t, mac_expand(out, str_ptr(big), &ctx, why), -1);
-	TEST_TRUE(t, strncmp(str_ptr(why), "truncated macro reference", 25) == 0);
+	TEST_TRUE(t,
+	    strncmp(str_ptr(why), "truncated macro reference", 25) == 0);
 	str_free(big);
 	str_free(out);
 	str_free(why);
@@ -441,8 +465,9 @@ test_flags(struct test *t)
 	struct str *out = str_new(10), *why = str_new(10);
 
 	setup();
-	TEST_INT(t, mac_expand(out, "$nosuch ${nosuch2?x} ${a?$n3:$n4} $a", &ctx,
-	    why), 0);
+	TEST_INT(t,
+	    mac_expand(out, "$nosuch ${nosuch2?x} ${a?$n3:$n4} $a", &ctx, why),
+	    0);
 	TEST_STR(t, str_ptr(out), "  : A");
 	TEST_STR(t, str_ptr(undef_log), "nosuch;nosuch2;n3;n4;");
 
@@ -461,8 +486,10 @@ test_flags(struct test *t)
 	str_reset(undef_log);
 	str_set(out, "keep");
 	ctx.flags = MAC_EXP_FLAG_SCAN;
-	TEST_INT(t, mac_expand(out, "${a?{$s1}:{$s2}} ${{$s3} == {x}?{$s4}}",
-	    &ctx, why), 0);
+	TEST_INT(t,
+	    mac_expand(out, "${a?{$s1}:{$s2}} ${{$s3} == {x}?{$s4}}", &ctx,
+		why),
+	    0);
 	TEST_STR(t, str_ptr(out), "keep");
 	TEST_STR(t, str_ptr(undef_log), "s1;s2;s3;s4;");
 

@@ -38,7 +38,9 @@ static const struct dict_type dict_type_table[] = {
 	{ "hash", dict_hash_open },
 	{ "inline", dict_inline_open },
 	{ "internal", dict_internal_open },
+	{ "pcre", dict_pcre_open },
 	{ "proxy", dict_proxy_open },
+	{ "regexp", dict_regexp_open },
 	{ "static", dict_static_open },
 };
 

@@ -107,13 +107,35 @@ void dict_free_common(struct dict *);
  *                        removed ("" when absent); 0 ok, -1 empty line
  * dict_db_set_buffers(create, read)  berkeley_db_create_buffer_size and
  *                        berkeley_db_read_buffer_size (0 keeps the default)
- * dict_pattern_file_limit  longest physical line accepted in a pattern or
- *                        texthash source file (default 1 MB... see dict.c)
+ * dict_line_limit        longest physical line accepted in a pattern, cidr
+ *                        or texthash source file (default 4 MB)
  */
 int dict_text_parse_line(char *, char **, char **)
     __attribute__((warn_unused_result));
 void dict_db_set_buffers(size_t, size_t);
 extern size_t dict_line_limit;
+
+/*
+ * The engine shared by regexp: and pcre: (dict_pattern.c): it reads the
+ * file (/re/flags result, !/re/ result, if /re/ ... endif), checks the
+ * $n references and expands them; a type brings its regex library.
+ * parse_flags warns about a bad flag and returns -1; compile warns about
+ * a bad pattern and returns NULL, else sets *nsub to the group count;
+ * match fills ovec[0..2*nvec) with offsets (-1: group unset) and
+ * returns 1 match, 0 no match, -1 error.
+ */
+struct dict_pattern_ops {
+	const char *type;		/* "pcre" */
+	const char *no_delim;		/* "ignoring" or "skipping" */
+	const char *bad_index;		/* "out of range" or "out-of-range" */
+	int (*parse_flags)(const char *, int, const char *, int *);
+	void *(*compile)(const char *, int, const char *, int, int *);
+	int (*match)(void *, const char *, long *, int);
+	void (*free)(void *);
+};
+
+struct dict *dict_pattern_open(const struct dict_pattern_ops *, const char *,
+    int, int, struct str *);
 
 /* The openers behind dict_open(), one per type (spec after "type:"). */
 dict_open_fn dict_hash_open, dict_btree_open, dict_pcre_open,

@@ -46,6 +46,7 @@ static struct htable *config_svc;    /* name -> const char * (static) */
 static struct htable *config_intern; /* computed values, kept for good */
 static struct htable *config_warned; /* undefined names already reported */
 static struct htable *config_busy;   /* dynamic defaults being computed */
+static struct htable *config_nets;   /* mynetworks per style/interfaces */
 
 static void
 config_entry_free(void *ptr)
@@ -66,6 +67,7 @@ config_tables(void)
 		config_intern = htable_new(10);
 		config_warned = htable_new(10);
 		config_busy = htable_new(10);
+		config_nets = htable_new(10);
 	}
 }
 
@@ -337,10 +339,20 @@ config_mynetworks(const struct param *p)
 		msg_warn("%s", str_ptr(why));
 		msg_fatal("dictionary mail_dict: macro processing error");
 	}
-	if (params_mynetworks(str_ptr(style), str_ptr(ifaces), str_ptr(protos),
-		res, why) < 0)
-		msg_fatal("%s", str_ptr(why));
-	val = config_keep(str_ptr(res));
+	/* Interfaces are listed once per distinct setting, not per use. */
+	str_fmt(res, "%s\n%s\n%s", str_ptr(style), str_ptr(ifaces),
+	    str_ptr(protos));
+	if ((val = htable_find(config_nets, str_ptr(res))) == NULL) {
+		struct str *key = str_new(100);
+
+		str_setn(key, str_ptr(res), str_len(res));
+		if (params_mynetworks(str_ptr(style), str_ptr(ifaces),
+			str_ptr(protos), res, why) < 0)
+			msg_fatal("%s", str_ptr(why));
+		val = config_keep(str_ptr(res));
+		htable_enter(config_nets, str_ptr(key), (void *)val);
+		str_free(key);
+	}
 	str_free(style);
 	str_free(ifaces);
 	str_free(protos);

@@ -340,6 +340,10 @@ test_expansion(struct test *t)
 		config_override("compatibility_level", "1");
 		TEST_STR(t, eval("mynetworks_style"), "subnet");
 	}
+	config_override("compatibility_level", NULL);
+	config_override("stress", NULL);
+	config_override("t_later", NULL);
+	TEST_STR(t, eval("t_late"), "<L>");
 	str_free(want);
 	str_free(out);
 	str_free(why);
@@ -422,6 +426,28 @@ test_hostname(struct test *t)
 	TEST_STR(t, eval("myhostname"),
 	    "ERROR: unreasonable macro call nesting: \"myhostname\"");
 	str_free(want);
+}
+
+static void
+test_mynetworks(struct test *t)
+{
+	if (!params_find("mynetworks") || !params_find("inet_interfaces")) {
+		printf("  mynetworks: skipped: params.def lacks mynetworks\n");
+		return;
+	}
+	load(t, "inet_interfaces = 127.0.0.1\n");
+	TEST_STR(t, eval("mynetworks"), "127.0.0.0/8");
+	load(t, "inet_interfaces = 127.0.0.1\ncompatibility_level = 3.6\n");
+	TEST_STR(t, eval("mynetworks"), "127.0.0.1/32");
+	load(t, "inet_interfaces = $t_if\nt_if = 127.0.0.1\n"
+		"mynetworks_style = host\n");
+	TEST_STR(t, eval("mynetworks"), "127.0.0.1/32");
+	TEST_STR(t, eval("mynetworks"), "127.0.0.1/32");
+	load(t, "inet_interfaces = loopback-only\ninet_protocols = ipv4\n"
+		"mynetworks_style = class\nt_ref = <$mynetworks>\n");
+	TEST_STR(t, eval("t_ref"), "<127.0.0.0/8>");
+	load(t, "mynetworks = 10.0.0.0/8\n");
+	TEST_STR(t, eval("mynetworks"), "10.0.0.0/8");
 }
 
 static struct mastercf_entry *
@@ -548,6 +574,7 @@ static const struct test_case cases[] = {
 	{ "expansion", test_expansion },
 	{ "config_dir", test_config_dir },
 	{ "hostname", test_hostname },
+	{ "mynetworks", test_mynetworks },
 	{ "services", test_services },
 	{ 0 },
 };

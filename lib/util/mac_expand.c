@@ -520,7 +520,15 @@ mac_expand(struct str *out, const char *text, const struct mac_expand_ctx *mc,
     struct str *why)
 {
 	struct mx mx = { mc, out, why, 0 };
+	int rc;
 
+	/* A scan writes nothing, so it may go without an output buffer. */
+	if (out == NULL) {
+		mx.out = str_new(10);
+		rc = mx_parse(&mx, text);
+		str_free(mx.out);
+		return rc;
+	}
 	if (!(mc->flags & MAC_EXP_FLAG_SCAN))
 		str_reset(out);
 	return mx_parse(&mx, text);

@@ -25,7 +25,8 @@
  * must stay valid until mac_expand returns.
  * MAC_EXP_FLAG_SCAN (additive) visits every reference, both branches of every
  * condition included, calls undef for each undefined name, and writes
- * nothing to out (postconf's check for undefined parameters).
+ * nothing to out, which may be NULL (postconf's check for undefined
+ * parameters).
  */
 #ifndef MAC_EXPAND_H
 #define MAC_EXPAND_H

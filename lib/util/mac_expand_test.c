@@ -492,6 +492,10 @@ test_flags(struct test *t)
 	    0);
 	TEST_STR(t, str_ptr(out), "keep");
 	TEST_STR(t, str_ptr(undef_log), "s1;s2;s3;s4;");
+	str_reset(undef_log);
+	TEST_INT(t, mac_expand(NULL, "$s5 ${a?$s6}", &ctx, why), 0);
+	TEST_STR(t, str_ptr(undef_log), "s5;s6;");
+	TEST_INT(t, mac_expand(NULL, "${oops", &ctx, why), -1);
 
 	/* The output is reset, not appended to. */
 	ctx.flags = MAC_EXP_FLAG_NONE;

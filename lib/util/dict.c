@@ -33,6 +33,7 @@ struct dict_type {
 /* Sorted by name: dict_types() lists them in this order (postconf -m). */
 static const struct dict_type dict_type_table[] = {
 	{ "btree", dict_btree_open },
+	{ "cidr", dict_cidr_open },
 	{ "environ", dict_environ_open },
 	{ "fail", dict_fail_open },
 	{ "hash", dict_hash_open },

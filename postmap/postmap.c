@@ -107,10 +107,15 @@ postmap_message(char **specs, int count, const char *deftype, int flags,
 				str_set(header, str_ptr(line));
 				continue;
 			}
-			/* The first non-header line ends the headers. */
+			/*
+			 * The first non-header line ends the headers.  Postfix
+			 * hands the body an empty separator line first, also
+			 * when the message has none.
+			 */
 			in_header = false;
 			if ((flags & POSTMAP_BODY) == 0)
 				break;
+			found |= mkmap_batch_query(b, "", "\t");
 			if (str_len(line) == 0)
 				continue;
 		}

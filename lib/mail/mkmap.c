@@ -171,8 +171,14 @@ mkmap_open(const char *type, const char *name, int open_flags, int dict_flags,
 		str_fmt(spec, "%s:%s", type, name);
 	}
 	m->dict = dict_open(str_ptr(spec), open_flags, dict_flags, why);
-	if (m->dict == NULL)
+	if (m->dict == NULL) {
+		/* Debian's Postfix, whose map types are packages, says more. */
+		if (strncmp(str_ptr(why), "unsupported dictionary type: ",
+		    29) == 0)
+			str_catfmt(why, ". Is the postfix-%s package installed?",
+			    type);
 		goto fail;
+	}
 	str_free(spec);
 	return m;
 

@@ -294,7 +294,10 @@ main(int argc, char **argv)
 	}
 	names = argv + optind;
 
-	if (dir == NULL && (dir = getenv("MAIL_CONFIG")) == NULL)
+	/* Like Postfix, -c works through MAIL_CONFIG (config_init reads it). */
+	if (dir != NULL && setenv("MAIL_CONFIG", dir, 1) < 0)
+		msg_fatal("setenv: %m");
+	if ((dir = getenv("MAIL_CONFIG")) == NULL || *dir == 0)
 		dir = DEF_CONFIG_DIR;
 	pc_dir = xstrdup(dir);
 	pc_main = pc_concat(pc_dir, "/main.cf");

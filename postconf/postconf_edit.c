@@ -36,6 +36,16 @@ struct pc_edit {
 	FILE *in;
 };
 
+/* The temp file that a fatal error must not leave behind. */
+static char *pc_edit_tmp;
+
+static void
+pc_edit_cleanup(void)
+{
+	if (pc_edit_tmp)
+		(void)unlink(pc_edit_tmp);
+}
+
 /*
  * Open PATH.tmp, locked, as Postfix's edit_file_open() does: after the lock
  * is granted the file must still be PATH.tmp, else another postconf renamed
@@ -63,15 +73,15 @@ pc_edit_open(struct pc_edit *ed, const char *path)
 			break;
 		close(fd);
 	}
+	pc_edit_tmp = ed->tmp;
+	msg_cleanup(pc_edit_cleanup);
 	if (ftruncate(fd, 0) < 0)
 		msg_fatal("truncate %s: %m", ed->tmp);
 	if ((ed->out = fdopen(fd, "w")) == NULL)
 		msg_fatal("fdopen %s: %m", ed->tmp);
-	if ((ed->in = fopen(path, "r")) == NULL) {
-		/* We own the temp file name while we hold the lock. */
-		(void)unlink(ed->tmp);
+	/* We own the temp file name while we hold the lock. */
+	if ((ed->in = fopen(path, "r")) == NULL)
 		msg_fatal("open %s for reading: %m", path);
-	}
 }
 
 /* Keep the file's mode, flush to disk, rename, and sync the directory. */
@@ -96,6 +106,7 @@ pc_edit_close(struct pc_edit *ed)
 		(void)unlink(ed->tmp);
 		msg_fatal("rename %s to %s: %m", ed->tmp, ed->path);
 	}
+	pc_edit_tmp = NULL;
 	dir = xstrdup(ed->path);
 	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		(void)fsync(dfd);

@@ -86,6 +86,12 @@ pc_master_parse_entry(const char *text, const char *path, int lineno,
 	return e;
 }
 
+/*
+ * File scope, so that the leak checker still sees the buffer when a bad
+ * line makes us exit; volatile, so that the compiler keeps the store.
+ */
+static struct str *volatile pc_master_line;
+
 void
 pc_master_read(bool fail_on_open)
 {
@@ -103,7 +109,7 @@ pc_master_read(bool fail_on_open)
 		msg_warn("open %s: %m", path);
 		return;
 	}
-	line = str_new(200);
+	line = pc_master_line = str_new(200);
 	lline_open(&l, fp, path, 1024 * 1024);
 	while ((rc = lline_read(&l, line)) != 0) {
 		if (rc < 0)
@@ -119,7 +125,7 @@ pc_master_read(bool fail_on_open)
 	}
 	lline_close(&l);
 	fclose(fp);
-	str_free(line);
+	pc_master_line = str_free(line);
 }
 
 struct argv *

@@ -10,6 +10,8 @@
 void
 pc_show_maps(void)
 {
+	for (const char *const *t = dict_types(); *t; t++)
+		printf("%s\n", *t);
 }
 
 /* The mailbox_delivery_lock methods Linux offers, in Postfix's order. */

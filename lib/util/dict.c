@@ -40,9 +40,13 @@ static const struct dict_type dict_type_table[] = {
 	{ "inline", dict_inline_open },
 	{ "internal", dict_internal_open },
 	{ "pcre", dict_pcre_open },
+	{ "pipemap", dict_pipemap_open },
 	{ "proxy", dict_proxy_open },
 	{ "regexp", dict_regexp_open },
 	{ "static", dict_static_open },
+	{ "texthash", dict_texthash_open },
+	{ "unionmap", dict_unionmap_open },
+	{ "unix", dict_unix_open },
 };
 
 #define DICT_TYPE_COUNT (sizeof(dict_type_table) / sizeof(dict_type_table[0]))

@@ -102,14 +102,24 @@ void dict_free_common(struct dict *);
  * Additions beyond the first contract (all additive).
  *
  * dict_text_parse_line(line, &key, &value)  split one logical line of a
- *                        postmap source file in place: key = first word,
- *                        value = the rest with surrounding white space
- *                        removed ("" when absent); 0 ok, -1 empty line
+ *                        postmap source file in place, as Postfix: the key
+ *                        ends at the first white space not inside "..." and
+ *                        not after a backslash (quotes and backslashes are
+ *                        kept); value = the rest, trimmed.  0 ok,
+ *                        DICT_TEXT_FORMAT: empty key or value (Postfix:
+ *                        "FILE, line N: expected format: key whitespace
+ *                        value"), DICT_TEXT_QUOTE: unbalanced '"' ("FILE,
+ *                        line N: unbalanced '"' in 'LINE' -- ignoring this
+ *                        line").  A key ending in ':' is accepted; Postfix
+ *                        warns "record is in "key: value" format; is this an
+ *                        alias file?".
  * dict_db_set_buffers(create, read)  berkeley_db_create_buffer_size and
  *                        berkeley_db_read_buffer_size (0 keeps the default)
  * dict_line_limit        longest physical line accepted in a pattern, cidr
  *                        or texthash source file (default 4 MB)
  */
+#define DICT_TEXT_FORMAT	(-1)
+#define DICT_TEXT_QUOTE		(-2)
 int dict_text_parse_line(char *, char **, char **)
     __attribute__((warn_unused_result));
 void dict_db_set_buffers(size_t, size_t);

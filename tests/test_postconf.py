@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import stat
+import time
 
 import e2e
 
@@ -72,6 +73,24 @@ def debian_file(path):
         return f.read()
 
 
+def exempt_names():
+    """Parameters whose default differs from Postfix on purpose (P_DIFF) or
+    is computed at run time (P_DYN), from params.def."""
+    names = set()
+    with open(PARAMS_DEF) as f:
+        for line in f:
+            m = re.match(r"PARAM\(\w+,\s*(\w+),", line)
+            if m and re.search(r"P_DYN|P_DIFF", line.rsplit(",", 1)[-1]):
+                names.add(m.group(1))
+    return names
+
+
+def drop_exempt(text):
+    exempt = exempt_names()
+    return "".join(line for line in text.splitlines(True)
+                   if line.split(" =", 1)[0] not in exempt)
+
+
 def norm(text, confdir):
     """stderr with the config directory named DIR, and the program named
     "postconf" (Postfix's messages start with argv[0] as it was given)."""
@@ -98,16 +117,24 @@ class PostconfTest(e2e.TempDirTest):
     def conf(self, main_cf="", master_cf="", name="etc"):
         d = os.path.join(self.dir, name)
         os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "main.cf"), "w") as f:
-            f.write(main_cf)
-        with open(os.path.join(d, "master.cf"), "w") as f:
-            f.write(master_cf)
+        for fname, text in (("main.cf", main_cf), ("master.cf", master_cf)):
+            path = os.path.join(d, fname)
+            with open(path, "w") as f:
+                f.write(text)
+            # Postfix reads a file modified within the last second again
+            # (and warns again); an old mtime keeps its stderr stable.
+            past = time.time() - 100
+            os.utime(path, (past, past))
         return d
 
-    def assertSameOutput(self, confdir, *args, stderr="exact"):
+    def assertSameOutput(self, confdir, *args, stderr="exact", exempt=False):
         us, them = self.both(confdir, *args)
-        self.assertEqual(us.stdout, them.stdout, "stdout of postconf %s" %
-                         " ".join(args))
+        if exempt:
+            self.assertEqual(drop_exempt(us.stdout), drop_exempt(them.stdout),
+                             "stdout of postconf %s" % " ".join(args))
+        else:
+            self.assertEqual(us.stdout, them.stdout, "stdout of postconf %s" %
+                             " ".join(args))
         if stderr == "exact":
             self.assertEqual(norm(us.stderr, confdir),
                              norm(them.stderr, confdir),
@@ -215,7 +242,7 @@ class TestOracle(PostconfTest):
         for args in ([], ["-n"], ["nosuch", "myhostname", "bogus", "mydest"],
                      ["-M"], ["-P"], ["-o", "bogus2=x", "-n"],
                      ["-d", "mydest", "bogus", "virtual_maps"]):
-            self.assertSameOutput(d, *args, stderr="sorted")
+            self.assertSameOutput(d, *args, stderr="sorted", exempt=True)
 
     def test_d_every_parameter(self):
         """postconf -d: same names, same count, same values except P_DYN and
@@ -225,12 +252,7 @@ class TestOracle(PostconfTest):
         self.assertEqual(us.returncode, 0, us.stderr)
         ours = dict(line.split(" =", 1) for line in us.stdout.splitlines())
         theirs = dict(line.split(" =", 1) for line in them.stdout.splitlines())
-        exempt = set()
-        with open(PARAMS_DEF) as f:
-            for line in f:
-                m = re.match(r"PARAM\(\w+,\s*(\w+),", line)
-                if m and re.search(r"P_DYN|P_DIFF", line.rsplit(",", 1)[-1]):
-                    exempt.add(m.group(1))
+        exempt = exempt_names()
         self.assertEqual(sorted(set(theirs) - set(ours)), [],
                          "names Postfix has and we lack")
         self.assertEqual(sorted(set(ours) - set(theirs)), [],

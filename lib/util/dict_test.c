@@ -4,6 +4,8 @@
  * Expected texts were observed with Debian's Postfix 3.7 "postmap -q".
  */
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,17 @@ static const struct lookup_case lookup_cases[] = {
 	{ "proxy:inline:{a=b}", "a", "b", DICT_ERR_NONE },
 	{ "proxy:static:s", "a", "s", DICT_ERR_NONE },
 	{ "internal:x", "a", NULL, DICT_ERR_NONE },
+	{ "unionmap:{inline:{a=1},inline:{a=2}}", "A", "1,2", DICT_ERR_NONE },
+	{ "unionmap:{inline:{a=1},inline:{b=2}}", "a", "1", DICT_ERR_NONE },
+	{ "unionmap:{inline:{a=1},inline:{b=2}}", "c", NULL, DICT_ERR_NONE },
+	{ "unionmap:{inline:{a=1}, fail:x}", "a", NULL, DICT_ERR_RETRY },
+	{ "pipemap:{inline:{a=b},inline:{b=c}}", "A", "c", DICT_ERR_NONE },
+	{ "pipemap:{inline:{a=b},inline:{b=c}}", "b", NULL, DICT_ERR_NONE },
+	{ "pipemap:{inline:{a=b}}", "a", "b", DICT_ERR_NONE },
+	{ "pipemap:{static:X, inline:{x=y}}", "q", "y", DICT_ERR_NONE },
+	{ "pipemap:{inline:{a=b}, fail:x}", "a", NULL, DICT_ERR_RETRY },
+	{ "unix:passwd.byname", "no-such-user-here", NULL, DICT_ERR_NONE },
+	{ "unix:group.byname", "no-such-group-here", NULL, DICT_ERR_NONE },
 	{ 0 },
 };
 
@@ -88,6 +101,12 @@ static const struct {
 	{ "inline:{ A = B C }", "missing '=' after attribute name: \"inline:{ A = B C }\"; need \"inline:{name=value...}\"" },
 	{ "static:{a", "bad static:name syntax: missing '}' in \"{a\"" },
 	{ "proxy:foo:x", "unsupported dictionary type: foo" },
+	{ "unionmap:{}", "bad syntax: \"unionmap:{}\"; need \"unionmap:{type:name...}\"" },
+	{ "pipemap:{}", "bad syntax: \"pipemap:{}\"; need \"pipemap:{type:name...}\"" },
+	{ "unionmap:inline:{a=1}", "bad syntax: \"unionmap:inline:{a=1}\"; need \"unionmap:{type:name...}\"" },
+	{ "unionmap:{inline:{a=1}", "bad syntax: \"unionmap:{inline:{a=1}\"; need \"unionmap:{type:name...}\"" },
+	{ "unionmap:{inline:{a=1},foo:x}", "unsupported dictionary type: foo" },
+	{ "unix:foo", "unknown table: unix:foo" },
 	{ 0 },
 };
 
@@ -185,7 +204,40 @@ test_readonly_update(struct test *t)
 	str_free(why);
 }
 
+/* unix: the passwd and group lines, built like Postfix's. */
+static void
+test_unix(struct test *t)
+{
+	struct str *why = str_new(0), *want = str_new(0);
+	struct dict *d = dict_open("unix:passwd.byname", O_RDONLY,
+	    DICT_FLAGS_READ, why);
+	struct passwd *pw = getpwnam("root");
+	struct group *gr = getgrgid(0);
+
+	TEST_TRUE(t, d != NULL && pw != NULL);
+	if (d && pw) {
+		str_fmt(want, "root:%s:0:0:%s:%s:%s", pw->pw_passwd,
+		    pw->pw_gecos, pw->pw_dir, pw->pw_shell);
+		TEST_STR(t, dict_get(d, "root"), str_ptr(want));
+		TEST_STR(t, dict_get(d, "ROOT"), str_ptr(want));
+	}
+	dict_close(d);
+	d = dict_open("unix:group.byname", O_RDONLY, DICT_FLAGS_READ, why);
+	TEST_TRUE(t, d != NULL && gr != NULL);
+	if (d && gr) {
+		const char *got = dict_get(d, gr->gr_name);
+
+		str_fmt(want, "%s:%s:0:", gr->gr_name, gr->gr_passwd);
+		TEST_TRUE(t, got && strncmp(got, str_ptr(want),
+		    str_len(want)) == 0);
+	}
+	dict_close(d);
+	str_free(want);
+	str_free(why);
+}
+
 static const struct test_case cases[] = {
+	{ "unix", test_unix },
 	{ "lookup", test_lookup },
 	{ "bad_open", test_bad_open },
 	{ "types", test_types },

@@ -30,15 +30,6 @@
 #include "lib/mail/config.h"
 #include "lib/mail/mkmap.h"
 
-/*
- * TODO(config.c): being written by another engineer; weak references keep
- * the shared tree linking until it lands (then remove these and the NULL
- * checks in mkmap_config).
- */
-#pragma weak config_init
-#pragma weak config_read
-#pragma weak config_eval
-
 /* The temporary file of the build in progress, removed on a fatal exit. */
 static char *mkmap_pending;
 
@@ -56,8 +47,7 @@ mkmap_param(const char *name, const char *def)
 	struct str *val = str_new(100), *why = str_new(100);
 	char *res;
 
-	if (config_eval != NULL && config_eval(name, val, why) == 0 &&
-	    str_len(val) > 0)
+	if (config_eval(name, val, why) == 0 && str_len(val) > 0)
 		res = str_steal(val);
 	else
 		res = xstrdup(def), str_free(val);
@@ -72,11 +62,9 @@ mkmap_config(const char *dir, struct mkmap_conf *conf)
 	char host[256];
 	char *s;
 
-	if (config_init != NULL) {
-		config_init(dir);
-		if (config_read(why) < 0)
-			msg_fatal("%s", str_ptr(why));
-	}
+	config_init(dir);
+	if (config_read(why) < 0)
+		msg_fatal("%s", str_ptr(why));
 	str_free(why);
 	conf->db_type = mkmap_param("default_database_type", "hash");
 	s = mkmap_param("smtputf8_enable", "yes");

@@ -65,14 +65,20 @@ dict_db_errcall(const DB_ENV *env, const char *prefix, const char *text)
 		msg_info("Berkeley DB: %s", text);
 }
 
-/* 0 when the file is a sound database, or does not exist; -1 when not. */
+/*
+ * 0 when the file is a sound database, or does not exist, or is empty and
+ * about to be created; -1 when not.
+ */
 static int
-dict_db_verify(const char *path)
+dict_db_verify(const char *path, int open_flags)
 {
+	struct stat st;
 	DB *vdb;
 	int status;
 
-	if (access(path, F_OK) < 0)
+	if (stat(path, &st) < 0)
+		return 0;
+	if (st.st_size == 0 && (open_flags & O_CREAT))
 		return 0;
 	if (db_create(&vdb, NULL, 0) != 0)
 		return -1;
@@ -389,7 +395,7 @@ dict_db_open(const char *type, DBTYPE db_type, const char *name,
 	 * so a bad file is refused up front with Postfix's "open database" text.
 	 */
 	if ((open_flags & O_TRUNC) == 0 &&
-	    dict_db_verify(str_ptr(path)) < 0) {
+	    dict_db_verify(str_ptr(path), open_flags) < 0) {
 		errno = EINVAL;
 		str_fmt(why, "open database %s: %m", str_ptr(path));
 		goto fail;
@@ -420,7 +426,9 @@ dict_db_open(const char *type, DBTYPE db_type, const char *name,
 			    db_strerror(status));
 		goto fail;
 	}
-	if (db->fd(db, &fd) != 0 || fstat(fd, &st) < 0) {
+	/* Berkeley DB's descriptor must not leak into commands we run. */
+	if (db->fd(db, &fd) != 0 || fstat(fd, &st) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
 		str_fmt(why, "open database %s: cannot stat", str_ptr(path));
 		goto fail;
 	}

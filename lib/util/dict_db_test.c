@@ -4,6 +4,7 @@
  * files.  When Debian's postmap is installed, files are also exchanged
  * with it in both directions.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -174,6 +175,74 @@ test_update_delete(struct test *t)
 	TEST_TRUE(t, dict_get(d, "b") == NULL);
 	dict_close(d);
 out:
+	str_free(spec);
+	str_free(why);
+}
+
+/* postmap -i on a table that does not exist yet: create, not truncate. */
+static void
+test_create_incremental(struct test *t)
+{
+	struct str *why = str_new(0), *spec = str_new(0);
+	static const char *const types[] = { "hash", "btree", NULL };
+
+	for (int i = 0; types[i]; i++) {
+		struct dict *d;
+
+		str_fmt(spec, "%s:%s", types[i], tpath(types[i]));
+		d = dict_open(str_ptr(spec), O_RDWR | O_CREAT,
+		    DICT_FLAGS_BUILD & ~DICT_FLAG_BULK_UPDATE, why);
+		if (d == NULL) {
+			TEST_FAIL(t, "%s: %s", str_ptr(spec), str_ptr(why));
+			continue;
+		}
+		TEST_INT(t, dict_put(d, "a", "1"), 0);
+		dict_close(d);
+		/* Again, on the existing file: the entry stays. */
+		d = dict_open(str_ptr(spec), O_RDWR | O_CREAT,
+		    DICT_FLAGS_BUILD & ~DICT_FLAG_BULK_UPDATE, why);
+		if (d == NULL) {
+			TEST_FAIL(t, "%s: %s", str_ptr(spec), str_ptr(why));
+			continue;
+		}
+		TEST_INT(t, dict_put(d, "b", "2"), 0);
+		TEST_STR(t, dict_get(d, "a"), "1");
+		dict_close(d);
+	}
+	str_free(spec);
+	str_free(why);
+}
+
+/* A build holds an exclusive flock until close, as Postfix's postmap. */
+static void
+test_lock(struct test *t)
+{
+	struct str *why = str_new(0), *spec = str_new(0);
+	struct dict *w, *r;
+	int fd;
+
+	w = build("hash", "lk", DICT_FLAGS_BUILD, why);
+	TEST_TRUE(t, w != NULL);
+	fd = open(tpath("lk.db"), O_RDONLY);
+	TEST_TRUE(t, fd >= 0);
+	TEST_INT(t, flock(fd, LOCK_SH | LOCK_NB), -1);
+	if (w) {
+		TEST_INT(t, dict_put(w, "a", "1"), 0);
+		dict_close(w);
+	}
+	TEST_INT(t, flock(fd, LOCK_SH | LOCK_NB), 0);
+	TEST_INT(t, flock(fd, LOCK_UN), 0);
+	/* A reader locks only around each lookup. */
+	r = reopen("hash", "lk", DICT_FLAGS_READ, why);
+	TEST_TRUE(t, r != NULL);
+	if (r) {
+		TEST_STR(t, dict_get(r, "a"), "1");
+		TEST_INT(t, flock(fd, LOCK_EX | LOCK_NB), 0);
+		TEST_INT(t, flock(fd, LOCK_UN), 0);
+		TEST_INT(t, fcntl(r->stat_fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+		dict_close(r);
+	}
+	close(fd);
 	str_free(spec);
 	str_free(why);
 }
@@ -404,6 +473,8 @@ static const struct test_case cases[] = {
 	{ "build_read", test_build_read },
 	{ "nonul", test_nonul },
 	{ "update_delete", test_update_delete },
+	{ "create_incremental", test_create_incremental },
+	{ "lock", test_lock },
 	{ "changed", test_changed },
 	{ "corrupt", test_corrupt },
 	{ "postfix_interop", test_postfix_interop },

@@ -40,32 +40,44 @@ static const struct {
 	const char *name;
 	int mask;
 } pc_option_names[] = {
-	{ "-a", PC_SASL_SERV },	   { "-A", PC_SASL_CLNT },
-	{ "-b", PC_EXP_DSN },	   { "-C", PC_PARAM_CLASS },
-	{ "-d", PC_SHOW_DEFS },	   { "-e", PC_EDIT_CONF },
-	{ "-f", PC_FOLD_LINE },	   { "-F", PC_MASTER_FLD },
-	{ "-h", PC_HIDE_NAME },	   { "-H", PC_HIDE_VALUE },
-	{ "-l", PC_SHOW_LOCKS },   { "-m", PC_SHOW_MAPS },
-	{ "-M", PC_MASTER_ENTRY }, { "-n", PC_SHOW_NONDEF },
-	{ "-o", PC_MAIN_OVER },	   { "-p", PC_MAIN_PARAM },
-	{ "-P", PC_MASTER_PARAM }, { "-t", PC_DUMP_DSN },
-	{ "-T", PC_SHOW_TLS },	   { "-x", PC_SHOW_EVAL },
-	{ "-X", PC_EDIT_EXCL },	   { "-#", PC_COMMENT_OUT },
+	{ "-a", PC_SASL_SERV },
+	{ "-A", PC_SASL_CLNT },
+	{ "-b", PC_EXP_DSN },
+	{ "-C", PC_PARAM_CLASS },
+	{ "-d", PC_SHOW_DEFS },
+	{ "-e", PC_EDIT_CONF },
+	{ "-f", PC_FOLD_LINE },
+	{ "-F", PC_MASTER_FLD },
+	{ "-h", PC_HIDE_NAME },
+	{ "-H", PC_HIDE_VALUE },
+	{ "-l", PC_SHOW_LOCKS },
+	{ "-m", PC_SHOW_MAPS },
+	{ "-M", PC_MASTER_ENTRY },
+	{ "-n", PC_SHOW_NONDEF },
+	{ "-o", PC_MAIN_OVER },
+	{ "-p", PC_MAIN_PARAM },
+	{ "-P", PC_MASTER_PARAM },
+	{ "-t", PC_DUMP_DSN },
+	{ "-T", PC_SHOW_TLS },
+	{ "-x", PC_SHOW_EVAL },
+	{ "-X", PC_EDIT_EXCL },
+	{ "-#", PC_COMMENT_OUT },
 };
 
 #define PC_NOPTIONS (sizeof(pc_option_names) / sizeof(pc_option_names[0]))
 
-#define PC_MAJOR_MODES (PC_SASL_SERV | PC_SASL_CLNT | PC_EXP_DSN \
-	| PC_SHOW_LOCKS | PC_SHOW_MAPS | PC_DUMP_DSN | PC_MAIN_PARAM \
-	| PC_MASTER_ENTRY | PC_MASTER_FLD | PC_MASTER_PARAM | PC_SHOW_TLS)
-#define PC_EDITS (PC_EDIT_CONF | PC_COMMENT_OUT | PC_EDIT_EXCL)
+#define PC_MAJOR_MODES                                                         \
+	(PC_SASL_SERV | PC_SASL_CLNT | PC_EXP_DSN | PC_SHOW_LOCKS |            \
+	    PC_SHOW_MAPS | PC_DUMP_DSN | PC_MAIN_PARAM | PC_MASTER_ENTRY |     \
+	    PC_MASTER_FLD | PC_MASTER_PARAM | PC_SHOW_TLS)
+#define PC_EDITS        (PC_EDIT_CONF | PC_COMMENT_OUT | PC_EDIT_EXCL)
 #define PC_MASTER_MODES (PC_MASTER_ENTRY | PC_MASTER_FLD | PC_MASTER_PARAM)
 
 /* Groups of options of which at most one may be given. */
 static const int pc_exclusive[] = {
 	PC_MAJOR_MODES,
-	PC_SHOW_DEFS | PC_EDIT_CONF | PC_SHOW_NONDEF | PC_COMMENT_OUT
-	    | PC_EDIT_EXCL,
+	PC_SHOW_DEFS | PC_EDIT_CONF | PC_SHOW_NONDEF | PC_COMMENT_OUT |
+	    PC_EDIT_EXCL,
 	PC_FOLD_LINE | PC_EDITS,
 	PC_SHOW_EVAL | PC_EDITS,
 	PC_MAIN_OVER | PC_SHOW_DEFS | PC_EDITS,
@@ -82,15 +94,16 @@ static const int pc_compatible[][2] = {
 	{ PC_SHOW_MAPS, 0 },
 	{ PC_SHOW_TLS, 0 },
 	{ PC_DUMP_DSN, 0 },
-	{ PC_MAIN_PARAM, PC_EDITS | PC_FOLD_LINE | PC_HIDE_NAME | PC_PARAM_CLASS
-	    | PC_SHOW_EVAL | PC_SHOW_DEFS | PC_SHOW_NONDEF | PC_MAIN_OVER
-	    | PC_HIDE_VALUE },
-	{ PC_MASTER_ENTRY, PC_EDITS | PC_FOLD_LINE | PC_MAIN_OVER
-	    | PC_SHOW_EVAL },
-	{ PC_MASTER_FLD, PC_EDIT_CONF | PC_FOLD_LINE | PC_HIDE_NAME
-	    | PC_MAIN_OVER | PC_SHOW_EVAL | PC_HIDE_VALUE },
-	{ PC_MASTER_PARAM, PC_EDIT_CONF | PC_EDIT_EXCL | PC_FOLD_LINE
-	    | PC_HIDE_NAME | PC_MAIN_OVER | PC_SHOW_EVAL | PC_HIDE_VALUE },
+	{ PC_MAIN_PARAM, PC_EDITS | PC_FOLD_LINE | PC_HIDE_NAME |
+			     PC_PARAM_CLASS | PC_SHOW_EVAL | PC_SHOW_DEFS |
+			     PC_SHOW_NONDEF | PC_MAIN_OVER | PC_HIDE_VALUE },
+	{ PC_MASTER_ENTRY,
+	    PC_EDITS | PC_FOLD_LINE | PC_MAIN_OVER | PC_SHOW_EVAL },
+	{ PC_MASTER_FLD, PC_EDIT_CONF | PC_FOLD_LINE | PC_HIDE_NAME |
+			     PC_MAIN_OVER | PC_SHOW_EVAL | PC_HIDE_VALUE },
+	{ PC_MASTER_PARAM, PC_EDIT_CONF | PC_EDIT_EXCL | PC_FOLD_LINE |
+			       PC_HIDE_NAME | PC_MAIN_OVER | PC_SHOW_EVAL |
+			       PC_HIDE_VALUE },
 	{ PC_PARAM_CLASS, PC_MAIN_PARAM | PC_SHOW_DEFS | PC_SHOW_NONDEF },
 	{ 0, 0 },
 };
@@ -149,8 +162,7 @@ pc_check_options(int mode)
 	str_free(b);
 }
 
-static void __attribute__((noreturn))
-pc_usage(const char *prog)
+static void __attribute__((noreturn)) pc_usage(const char *prog)
 {
 	msg_fatal("usage: %s"
 		  " [-a (server SASL types)]"
@@ -209,7 +221,8 @@ main(int argc, char **argv)
 	msg_init(argv[0]);
 
 	/* "+": stop at the first name, as Postfix's getopt does. */
-	while ((ch = getopt(argc, argv, "+aAbc:C:deEfFhHlmMno:pPtT:vxX#")) > 0) {
+	while (
+	    (ch = getopt(argc, argv, "+aAbc:C:deEfFhHlmMno:pPtT:vxX#")) > 0) {
 		switch (ch) {
 		case 'a':
 			mode |= PC_SASL_SERV;
@@ -276,7 +289,8 @@ main(int argc, char **argv)
 			break;
 		case 'T':
 			if (mode & PC_SHOW_TLS)
-				msg_fatal("At most one -T <mode> option may be specified");
+				msg_fatal(
+				    "At most one -T <mode> option may be specified");
 			mode |= PC_SHOW_TLS;
 			break;
 		case 'v':
@@ -306,15 +320,16 @@ main(int argc, char **argv)
 	/* Make the implied options explicit, then check the combination. */
 	if ((mode & PC_MAJOR_MODES) == 0)
 		mode |= PC_MAIN_PARAM;
-	if ((mode & (PC_MAIN_PARAM | PC_MASTER_MODES)) && names[0]
-	    && strchr(names[0], '='))
+	if ((mode & (PC_MAIN_PARAM | PC_MASTER_MODES)) && names[0] &&
+	    strchr(names[0], '='))
 		mode |= PC_EDIT_CONF;
 	pc_check_options(mode);
 	if ((mode & PC_EDIT_CONF) && names[0] == NULL)
 		msg_fatal("-e requires name=value argument");
 
 	if (mode & (PC_EXP_DSN | PC_DUMP_DSN | PC_SHOW_TLS | PC_PARAM_CLASS))
-		msg_fatal("options -b, -t, -T and -C are not supported by Postern");
+		msg_fatal(
+		    "options -b, -t, -T and -C are not supported by Postern");
 	if (mode & PC_SHOW_MAPS) {
 		pc_show_maps();
 	} else if (mode & PC_SHOW_LOCKS) {

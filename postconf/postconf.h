@@ -32,36 +32,36 @@
 #include "lib/mail/mastercf.h"
 
 /* Command modes, in the order Postfix names them in its messages. */
-#define PC_SASL_SERV	(1 << 0)	/* -a */
-#define PC_SASL_CLNT	(1 << 1)	/* -A */
-#define PC_EXP_DSN	(1 << 2)	/* -b */
-#define PC_PARAM_CLASS	(1 << 3)	/* -C */
-#define PC_SHOW_DEFS	(1 << 4)	/* -d */
-#define PC_EDIT_CONF	(1 << 5)	/* -e */
-#define PC_FOLD_LINE	(1 << 6)	/* -f */
-#define PC_MASTER_FLD	(1 << 7)	/* -F */
-#define PC_HIDE_NAME	(1 << 8)	/* -h */
-#define PC_HIDE_VALUE	(1 << 9)	/* -H */
-#define PC_SHOW_LOCKS	(1 << 10)	/* -l */
-#define PC_SHOW_MAPS	(1 << 11)	/* -m */
-#define PC_MASTER_ENTRY (1 << 12)	/* -M */
-#define PC_SHOW_NONDEF	(1 << 13)	/* -n */
-#define PC_MAIN_OVER	(1 << 14)	/* -o */
-#define PC_MAIN_PARAM	(1 << 15)	/* -p */
-#define PC_MASTER_PARAM (1 << 16)	/* -P */
-#define PC_DUMP_DSN	(1 << 17)	/* -t */
-#define PC_SHOW_TLS	(1 << 18)	/* -T */
-#define PC_SHOW_EVAL	(1 << 19)	/* -x */
-#define PC_EDIT_EXCL	(1 << 20)	/* -X */
-#define PC_COMMENT_OUT	(1 << 21)	/* -# */
+#define PC_SASL_SERV    (1 << 0)  /* -a */
+#define PC_SASL_CLNT    (1 << 1)  /* -A */
+#define PC_EXP_DSN      (1 << 2)  /* -b */
+#define PC_PARAM_CLASS  (1 << 3)  /* -C */
+#define PC_SHOW_DEFS    (1 << 4)  /* -d */
+#define PC_EDIT_CONF    (1 << 5)  /* -e */
+#define PC_FOLD_LINE    (1 << 6)  /* -f */
+#define PC_MASTER_FLD   (1 << 7)  /* -F */
+#define PC_HIDE_NAME    (1 << 8)  /* -h */
+#define PC_HIDE_VALUE   (1 << 9)  /* -H */
+#define PC_SHOW_LOCKS   (1 << 10) /* -l */
+#define PC_SHOW_MAPS    (1 << 11) /* -m */
+#define PC_MASTER_ENTRY (1 << 12) /* -M */
+#define PC_SHOW_NONDEF  (1 << 13) /* -n */
+#define PC_MAIN_OVER    (1 << 14) /* -o */
+#define PC_MAIN_PARAM   (1 << 15) /* -p */
+#define PC_MASTER_PARAM (1 << 16) /* -P */
+#define PC_DUMP_DSN     (1 << 17) /* -t */
+#define PC_SHOW_TLS     (1 << 18) /* -T */
+#define PC_SHOW_EVAL    (1 << 19) /* -x */
+#define PC_EDIT_EXCL    (1 << 20) /* -X */
+#define PC_COMMENT_OUT  (1 << 21) /* -# */
 
-#define PC_LINE_LIMIT	80
-#define PC_INDENT_LEN	4
-#define PC_INDENT_TEXT	"    "
+#define PC_LINE_LIMIT  80
+#define PC_INDENT_LEN  4
+#define PC_INDENT_TEXT "    "
 
 /* The -F field indexes; PC_FIELD_ANY is the "*" wild card. */
-#define PC_FIELD_CMD	7
-#define PC_FIELD_ANY	8
+#define PC_FIELD_CMD 7
+#define PC_FIELD_ANY 8
 
 extern struct mastercf *pc_master;
 extern const char *const pc_field_names[];

@@ -62,14 +62,15 @@ pc_edit_open(struct pc_edit *ed, const char *path)
 	memcpy(ed->tmp, path, strlen(path));
 	memcpy(ed->tmp + strlen(path), ".tmp", 5);
 	for (;;) {
-		if ((fd = open(ed->tmp, O_CREAT | O_RDWR | O_CLOEXEC, 0644)) < 0)
+		if ((fd = open(ed->tmp, O_CREAT | O_RDWR | O_CLOEXEC, 0644)) <
+		    0)
 			msg_fatal("open %s: %m", ed->tmp);
 		if (flock(fd, LOCK_EX) < 0)
 			msg_fatal("lock %s: %m", ed->tmp);
 		if (fstat(fd, &fst) < 0)
 			msg_fatal("fstat %s: %m", ed->tmp);
-		if (stat(ed->tmp, &pst) == 0 && pst.st_ino == fst.st_ino
-		    && pst.st_dev == fst.st_dev)
+		if (stat(ed->tmp, &pst) == 0 && pst.st_ino == fst.st_ino &&
+		    pst.st_dev == fst.st_dev)
 			break;
 		close(fd);
 	}
@@ -97,8 +98,8 @@ pc_edit_close(struct pc_edit *ed)
 	fclose(ed->in);
 	if (fstat(fileno(ed->out), &st) == 0 && stat(ed->path, &st) == 0)
 		(void)fchmod(fileno(ed->out), st.st_mode & 07777);
-	if (fflush(ed->out) != 0 || fsync(fileno(ed->out)) < 0
-	    || ferror(ed->out)) {
+	if (fflush(ed->out) != 0 || fsync(fileno(ed->out)) < 0 ||
+	    ferror(ed->out)) {
 		(void)unlink(ed->tmp);
 		msg_fatal("write %s: %m", ed->tmp);
 	}
@@ -108,7 +109,8 @@ pc_edit_close(struct pc_edit *ed)
 	}
 	pc_edit_tmp = NULL;
 	dir = xstrdup(ed->path);
-	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+	if ((dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >=
+	    0) {
 		(void)fsync(dfd);
 		close(dfd);
 	}
@@ -205,7 +207,7 @@ pc_split_nameval(char *text, char **name, char **value)
 	for (vp = cp + 1; isspace((unsigned char)*vp); vp++)
 		;
 	for (end = vp + strlen(vp); end > vp && isspace((unsigned char)end[-1]);
-	    end--)
+	     end--)
 		;
 	*end = 0;
 	*name = np;
@@ -224,7 +226,7 @@ pc_trim_end(char *s)
 }
 
 struct pc_main_req {
-	char *value;		/* NULL for -X and -# */
+	char *value; /* NULL for -X and -# */
 	int found;
 };
 
@@ -262,18 +264,21 @@ pc_edit_main(int mode, char **args)
 			msg_fatal("-e, -X, or -# accepts no multi-line input");
 		argv_add(copies, *args);
 		for (text = copies->argv[copies->argc - 1];
-		    isspace((unsigned char)*text); text++)
+		     isspace((unsigned char)*text); text++)
 			;
 		if (*text == '#')
 			msg_fatal("-e, -X, or -# accepts no comment input");
 		if (mode & PC_EDIT_CONF) {
-			if ((err = pc_split_nameval(text, &name, &value)) != NULL)
+			if ((err = pc_split_nameval(text, &name, &value)) !=
+			    NULL)
 				msg_fatal("%s: \"%s\"", err, text);
 		} else {
 			if (*text == 0)
-				msg_fatal("-X or -# requires non-blank parameter names");
+				msg_fatal(
+				    "-X or -# requires non-blank parameter names");
 			if (strchr(text, '='))
-				msg_fatal("-X or -# requires parameter names without value");
+				msg_fatal(
+				    "-X or -# requires parameter names without value");
 			pc_trim_end(text);
 			name = text;
 			value = NULL;
@@ -338,8 +343,8 @@ pc_edit_main(int mode, char **args)
 /* One master.cf edit request from the command line. */
 struct pc_master_req {
 	const char *raw;
-	char *text;		/* parsed copy */
-	struct argv *pattern;	/* name, type[, field or parameter] */
+	char *text;           /* parsed copy */
+	struct argv *pattern; /* name, type[, field or parameter] */
 	int field;
 	char *value;
 	int matches;
@@ -363,40 +368,54 @@ pc_parse_master_reqs(int mode, char **args, struct pc_master_req *reqs)
 		for (cp = req->text; isspace((unsigned char)*cp); cp++)
 			;
 		if (*cp == '#')
-			msg_fatal("%s accept no comment input", PC_MASTER_EDIT_OPTS);
+			msg_fatal("%s accept no comment input",
+			    PC_MASTER_EDIT_OPTS);
 		if (mode & PC_EDIT_CONF) {
 			if ((err = pc_split_nameval(cp, &pattern, &req->value)))
 				msg_fatal("%s: \"%s\"", err, req->raw);
 		} else {
 			if (strchr(cp, '='))
-				msg_fatal("-X or -# requires names without value");
+				msg_fatal(
+				    "-X or -# requires names without value");
 			pc_trim_end(cp);
 			pattern = cp;
 			req->value = NULL;
 		}
 		if (mode & PC_MASTER_ENTRY) {
-			if ((req->pattern = pc_service_pattern(pattern, 2, 2)) == NULL)
-				msg_fatal("-Me, -MX or -M# requires service_name/type");
+			if ((req->pattern =
+				    pc_service_pattern(pattern, 2, 2)) == NULL)
+				msg_fatal(
+				    "-Me, -MX or -M# requires service_name/type");
 		} else if (mode & PC_MASTER_FLD) {
-			if ((req->pattern = pc_service_pattern(pattern, 3, 3)) == NULL)
-				msg_fatal("-Fe or -FX requires service_name/type/field_name");
+			if ((req->pattern =
+				    pc_service_pattern(pattern, 3, 3)) == NULL)
+				msg_fatal(
+				    "-Fe or -FX requires service_name/type/field_name");
 			req->field = pc_field_index(req->pattern->argv[2]);
 			if (req->field < 0)
-				msg_fatal("invalid service attribute name: \"%s\"",
+				msg_fatal(
+				    "invalid service attribute name: \"%s\"",
 				    req->pattern->argv[2]);
 			if (req->field == PC_FIELD_ANY)
-				msg_fatal("-Fe does not accept wild-card field name");
-			if ((mode & PC_EDIT_CONF) && req->field < PC_FIELD_CMD
-			    && req->value[strcspn(req->value, PC_BLANKS)])
-				msg_fatal("-Fe does not accept whitespace in non-command field");
+				msg_fatal(
+				    "-Fe does not accept wild-card field name");
+			if ((mode & PC_EDIT_CONF) &&
+			    req->field < PC_FIELD_CMD &&
+			    req->value[strcspn(req->value, PC_BLANKS)])
+				msg_fatal(
+				    "-Fe does not accept whitespace in non-command field");
 		} else {
-			if ((req->pattern = pc_service_pattern(pattern, 3, 3)) == NULL)
-				msg_fatal("-Pe or -PX requires service_name/type/parameter");
+			if ((req->pattern =
+				    pc_service_pattern(pattern, 3, 3)) == NULL)
+				msg_fatal(
+				    "-Pe or -PX requires service_name/type/parameter");
 			if (strcmp(req->pattern->argv[2], "*") == 0)
-				msg_fatal("-Pe does not accept wild-card parameter name");
-			if ((mode & PC_EDIT_CONF)
-			    && req->value[strcspn(req->value, PC_BLANKS)])
-				msg_fatal("-Pe does not accept whitespace in parameter value");
+				msg_fatal(
+				    "-Pe does not accept wild-card parameter name");
+			if ((mode & PC_EDIT_CONF) &&
+			    req->value[strcspn(req->value, PC_BLANKS)])
+				msg_fatal(
+				    "-Pe does not accept whitespace in parameter value");
 		}
 	}
 }
@@ -420,7 +439,8 @@ pc_edit_field(struct mastercf_entry *e, int field, const char *value)
 			if (mc->err == MCF_ERR_FIELDS)
 				msg_fatal("bad field count");
 			msg_fatal("invalid %s field \"%s\" in \"%s\"",
-			    pc_field_names[mc->err_field], mc->err_value, value);
+			    pc_field_names[mc->err_field], mc->err_value,
+			    value);
 		}
 		check = mc->entries[0];
 		mc->count = 0;
@@ -458,8 +478,9 @@ pc_edit_param(struct mastercf_entry *e, const char *name, const char *value)
 			argv_add(b, arg);
 			continue;
 		}
-		if (strcmp(arg, "-o") == 0 && strncmp(a->argv[i + 1], name, len) == 0
-		    && a->argv[i + 1][len] == '=') {
+		if (strcmp(arg, "-o") == 0 &&
+		    strncmp(a->argv[i + 1], name, len) == 0 &&
+		    a->argv[i + 1][len] == '=') {
 			matched = true;
 			if (value) {
 				argv_add(b, arg);
@@ -518,101 +539,142 @@ pc_write_entry(FILE *out, const struct mastercf_entry *e)
 	str_free(buf);
 }
 
+/* The state of one master.cf edit while it walks the file. */
+struct pc_medit {
+	int mode;
+	struct pc_edit ed;
+	const char *path;
+	int lineno;
+	struct str *buf;   /* the line just read */
+	struct str *line;  /* the first line of the current entry */
+	struct str *entry; /* the whole entry, for field and -o edits */
+	struct str *name;  /* its service name */
+	struct str *type;  /* its service type */
+	struct mastercf_entry *new_entry; /* replacement, if any */
+	bool matched; /* a request matched the current entry */
+};
+
+/* Split out the service name and type of an entry's first line. */
+static void
+pc_medit_name_type(struct pc_medit *m, const char *cp)
+{
+	size_t n = strcspn(cp, PC_BLANKS);
+
+	str_setn(m->name, cp, n);
+	cp += n;
+	cp += strspn(cp, PC_BLANKS);
+	str_setn(m->type, cp, strcspn(cp, PC_BLANKS));
+	if (str_len(m->name) == 0 || str_len(m->type) == 0)
+		msg_fatal(
+		    "file %s: line %d: specify service name and type on the same line",
+		    m->path, m->lineno);
+	if (strchr(str_ptr(m->name), '='))
+		msg_fatal(
+		    "file %s: line %d: service name syntax \"%s\" is unsupported with %s",
+		    m->path, m->lineno, str_ptr(m->name), PC_MASTER_EDIT_OPTS);
+	if (str_ptr(m->type)[strcspn(str_ptr(m->type), "=/")])
+		msg_fatal(
+		    "file %s: line %d: service type syntax \"%s\" is unsupported with %s",
+		    m->path, m->lineno, str_ptr(m->type), PC_MASTER_EDIT_OPTS);
+}
+
+/* A field or -o request that matched: edit (a copy of) the entry. */
+static void
+pc_medit_change(struct pc_medit *m, const struct pc_master_req *req)
+{
+	if (m->new_entry == NULL) {
+		str_set(m->entry, str_ptr(m->line));
+		pc_gobble(&m->ed, m->entry, m->buf);
+		m->new_entry = pc_master_parse_entry(str_ptr(m->entry), m->path,
+		    m->lineno, NULL);
+	}
+	if (m->mode & PC_MASTER_FLD)
+		pc_edit_field(m->new_entry, req->field, req->value);
+	else
+		pc_edit_param(m->new_entry, req->pattern->argv[2], req->value);
+}
+
+/*
+ * Match one request against the entry that starts on this line.  A -Me
+ * request replaces the entry it names, and also an entry with the name
+ * and type of its new text; only its first match writes the new text.
+ */
+static void
+pc_medit_request(struct pc_medit *m, struct pc_master_req *req)
+{
+	struct mastercf_entry *tentative = NULL;
+	bool use_tentative = false;
+	int mode = m->mode;
+
+	if ((mode & PC_MASTER_ENTRY) && (mode & PC_EDIT_CONF))
+		tentative =
+		    pc_master_parse_entry(req->value, m->path, 0, req->raw);
+	if (pc_service_match(req->pattern, str_ptr(m->name),
+		str_ptr(m->type))) {
+		m->matched = true;
+		req->matches++;
+		/* -MX, -M# only drop or comment out; -PX edits. */
+		if ((mode & PC_EDIT_CONF) ||
+		    ((mode & PC_MASTER_PARAM) && (mode & PC_EDIT_EXCL))) {
+			if (mode & PC_MASTER_ENTRY)
+				use_tentative = req->matches == 1;
+			else
+				pc_medit_change(m, req);
+		}
+	} else if (tentative &&
+		   strcmp(tentative->field[0], str_ptr(m->name)) == 0 &&
+		   strcmp(tentative->field[1], str_ptr(m->type)) == 0) {
+		m->matched = true;
+		use_tentative = ++req->matches == 1;
+	}
+	if (use_tentative) {
+		mastercf_entry_free(m->new_entry);
+		m->new_entry = tentative;
+	} else {
+		mastercf_entry_free(tentative);
+	}
+}
+
 void
 pc_edit_master(int mode, char **args)
 {
-	size_t nreq = 0;
+	struct pc_medit m = { .mode = mode, .path = pc_master_path() };
 	struct pc_master_req *reqs, *req;
-	struct str *buf = str_new(200), *line = str_new(200);
-	struct str *entry = str_new(200), *name = str_new(50);
-	struct str *type = str_new(20);
-	struct mastercf_entry *new_entry = NULL, *tentative;
-	const char *path = pc_master_path(), *cp;
-	bool matched = false, use_tentative;
-	struct pc_edit ed;
-	int lineno = 0;
-	size_t n;
+	size_t nreq = 0;
+	const char *cp;
 
 	while (args[nreq])
 		nreq++;
 	reqs = xcalloc(nreq + 1, sizeof(*reqs));
 	pc_parse_master_reqs(mode, args, reqs);
+	m.buf = str_new(200);
+	m.line = str_new(200);
+	m.entry = str_new(200);
+	m.name = str_new(50);
+	m.type = str_new(20);
 
-	pc_edit_open(&ed, path);
-	while ((cp = pc_next_line(&ed, buf, &lineno)) != NULL) {
-		str_set(line, str_ptr(buf));
-		if (cp > str_ptr(buf)) {
-			if (!matched)
-				fputs(str_ptr(line), ed.out);
+	pc_edit_open(&m.ed, m.path);
+	while ((cp = pc_next_line(&m.ed, m.buf, &m.lineno)) != NULL) {
+		str_set(m.line, str_ptr(m.buf));
+		if (cp > str_ptr(m.buf)) {
+			/* A continuation line goes with its entry. */
+			if (!m.matched)
+				fputs(str_ptr(m.line), m.ed.out);
 			else if (mode & PC_COMMENT_OUT)
-				fprintf(ed.out, "#%s", str_ptr(line));
+				fprintf(m.ed.out, "#%s", str_ptr(m.line));
 			continue;
 		}
-		matched = false;
-		n = strcspn(cp, PC_BLANKS);
-		str_setn(name, cp, n);
-		cp += n;
-		cp += strspn(cp, PC_BLANKS);
-		str_setn(type, cp, strcspn(cp, PC_BLANKS));
-		if (str_len(name) == 0 || str_len(type) == 0)
-			msg_fatal("file %s: line %d: specify service name and type on the same line",
-			    path, lineno);
-		if (strchr(str_ptr(name), '='))
-			msg_fatal("file %s: line %d: service name syntax \"%s\" is unsupported with %s",
-			    path, lineno, str_ptr(name), PC_MASTER_EDIT_OPTS);
-		if (str_ptr(type)[strcspn(str_ptr(type), "=/")])
-			msg_fatal("file %s: line %d: service type syntax \"%s\" is unsupported with %s",
-			    path, lineno, str_ptr(type), PC_MASTER_EDIT_OPTS);
-		for (req = reqs; req < reqs + nreq; req++) {
-			tentative = NULL;
-			use_tentative = false;
-			if ((mode & PC_MASTER_ENTRY) && (mode & PC_EDIT_CONF))
-				tentative = pc_master_parse_entry(req->value, path, 0,
-				    req->raw);
-			if (pc_service_match(req->pattern, str_ptr(name),
-			    str_ptr(type))) {
-				matched = true;
-				req->matches++;
-				if ((mode & PC_EDIT_CONF) || ((mode & PC_MASTER_PARAM)
-				    && (mode & PC_EDIT_EXCL))) {
-					if (mode & PC_MASTER_ENTRY) {
-						use_tentative = req->matches == 1;
-					} else {
-						if (new_entry == NULL) {
-							str_set(entry, str_ptr(line));
-							pc_gobble(&ed, entry, buf);
-							new_entry = pc_master_parse_entry(
-							    str_ptr(entry), path, lineno,
-							    NULL);
-						}
-						if (mode & PC_MASTER_FLD)
-							pc_edit_field(new_entry, req->field,
-							    req->value);
-						else
-							pc_edit_param(new_entry,
-							    req->pattern->argv[2], req->value);
-					}
-				}
-			} else if (tentative
-			    && strcmp(tentative->field[0], str_ptr(name)) == 0
-			    && strcmp(tentative->field[1], str_ptr(type)) == 0) {
-				matched = true;
-				use_tentative = ++req->matches == 1;
-			}
-			if (use_tentative) {
-				mastercf_entry_free(new_entry);
-				new_entry = tentative;
-			} else {
-				mastercf_entry_free(tentative);
-			}
-		}
-		if (new_entry) {
-			pc_write_entry(ed.out, new_entry);
-			new_entry = mastercf_entry_free(new_entry);
-		} else if (!matched) {
-			fputs(str_ptr(line), ed.out);
+		m.matched = false;
+		pc_medit_name_type(&m, cp);
+		for (req = reqs; req < reqs + nreq; req++)
+			pc_medit_request(&m, req);
+		if (m.new_entry) {
+			pc_write_entry(m.ed.out, m.new_entry);
+			m.new_entry = mastercf_entry_free(m.new_entry);
+		} else if (!m.matched) {
+			fputs(str_ptr(m.line), m.ed.out);
 		} else if (mode & PC_COMMENT_OUT) {
-			fprintf(ed.out, "#%s", str_ptr(line));
+			fprintf(m.ed.out, "#%s", str_ptr(m.line));
 		}
 	}
 	/* New services go at the end; other unmatched requests warn. */
@@ -620,23 +682,24 @@ pc_edit_master(int mode, char **args)
 		if (req->matches)
 			continue;
 		if ((mode & PC_MASTER_ENTRY) && (mode & PC_EDIT_CONF)) {
-			new_entry = pc_master_parse_entry(req->value, path, 0,
-				    req->raw);
-			pc_write_entry(ed.out, new_entry);
-			new_entry = mastercf_entry_free(new_entry);
+			m.new_entry = pc_master_parse_entry(req->value, m.path,
+			    0, req->raw);
+			pc_write_entry(m.ed.out, m.new_entry);
+			m.new_entry = mastercf_entry_free(m.new_entry);
 		} else if ((mode & PC_MASTER_ENTRY) == 0) {
-			msg_warn("unmatched service_name/type: \"%s\"", req->raw);
+			msg_warn("unmatched service_name/type: \"%s\"",
+			    req->raw);
 		}
 	}
-	pc_edit_close(&ed);
+	pc_edit_close(&m.ed);
 	for (req = reqs; req < reqs + nreq; req++) {
 		free(req->text);
 		argv_free(req->pattern);
 	}
 	free(reqs);
-	str_free(buf);
-	str_free(line);
-	str_free(entry);
-	str_free(name);
-	str_free(type);
+	str_free(m.buf);
+	str_free(m.line);
+	str_free(m.entry);
+	str_free(m.name);
+	str_free(m.type);
 }

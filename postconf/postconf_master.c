@@ -19,8 +19,15 @@
 struct mastercf *pc_master;
 
 const char *const pc_field_names[] = {
-	"service", "type", "private", "unprivileged", "chroot", "wakeup",
-	"process_limit", "command", NULL,
+	"service",
+	"type",
+	"private",
+	"unprivileged",
+	"chroot",
+	"wakeup",
+	"process_limit",
+	"command",
+	NULL,
 };
 
 /* The column where postconf -M starts each of the eight fields. */
@@ -41,9 +48,8 @@ pc_field_index(const char *name)
  * A failed parse, worded as postconf(1) words it.  Postfix shows the
  * logical line with its newlines turned into spaces.
  */
-static void __attribute__((noreturn))
-pc_master_fatal(const struct mastercf *mc, const char *path, int lineno,
-    const char *raw)
+static void __attribute__((noreturn)) pc_master_fatal(const struct mastercf *mc,
+    const char *path, int lineno, const char *raw)
 {
 	const char *what;
 
@@ -115,13 +121,16 @@ pc_master_read(bool fail_on_open)
 		if (rc < 0)
 			msg_fatal("%s", str_ptr(l.why));
 		if (l.leading_ws) {
-			msg_warn("%s: logical line must not start with whitespace: \"%.30s%s\"",
-			    path, str_ptr(line), str_len(line) > 30 ? "..." : "");
+			msg_warn(
+			    "%s: logical line must not start with whitespace: \"%.30s%s\"",
+			    path, str_ptr(line),
+			    str_len(line) > 30 ? "..." : "");
 			continue;
 		}
 		if (mastercf_parse_line(pc_master, str_ptr(line), l.lineno,
-		    NULL) < 0)
-			pc_master_fatal(pc_master, path, l.lineno, str_ptr(line));
+			NULL) < 0)
+			pc_master_fatal(pc_master, path, l.lineno,
+			    str_ptr(line));
 	}
 	lline_close(&l);
 	fclose(fp);
@@ -143,8 +152,8 @@ pc_service_match(const struct argv *pat, const char *name, const char *type)
 {
 	if (strcmp(pat->argv[0], "*") != 0 && strcmp(pat->argv[0], name) != 0)
 		return false;
-	return pat->argc < 2 || strcmp(pat->argv[1], "*") == 0
-	    || strcmp(pat->argv[1], type) == 0;
+	return pat->argc < 2 || strcmp(pat->argv[1], "*") == 0 ||
+	       strcmp(pat->argv[1], type) == 0;
 }
 
 static bool
@@ -186,9 +195,11 @@ pc_format_args(struct str *out, int mode, const struct mastercf_entry *e,
 		if (in_options) {
 			if (arg[0] != '-' || strcmp(arg, "--") == 0) {
 				in_options = false;
-			} else if (arg[1] == 'o' && (aval = argv[i + 1]) != NULL) {
+			} else if (arg[1] == 'o' &&
+				   (aval = argv[i + 1]) != NULL) {
 				line_len = PC_LINE_LIMIT;
-				if (strcmp(arg, "-o") == 0 && (mode & PC_SHOW_EVAL))
+				if (strcmp(arg, "-o") == 0 &&
+				    (mode & PC_SHOW_EVAL))
 					aval = pc_params_expand(aval, e);
 				arg_len += strlen(aval) + opt_extra;
 				if ((need_parens = pc_has_blank(aval)))
@@ -198,8 +209,8 @@ pc_format_args(struct str *out, int mode, const struct mastercf_entry *e,
 			need_parens = pc_has_blank(arg);
 		}
 		if (line_len > PC_INDENT_LEN) {
-			if ((mode & PC_FOLD_LINE) == 0
-			    || line_len + 1 + arg_len < PC_LINE_LIMIT) {
+			if ((mode & PC_FOLD_LINE) == 0 ||
+			    line_len + 1 + arg_len < PC_LINE_LIMIT) {
 				str_catc(out, ' ');
 				line_len++;
 			} else {
@@ -228,7 +239,8 @@ pc_master_format(struct str *out, int mode, const struct mastercf_entry *e)
 
 	str_reset(out);
 	for (int f = 0; f < 8; f++) {
-		const char *arg = f == PC_FIELD_CMD ? e->args->argv[0] : e->field[f];
+		const char *arg =
+		    f == PC_FIELD_CMD ? e->args->argv[0] : e->field[f];
 
 		if (line_len > 0)
 			pc_add_spaces(out, &line_len, pc_column_goal[f]);
@@ -290,7 +302,7 @@ pc_master_show_entries(int mode, char **names)
 
 		for (size_t j = 0; pats[j] || j == 0; j++) {
 			if (pats[j] && !pc_service_match(pats[j], e->field[0],
-			    e->field[1]))
+					   e->field[1]))
 				continue;
 			if (pats[j])
 				hits[j]++;
@@ -309,8 +321,8 @@ static void
 pc_print_field(int mode, const struct mastercf_entry *e, int field)
 {
 	struct str *out = str_new(200);
-	const char *value = field == PC_FIELD_CMD ? e->args->argv[0]
-	    : e->field[field];
+	const char *value =
+	    field == PC_FIELD_CMD ? e->args->argv[0] : e->field[field];
 	size_t line_len = 0;
 
 	if ((mode & PC_HIDE_NAME) == 0) {
@@ -347,8 +359,9 @@ pc_master_show_fields(int mode, char **names)
 	int *fields = xcalloc(pc_count(names) + 1, sizeof(int));
 
 	for (size_t j = 0; pats[j]; j++) {
-		fields[j] = pats[j]->argc < 3 ? PC_FIELD_ANY
-		    : pc_field_index(pats[j]->argv[2]);
+		fields[j] = pats[j]->argc < 3
+				? PC_FIELD_ANY
+				: pc_field_index(pats[j]->argv[2]);
 		if (fields[j] < 0)
 			msg_fatal("invalid service attribute name: \"%s\"",
 			    pats[j]->argv[2]);
@@ -360,7 +373,7 @@ pc_master_show_fields(int mode, char **names)
 			int field = pats[j] ? fields[j] : PC_FIELD_ANY;
 
 			if (pats[j] && !pc_service_match(pats[j], e->field[0],
-			    e->field[1]))
+					   e->field[1]))
 				continue;
 			if (pats[j])
 				hits[j]++;
@@ -457,14 +470,17 @@ pc_master_show_params(int mode, char **names)
 			continue;
 		}
 		for (size_t j = 0; pats[j]; j++) {
-			if (!pc_service_match(pats[j], e->field[0], e->field[1]))
+			if (!pc_service_match(pats[j], e->field[0],
+				e->field[1]))
 				continue;
-			if (pats[j]->argc < 3 || strcmp(pats[j]->argv[2], "*") == 0) {
+			if (pats[j]->argc < 3 ||
+			    strcmp(pats[j]->argv[2], "*") == 0) {
 				pc_print_all_params(mode, e);
 				hits[j]++;
 			} else if ((value = pc_entry_param(e,
-			    pats[j]->argv[2])) != NULL) {
-				pc_print_param(mode, e, pats[j]->argv[2], value);
+					pats[j]->argv[2])) != NULL) {
+				pc_print_param(mode, e, pats[j]->argv[2],
+				    value);
 				hits[j]++;
 			}
 		}

@@ -33,15 +33,15 @@ enum pc_class { PC_BUILTIN, PC_SERVICE, PC_LEGACY, PC_USER };
 
 struct pc_param {
 	enum pc_class class;
-	const struct param *p;	/* built-in entry, or NULL */
-	char *defval;		/* service and legacy defaults */
+	const struct param *p; /* built-in entry, or NULL */
+	char *defval;          /* service and legacy defaults */
 };
 
-static struct htable *pc_table;		/* every known name */
-static struct htable *pc_main_set;	/* name -> raw value, main.cf and -o */
-static struct htable **pc_local_valid;	/* per master.cf entry */
-static struct htable *pc_rest_classes;	/* smtpd_restriction_classes names */
-static struct argv *pc_main_order;	/* main.cf names in file order */
+static struct htable *pc_table;        /* every known name */
+static struct htable *pc_main_set;     /* name -> raw value, main.cf and -o */
+static struct htable **pc_local_valid; /* per master.cf entry */
+static struct htable *pc_rest_classes; /* smtpd_restriction_classes names */
+static struct argv *pc_main_order;     /* main.cf names in file order */
 
 static const char *pc_expand(const char *, const struct mastercf_entry *);
 
@@ -63,7 +63,8 @@ pc_find(const char *name)
 {
 	struct pc_param *pp;
 
-	if ((pp = htable_find(pc_table, name)) == NULL && params_is_legacy(name))
+	if ((pp = htable_find(pc_table, name)) == NULL &&
+	    params_is_legacy(name))
 		pp = pc_enter(name, PC_LEGACY, NULL, "");
 	return pp;
 }
@@ -140,8 +141,8 @@ pc_add_service_params(void)
 }
 
 struct pc_scan_ctx {
-	size_t entry;		/* master.cf entry, or (size_t)-1 for main.cf */
-	const char *file;	/* "main.cf" or "master.cf" */
+	size_t entry;     /* master.cf entry, or (size_t)-1 for main.cf */
+	const char *file; /* "main.cf" or "master.cf" */
 };
 
 #define PC_MAIN_SCOPE ((size_t)-1)
@@ -156,8 +157,8 @@ pc_flag_user(const char *name, void *ctxp)
 	struct pc_scan_ctx *ctx = ctxp;
 	bool supplied = false;
 
-	if (ctx->entry != PC_MAIN_SCOPE
-	    && pc_entry_param(pc_master->entries[ctx->entry], name)) {
+	if (ctx->entry != PC_MAIN_SCOPE &&
+	    pc_entry_param(pc_master->entries[ctx->entry], name)) {
 		supplied = true;
 		htable_enter(pc_local_valid[ctx->entry], name, NULL);
 	} else if (htable_locate(pc_main_set, name)) {
@@ -188,10 +189,10 @@ pc_flag_classes(const char *value, struct pc_scan_ctx *ctx)
 		if (ctx->entry == PC_MAIN_SCOPE)
 			htable_enter(pc_rest_classes, names->argv[i], NULL);
 		/* Postfix validates these only when they have a value. */
-		if ((ctx->entry != PC_MAIN_SCOPE
-		    && pc_entry_param(pc_master->entries[ctx->entry],
-		    names->argv[i]))
-		    || htable_locate(pc_main_set, names->argv[i]))
+		if ((ctx->entry != PC_MAIN_SCOPE &&
+			pc_entry_param(pc_master->entries[ctx->entry],
+			    names->argv[i])) ||
+		    htable_locate(pc_main_set, names->argv[i]))
 			pc_flag_user(names->argv[i], ctx);
 	}
 	argv_free(names);
@@ -204,8 +205,8 @@ pc_register_user_params(void)
 	struct str *buf = str_new(200), *why = str_new(100);
 	const char *classes;
 
-	if ((classes = config_explicit("smtpd_restriction_classes")) != NULL
-	    && config_expand(classes, buf, why) == 0)
+	if ((classes = config_explicit("smtpd_restriction_classes")) != NULL &&
+	    config_expand(classes, buf, why) == 0)
 		pc_flag_classes(str_ptr(buf), &ctx);
 	for (size_t i = 0; i < pc_main_order->argc; i++) {
 		const char *name = pc_main_order->argv[i];
@@ -261,13 +262,16 @@ pc_apply_overrides(struct argv *overrides)
 		for (eq = e; isspace((unsigned char)*eq); eq++)
 			;
 		if (*b == 0)
-			msg_fatal("invalid parameter override: %s: missing attribute name",
+			msg_fatal(
+			    "invalid parameter override: %s: missing attribute name",
 			    text);
 		if (*eq != '=')
-			msg_fatal("invalid parameter override: %s: missing '=' after attribute name",
+			msg_fatal(
+			    "invalid parameter override: %s: missing '=' after attribute name",
 			    text);
 		if (e == b)
-			msg_fatal("invalid parameter override: %s: missing attribute name",
+			msg_fatal(
+			    "invalid parameter override: %s: missing attribute name",
 			    text);
 		str_setn(name, b, (size_t)(e - b));
 		for (eq++; isspace((unsigned char)*eq); eq++)
@@ -316,7 +320,8 @@ pc_params_init(bool read_main, struct argv *overrides)
 	pc_add_service_params();
 	for (size_t i = 0; i < n; i++)
 		if (table[i].type != P_TYPE_RAW)
-			pc_scan_names(params_default(&table[i]), pc_add_legacy, NULL);
+			pc_scan_names(params_default(&table[i]), pc_add_legacy,
+			    NULL);
 	if (read_main)
 		pc_register_user_params();
 	str_free(why);
@@ -336,8 +341,8 @@ pc_value(int mode, const char *name, const struct pc_param *pp)
 {
 	const char *value;
 
-	if ((mode & PC_SHOW_DEFS) == 0
-	    && (value = htable_find(pc_main_set, name)) != NULL)
+	if ((mode & PC_SHOW_DEFS) == 0 &&
+	    (value = htable_find(pc_main_set, name)) != NULL)
 		return value;
 	return pc_default(pp);
 }
@@ -372,14 +377,14 @@ pc_params_show(int mode, char **names)
 
 	if (names[0]) {
 		for (; *names; names++) {
-			if ((pp = pc_find(*names)) == NULL
-			    || ((mode & PC_SHOW_DEFS) && pp->class == PC_USER)) {
+			if ((pp = pc_find(*names)) == NULL ||
+			    ((mode & PC_SHOW_DEFS) && pp->class == PC_USER)) {
 				pc_flush();
 				msg_warn("%s: unknown parameter", *names);
 				continue;
 			}
-			if ((mode & PC_SHOW_NONDEF)
-			    && !htable_locate(pc_main_set, *names))
+			if ((mode & PC_SHOW_NONDEF) &&
+			    !htable_locate(pc_main_set, *names))
 				continue;
 			pc_show_one(mode, *names, pp);
 		}
@@ -389,11 +394,11 @@ pc_params_show(int mode, char **names)
 	list = htable_list(pc_table);
 	for (size_t i = 0; list[i]; i++) {
 		pp = list[i]->value;
-		if ((mode & PC_SHOW_NONDEF)
-		    && !htable_locate(pc_main_set, list[i]->key))
+		if ((mode & PC_SHOW_NONDEF) &&
+		    !htable_locate(pc_main_set, list[i]->key))
 			continue;
-		if (pp->class == PC_LEGACY
-		    && !htable_locate(pc_main_set, list[i]->key))
+		if (pp->class == PC_LEGACY &&
+		    !htable_locate(pc_main_set, list[i]->key))
 			continue;
 		argv_add(show, list[i]->key);
 	}
@@ -472,9 +477,10 @@ pc_params_warn_unused_master(void)
 		struct argv *names = pc_entry_param_names(e);
 
 		for (size_t k = 0; k < names->argc; k++) {
-			if (pc_find(names->argv[k]) == NULL
-			    && !htable_locate(pc_local_valid[i], names->argv[k]))
-				msg_warn("%s/master.cf: unused parameter: %s=%s",
+			if (pc_find(names->argv[k]) == NULL &&
+			    !htable_locate(pc_local_valid[i], names->argv[k]))
+				msg_warn(
+				    "%s/master.cf: unused parameter: %s=%s",
 				    pc_config_dir(), names->argv[k],
 				    pc_entry_param(e, names->argv[k]));
 		}

@@ -36,8 +36,8 @@ pc_print_line(int mode, const char *fmt, ...)
 			break;
 		word_len = strcspn(start, PC_SEPARATORS);
 		if (line_len > 0) {
-			if ((mode & PC_FOLD_LINE) == 0
-			    || line_len + word_len < PC_LINE_LIMIT) {
+			if ((mode & PC_FOLD_LINE) == 0 ||
+			    line_len + word_len < PC_LINE_LIMIT) {
 				fputc(' ', stdout);
 				line_len += 1;
 			} else {

@@ -265,6 +265,23 @@ class TestOracle(PostconfTest):
                          len(them.stdout.splitlines()))
         self.assertEqual(len(them.stdout.splitlines()), 1043)
 
+    def test_expanded_listings(self):
+        """-x and -dx for every parameter: equal to Postfix once Postern's
+        name and version are spelled as Postfix's and run-time values
+        (P_DYN, P_DIFF, the process id) are left out."""
+        d = self.conf(self.debian_main, self.debian_master)
+        version = self.theirs(d, "-h", "mail_version").stdout.strip()
+        our_version = self.ours(d, "-h", "mail_version").stdout.strip()
+        exempt = exempt_names() | {"debugger_command"}
+        for opt in ("-x", "-dx"):
+            us, them = self.both(d, opt)
+            ours = us.stdout.replace("Postern", "Postfix").replace(
+                our_version, version)
+            keep = [[line for line in out.splitlines()
+                     if line.split(" =", 1)[0] not in exempt]
+                    for out in (ours, them.stdout)]
+            self.assertEqual(keep[0], keep[1], "postconf %s" % opt)
+
     def test_d_and_all_are_sorted(self):
         d = self.conf(self.debian_main, self.debian_master)
         for opt in ("-d", ""):

@@ -26,13 +26,19 @@
 #include "lib/util/str.h"
 #include "lib/mail/mastercf.h"
 
-#define MCF_BLANKS	" \t\r\n"
-#define MCF_LINE_LIMIT	(1024 * 1024)
+#define MCF_BLANKS     " \t\r\n"
+#define MCF_LINE_LIMIT (1024 * 1024)
 
 /* The names master(8) uses in "missing ... field" and "bad value" errors. */
 static const char *const mcf_master_names[] = {
-	"service name", "transport type", "private", "unprivileged", "chroot",
-	"wakeup_time", "max_proc", "command",
+	"service name",
+	"transport type",
+	"private",
+	"unprivileged",
+	"chroot",
+	"wakeup_time",
+	"max_proc",
+	"command",
 };
 
 static const struct {
@@ -217,7 +223,7 @@ mcf_split_nameval(const char *text, struct str *name, struct str *value,
 	for (vp = cp + 1; isspace((unsigned char)*vp); vp++)
 		;
 	for (end = vp + strlen(vp); end > vp && isspace((unsigned char)end[-1]);
-	    end--)
+	     end--)
 		;
 	str_setn(name, np, (size_t)(ep - np));
 	str_setn(value, vp, (size_t)(end - vp));
@@ -225,8 +231,7 @@ mcf_split_nameval(const char *text, struct str *name, struct str *value,
 }
 
 /* Record a parse error; returns -1. */
-static int
-mcf_fail(struct mastercf *mc, enum mastercf_err err, int field,
+static int mcf_fail(struct mastercf *mc, enum mastercf_err err, int field,
     const char *value, struct str *why, int lineno, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
 
@@ -310,8 +315,8 @@ mcf_normalize_args(struct mastercf *mc, struct argv *a, struct str *why,
 		}
 		if (!extract)
 			continue;
-		if (mcf_unbrace(a->argv[i], buf, msg) < 0
-		    && mcf_brace_problem(mc, msg, why, lineno) < 0)
+		if (mcf_unbrace(a->argv[i], buf, msg) < 0 &&
+		    mcf_brace_problem(mc, msg, why, lineno) < 0)
 			goto out;
 		if (mcf_split_nameval(str_ptr(buf), name, value, msg) < 0) {
 			if (mc->flags & MCF_FLAG_LENIENT) {
@@ -320,8 +325,8 @@ mcf_normalize_args(struct mastercf *mc, struct argv *a, struct str *why,
 				mcf_replace(a, i, str_ptr(buf));
 				continue;
 			}
-			mcf_fail(mc, MCF_ERR_BRACE, 7, str_ptr(buf), why, lineno,
-			    "%s: \"%s\"", str_ptr(msg), str_ptr(buf));
+			mcf_fail(mc, MCF_ERR_BRACE, 7, str_ptr(buf), why,
+			    lineno, "%s: \"%s\"", str_ptr(msg), str_ptr(buf));
 			goto out;
 		}
 		str_fmt(buf, "%s=%s", str_ptr(name), str_ptr(value));
@@ -331,8 +336,8 @@ mcf_normalize_args(struct mastercf *mc, struct argv *a, struct str *why,
 	for (; i < a->argc; i++) {
 		if (a->argv[i][0] != '{')
 			continue;
-		if (mcf_unbrace(a->argv[i], buf, msg) < 0
-		    && mcf_brace_problem(mc, msg, why, lineno) < 0)
+		if (mcf_unbrace(a->argv[i], buf, msg) < 0 &&
+		    mcf_brace_problem(mc, msg, why, lineno) < 0)
 			goto out;
 		mcf_replace(a, i, str_ptr(buf));
 	}
@@ -349,7 +354,8 @@ out:
 static void
 mcf_collect_opts(struct mastercf_entry *e)
 {
-	struct str *name = str_new(50), *value = str_new(100), *why = str_new(50);
+	struct str *name = str_new(50), *value = str_new(100),
+		   *why = str_new(50);
 
 	e->opt_names = argv_new();
 	e->opt_values = argv_new();
@@ -362,7 +368,8 @@ mcf_collect_opts(struct mastercf_entry *e)
 			continue;
 		i++;
 		/* "-o x" without "=" reaches the daemon, which rejects it. */
-		if (mcf_split_nameval(e->args->argv[i], name, value, why) == 0) {
+		if (mcf_split_nameval(e->args->argv[i], name, value, why) ==
+		    0) {
 			argv_add(e->opt_names, str_ptr(name));
 			argv_add(e->opt_values, str_ptr(value));
 		}
@@ -443,16 +450,16 @@ mcf_add(struct mastercf *mc, struct mastercf_entry *e)
 		for (size_t i = 0; i < mc->count; i++) {
 			struct mastercf_entry *old = mc->entries[i];
 
-			if (strcmp(old->field[0], e->field[0]) == 0
-			    && strcmp(old->field[1], e->field[1]) == 0) {
+			if (strcmp(old->field[0], e->field[0]) == 0 &&
+			    strcmp(old->field[1], e->field[1]) == 0) {
 				mastercf_entry_free(old);
 				mc->entries[i] = e;
 				return;
 			}
 		}
 	}
-	mc->entries = xreallocarray(mc->entries, mc->count + 1,
-	    sizeof(mc->entries[0]));
+	mc->entries =
+	    xreallocarray(mc->entries, mc->count + 1, sizeof(mc->entries[0]));
 	mc->entries[mc->count++] = e;
 }
 
@@ -470,7 +477,8 @@ mastercf_parse_line(struct mastercf *mc, const char *text, int lineno,
 	mc->err = MCF_ERR_NONE;
 	tok = mcf_tokens(text);
 	if (tok->argc < 8) {
-		const char *which = mcf_master_names[tok->argc < 1 ? 1 : tok->argc];
+		const char *which =
+		    mcf_master_names[tok->argc < 1 ? 1 : tok->argc];
 
 		argv_free(tok);
 		return mcf_fail(mc, MCF_ERR_FIELDS, -1, text, why, lineno,
@@ -496,11 +504,12 @@ mastercf_parse_line(struct mastercf *mc, const char *text, int lineno,
 		    "bad transport type: %s", e->field[1]);
 		goto out;
 	}
-	if (mcf_bool(e->field[2], true, &e->private_) < 0
-	    || mcf_bool(e->field[3], true, &e->unpriv) < 0
-	    || mcf_bool(e->field[4], false, &e->chroot) < 0) {
+	if (mcf_bool(e->field[2], true, &e->private_) < 0 ||
+	    mcf_bool(e->field[3], true, &e->unpriv) < 0 ||
+	    mcf_bool(e->field[4], false, &e->chroot) < 0) {
 		i = mcf_bool(e->field[2], true, &e->private_) < 0 ? 2
-		    : mcf_bool(e->field[3], true, &e->unpriv) < 0 ? 3 : 4;
+		    : mcf_bool(e->field[3], true, &e->unpriv) < 0 ? 3
+								  : 4;
 		mcf_fail(mc, MCF_ERR_BOOL, (int)i, e->field[i], why, lineno,
 		    "field \"%s\": bad value: \"%s\"", mcf_master_names[i],
 		    e->field[i]);
@@ -523,7 +532,8 @@ mastercf_parse_line(struct mastercf *mc, const char *text, int lineno,
 		e->wakeup_conditional = false;
 	if (strcmp(e->field[6], "-") == 0)
 		e->maxproc = -1;
-	else if (mcf_number(e->field[6], strlen(e->field[6]), &e->maxproc) < 0) {
+	else if (mcf_number(e->field[6], strlen(e->field[6]), &e->maxproc) <
+		 0) {
 		mcf_fail(mc, MCF_ERR_MAXPROC, 6, e->field[6], why, lineno,
 		    "field \"%s\": bad value: \"%s\"", mcf_master_names[6],
 		    e->field[6]);
@@ -532,8 +542,8 @@ mastercf_parse_line(struct mastercf *mc, const char *text, int lineno,
 	if (e->type == MCF_INET) {
 		reason = str_new(50);
 		/* postconf(1) does not check inet names; master(8) does. */
-		if (mcf_inet_name(e, reason) < 0
-		    && (mc->flags & MCF_FLAG_LENIENT) == 0) {
+		if (mcf_inet_name(e, reason) < 0 &&
+		    (mc->flags & MCF_FLAG_LENIENT) == 0) {
 			mcf_fail(mc, MCF_ERR_INET, 0, e->field[0], why, lineno,
 			    "%s in \"%s\"", str_ptr(reason), e->field[0]);
 			goto out;
@@ -582,8 +592,10 @@ mastercf_read_flags(const char *path, int flags, struct str *why)
 		}
 		/* Postfix's readlline() drops such a line with this warning. */
 		if (l.leading_ws) {
-			msg_warn("%s: logical line must not start with whitespace: \"%.30s%s\"",
-			    path, str_ptr(line), str_len(line) > 30 ? "..." : "");
+			msg_warn(
+			    "%s: logical line must not start with whitespace: \"%.30s%s\"",
+			    path, str_ptr(line),
+			    str_len(line) > 30 ? "..." : "");
 			continue;
 		}
 		if (mastercf_parse_line(mc, str_ptr(line), l.lineno, why) < 0) {
@@ -609,8 +621,8 @@ mastercf_find(const struct mastercf *mc, const char *name, const char *type)
 	const struct mastercf_entry *found = NULL;
 
 	for (size_t i = 0; i < mc->count; i++)
-		if (strcmp(mc->entries[i]->field[0], name) == 0
-		    && strcmp(mc->entries[i]->field[1], type) == 0)
+		if (strcmp(mc->entries[i]->field[0], name) == 0 &&
+		    strcmp(mc->entries[i]->field[1], type) == 0)
 			found = mc->entries[i];
 	return found;
 }

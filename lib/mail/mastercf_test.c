@@ -33,12 +33,15 @@ test_defaults(struct test *t)
 	struct str *why = str_new(100);
 	const struct mastercf_entry *e;
 
-	TEST_INT(t, mastercf_parse_line(mc, "pickup unix n - - 60 1 pickup", 1,
-	    why), 0);
-	TEST_INT(t, mastercf_parse_line(mc, "cleanup unix - - - - - cleanup",
-	    2, why), 0);
-	TEST_INT(t, mastercf_parse_line(mc, "tlsmgr unix - - y 1000? 1 tlsmgr",
-	    3, why), 0);
+	TEST_INT(t,
+	    mastercf_parse_line(mc, "pickup unix n - - 60 1 pickup", 1, why),
+	    0);
+	TEST_INT(t,
+	    mastercf_parse_line(mc, "cleanup unix - - - - - cleanup", 2, why),
+	    0);
+	TEST_INT(t,
+	    mastercf_parse_line(mc, "tlsmgr unix - - y 1000? 1 tlsmgr", 3, why),
+	    0);
 	TEST_INT(t, mc->count, 3);
 	e = mastercf_find(mc, "pickup", "unix");
 	TEST_TRUE(t, e != NULL);
@@ -115,10 +118,10 @@ test_options(struct test *t)
 		    "pipe|flags=R|argv=/bin/x|${nexthop}", "", "" },
 		{ "s unix - - - - - smtpd -o a= -o b -o {x=}",
 		    "smtpd|-o|a=|-o|b|-o|x=", "a|x", "|" },
-		{ "s unix - - - - - smtpd -ofoo=bar",
-		    "smtpd|-o|foo=bar", "foo", "bar" },
-		{ "s unix - - - - - smtpd -o a=1 -o a=2",
-		    "smtpd|-o|a=1|-o|a=2", "a|a", "1|2" },
+		{ "s unix - - - - - smtpd -ofoo=bar", "smtpd|-o|foo=bar", "foo",
+		    "bar" },
+		{ "s unix - - - - - smtpd -o a=1 -o a=2", "smtpd|-o|a=1|-o|a=2",
+		    "a|a", "1|2" },
 	};
 	struct str *why = str_new(100);
 
@@ -127,7 +130,8 @@ test_options(struct test *t)
 
 		TEST_INT(t, mastercf_parse_line(mc, cases[i].line, 1, why), 0);
 		if (mc->count == 1) {
-			TEST_STR(t, joined(mc->entries[0]->args), cases[i].args);
+			TEST_STR(t, joined(mc->entries[0]->args),
+			    cases[i].args);
 			TEST_STR(t, joined(mc->entries[0]->opt_names),
 			    cases[i].names);
 			TEST_STR(t, joined(mc->entries[0]->opt_values),
@@ -205,21 +209,22 @@ test_lenient(struct test *t)
 	struct str *why = str_new(100);
 
 	mc->flags = MCF_FLAG_LENIENT | MCF_FLAG_KEEP_DUPS;
-	TEST_INT(t, mastercf_parse_line(mc, "x unix - - - - - smtpd -o {a = b",
-	    1, why), 0);
+	TEST_INT(t,
+	    mastercf_parse_line(mc, "x unix - - - - - smtpd -o {a = b", 1, why),
+	    0);
 	TEST_STR(t, test_log_text(),
 	    "warning: master.cf: missing '}' in \"{a = b\"\n");
-	TEST_INT(t, mastercf_parse_line(mc, "x unix - - - - - smtpd {a b}", 2,
-	    why), 0);
-	TEST_INT(t, mastercf_parse_line(mc, "smtp inet - - - - - smtpd", 3,
-	    why), 0);
+	TEST_INT(t,
+	    mastercf_parse_line(mc, "x unix - - - - - smtpd {a b}", 2, why), 0);
+	TEST_INT(t,
+	    mastercf_parse_line(mc, "smtp inet - - - - - smtpd", 3, why), 0);
 	TEST_INT(t, mc->count, 3);
 	if (mc->count == 3) {
 		TEST_STR(t, joined(mc->entries[0]->args), "smtpd|-o|a=b");
 		TEST_STR(t, joined(mc->entries[1]->args), "smtpd|a b");
 	}
-	TEST_INT(t, mastercf_parse_line(mc, "x unix - - - - 1x smtpd", 4,
-	    why), -1);
+	TEST_INT(t, mastercf_parse_line(mc, "x unix - - - - 1x smtpd", 4, why),
+	    -1);
 	TEST_INT(t, mc->err, MCF_ERR_MAXPROC);
 	TEST_INT(t, mc->err_field, 6);
 	TEST_STR(t, mc->err_value, "1x");
@@ -247,12 +252,14 @@ test_read(struct test *t)
 	      "  -o syslog_name=postfix/$service_name\n"
 	      "#  -o not=this\n"
 	      "  -o { smtp_helo_name = a b }\n"
-	      "smtp inet n - n - - smtpd -v\n", fp);
+	      "smtp inet n - n - - smtpd -v\n",
+	    fp);
 	fclose(fp);
 	mc = mastercf_read(path, why);
 	TEST_TRUE(t, mc != NULL);
 	if (mc) {
-		const struct mastercf_entry *e = mastercf_find(mc, "relay", "unix");
+		const struct mastercf_entry *e =
+		    mastercf_find(mc, "relay", "unix");
 
 		TEST_INT(t, mc->count, 2);
 		TEST_TRUE(t, e != NULL);
@@ -275,7 +282,8 @@ test_read(struct test *t)
 	fp = fopen(path, "w");
 	fputs("smtp inet n - y - - smtpd\n"
 	      "\n"
-	      "smtp bad n - y - - smtpd\n", fp);
+	      "smtp bad n - y - - smtpd\n",
+	    fp);
 	fclose(fp);
 	mc = mastercf_read(path, why);
 	TEST_TRUE(t, mc == NULL);

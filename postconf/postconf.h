@@ -13,6 +13,7 @@
  *                                 with postconf's texts when it is bad
  * pc_entry_param(e, name)         the value of "-o name=..." (last wins) or NULL
  * pc_entry_param_names(e)         the -o names of e, once each, sorted
+ * pc_entry_drop_param(e, name)    forget -o name (read-only names)
  * pc_service_pattern(text, min, max)  split "name/type[/x]" (NULL when bad)
  * pc_service_match(pattern, name, type)  "*" matches anything
  * pc_field_index(name)            "service".."command" -> 0..7, "*" -> 8, -1
@@ -86,6 +87,7 @@ struct mastercf_entry *pc_master_parse_entry(const char *, const char *, int,
     const char *);
 const char *pc_entry_param(const struct mastercf_entry *, const char *);
 struct argv *pc_entry_param_names(const struct mastercf_entry *);
+void pc_entry_drop_param(struct mastercf_entry *, const char *);
 struct argv *pc_service_pattern(const char *, size_t, size_t);
 bool pc_service_match(const struct argv *, const char *, const char *);
 int pc_field_index(const char *);

@@ -401,6 +401,25 @@ pc_entry_param(const struct mastercf_entry *e, const char *name)
 	return NULL;
 }
 
+/* Forget "-o name=..." for -P and the checks; -M still shows it. */
+void
+pc_entry_drop_param(struct mastercf_entry *e, const char *name)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < e->opt_names->argc; i++) {
+		if (strcmp(e->opt_names->argv[i], name) == 0) {
+			free(e->opt_names->argv[i]);
+			free(e->opt_values->argv[i]);
+			continue;
+		}
+		e->opt_names->argv[j] = e->opt_names->argv[i];
+		e->opt_values->argv[j++] = e->opt_values->argv[i];
+	}
+	e->opt_names->argc = e->opt_values->argc = j;
+	e->opt_names->argv[j] = e->opt_values->argv[j] = NULL;
+}
+
 static int
 pc_cmp_str(const void *a, const void *b)
 {

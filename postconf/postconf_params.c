@@ -198,19 +198,43 @@ pc_flag_classes(const char *value, struct pc_scan_ctx *ctx)
 	argv_free(names);
 }
 
+/*
+ * Postfix computes these at run time and ignores a setting, with a
+ * warning, when postconf reads the configuration.
+ */
+static bool
+pc_is_readonly(const char *name, const char *value,
+    const struct pc_scan_ctx *ctx)
+{
+	static const char *const readonly[] = { "process_id", "process_name",
+		"service_name", NULL };
+
+	for (int i = 0; readonly[i]; i++) {
+		if (strcmp(readonly[i], name) == 0) {
+			msg_warn("%s/%s: read-only parameter assignment: %s=%s",
+			    pc_config_dir(), ctx->file, name, value);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 pc_register_user_params(void)
 {
 	struct pc_scan_ctx ctx = { PC_MAIN_SCOPE, "main.cf" };
-	struct str *buf = str_new(200), *why = str_new(100);
 	const char *classes;
 
-	if ((classes = config_explicit("smtpd_restriction_classes")) != NULL &&
-	    config_expand(classes, buf, why) == 0)
-		pc_flag_classes(str_ptr(buf), &ctx);
+	if ((classes = config_explicit("smtpd_restriction_classes")) != NULL)
+		pc_flag_classes(pc_expand(classes, NULL), &ctx);
 	for (size_t i = 0; i < pc_main_order->argc; i++) {
 		const char *name = pc_main_order->argv[i];
 
+		if (pc_is_readonly(name, htable_find(pc_main_set, name),
+			&ctx)) {
+			htable_delete(pc_main_set, name, free);
+			continue;
+		}
 		if (!pc_is_raw(name))
 			pc_scan_names(htable_find(pc_main_set, name),
 			    pc_flag_user, &ctx);
@@ -224,6 +248,13 @@ pc_register_user_params(void)
 		if ((local = pc_entry_param(e, "smtpd_restriction_classes")))
 			pc_flag_classes(local, &ctx);
 		for (size_t k = 0; k < names->argc; k++) {
+			if (pc_is_readonly(names->argv[k],
+				pc_entry_param(e, names->argv[k]), &ctx)) {
+				pc_entry_drop_param(
+				    pc_master->entries[ctx.entry],
+				    names->argv[k]);
+				continue;
+			}
 			if (htable_locate(pc_rest_classes, names->argv[k]))
 				htable_enter(pc_local_valid[ctx.entry],
 				    names->argv[k], NULL);
@@ -233,8 +264,6 @@ pc_register_user_params(void)
 		}
 		argv_free(names);
 	}
-	str_free(buf);
-	str_free(why);
 }
 
 /* Remember what main.cf and -o set, in order, for the checks. */
@@ -462,7 +491,7 @@ pc_params_warn_unused_main(void)
 	for (size_t i = 0; i < pc_main_order->argc; i++) {
 		const char *name = pc_main_order->argv[i];
 
-		if (pc_find(name) == NULL)
+		if (htable_locate(pc_main_set, name) && pc_find(name) == NULL)
 			msg_warn("%s/main.cf: unused parameter: %s=%s",
 			    pc_config_dir(), name,
 			    (const char *)htable_find(pc_main_set, name));

@@ -244,6 +244,24 @@ class TestOracle(PostconfTest):
                      ["-d", "mydest", "bogus", "virtual_maps"]):
             self.assertSameOutput(d, *args, stderr="sorted", exempt=True)
 
+    def test_read_only_and_restriction_classes(self):
+        master = self.debian_master + (
+            "sub inet n - y - - smtpd -o smtpd_restriction_classes=lclass"
+            " -o lclass=permit -o gclass=x -o other=$lref -o lref=1"
+            " -o smtpd_helo_restrictions=$gref -o service_name=s\n")
+        main = ("process_id = 5\nprocess_name = x\n"
+                "smtpd_restriction_classes = gclass, $cl2\n"
+                "cl2 = c2\nc2 = permit\ngclass = reject\ngref = 1\n"
+                "default_rbl_reply = $custom\ncustom = x\n"
+                "relay_destination_concurrency_limit = 5\n"
+                "maildrop_time_limit = 3\nvirtual_maps = v\n")
+        d = self.conf(main, master)
+        for args in (["-n"], ["-H"], ["-P"], ["-M", "sub"], ["-Px"],
+                     ["-o", "gref=2", "-Px"], ["process_name"],
+                     ["-d", "relay_destination_concurrency_limit",
+                      "maildrop_time_limit", "virtual_maps"]):
+            self.assertSameOutput(d, *args, stderr="sorted")
+
     def test_d_every_parameter(self):
         """postconf -d: same names, same count, same values except P_DYN and
         P_DIFF parameters (computed at run time, or Postern's own)."""

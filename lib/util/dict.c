@@ -180,7 +180,7 @@ dict_del(struct dict *d, const char *key)
 		d->error = DICT_ERR_CONFIG;
 		return -1;
 	}
-	return d->delete(d, dict_fold(d, key));
+	return d->delete (d, dict_fold(d, key));
 }
 
 int

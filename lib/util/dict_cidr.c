@@ -27,12 +27,12 @@ enum { CIDR_MATCH, CIDR_IF };
 struct cidr_rule {
 	int op;
 	bool negate;
-	int family;		/* AF_INET or AF_INET6 */
+	int family; /* AF_INET or AF_INET6 */
 	unsigned char net[16];
 	unsigned char mask[16];
 	char *value;
 	int lineno;
-	size_t skip_to;		/* CIDR_IF: first rule after its ENDIF */
+	size_t skip_to; /* CIDR_IF: first rule after its ENDIF */
 };
 
 struct dict_cidr {
@@ -42,7 +42,7 @@ struct dict_cidr {
 	size_t cap;
 };
 
-#define CIDR_WARN(map, lineno, fmt, ...) \
+#define CIDR_WARN(map, lineno, fmt, ...)                                       \
 	msg_warn("cidr map %s, line %d: " fmt, (map), (lineno), __VA_ARGS__)
 
 /* Parse an address into 4 or 16 bytes; returns the family or 0. */
@@ -61,8 +61,9 @@ dict_cidr_mask(unsigned char *mask, int bytes, long len)
 	for (int i = 0; i < bytes; i++) {
 		long bits = len - 8 * i;
 
-		mask[i] = bits >= 8 ? 0xff :
-		    bits <= 0 ? 0 : (unsigned char)(0xff << (8 - bits));
+		mask[i] = bits >= 8   ? 0xff
+			  : bits <= 0 ? 0
+				      : (unsigned char)(0xff << (8 - bits));
 	}
 }
 
@@ -101,11 +102,11 @@ dict_cidr_pattern(const char *map, int lineno, const char *pattern,
 		goto out;
 	}
 	*slash = 0;
-	if (slash[1] == 0 || strspn(slash + 1, "0123456789") !=
-	    strlen(slash + 1)) {
+	if (slash[1] == 0 ||
+	    strspn(slash + 1, "0123456789") != strlen(slash + 1)) {
 		*slash = '/';
-		CIDR_WARN(map, lineno, "bad mask value in \"%s\": skipping this rule",
-		    pattern);
+		CIDR_WARN(map, lineno,
+		    "bad mask value in \"%s\": skipping this rule", pattern);
 		goto out;
 	}
 	if ((r->family = dict_cidr_addr(p, r->net)) == 0) {
@@ -116,8 +117,8 @@ dict_cidr_pattern(const char *map, int lineno, const char *pattern,
 	bytes = r->family == AF_INET ? 4 : 16;
 	len = strlen(slash + 1) > 4 ? 9999 : strtol(slash + 1, NULL, 10);
 	if (len > 8 * bytes) {
-		CIDR_WARN(map, lineno, "bad mask length in \"%s\": skipping this rule",
-		    pattern);
+		CIDR_WARN(map, lineno,
+		    "bad mask length in \"%s\": skipping this rule", pattern);
 		goto out;
 	}
 	dict_cidr_mask(r->mask, bytes, len);
@@ -158,8 +159,7 @@ struct cidr_load {
 
 /* One logical line without trailing white space. */
 static void
-dict_cidr_line(struct dict_cidr *dc, struct cidr_load *ld, int lineno,
-    char *p)
+dict_cidr_line(struct dict_cidr *dc, struct cidr_load *ld, int lineno, char *p)
 {
 	struct cidr_rule r = { 0 };
 	char *key, *value = NULL, *e;
@@ -222,8 +222,8 @@ dict_cidr_line(struct dict_cidr *dc, struct cidr_load *ld, int lineno,
 	if (r.op == CIDR_IF) {
 		if (ld->nifs == ld->ifcap) {
 			ld->ifcap = ld->ifcap ? 2 * ld->ifcap : 8;
-			ld->ifs = xreallocarray(ld->ifs, ld->ifcap,
-			    sizeof(*ld->ifs));
+			ld->ifs =
+			    xreallocarray(ld->ifs, ld->ifcap, sizeof(*ld->ifs));
 		}
 		ld->ifs[ld->nifs++] = dc->nrules;
 	} else {
@@ -260,7 +260,7 @@ dict_cidr_lookup(struct dict *d, const char *key)
 		const struct cidr_rule *r = &dc->rules[i];
 		/* A rule of the other family never matches, negated or not. */
 		bool m = family == r->family &&
-		    dict_cidr_match(r, family, addr) != r->negate;
+			 dict_cidr_match(r, family, addr) != r->negate;
 
 		if (r->op == CIDR_IF) {
 			i = m ? i + 1 : r->skip_to;
@@ -319,7 +319,8 @@ dict_cidr_open(const char *name, int open_flags, int dict_flags,
 		}
 		p = str_ptr(line);
 		if (ll.leading_ws) {
-			msg_warn("%s: logical line must not start with whitespace: \"%.30s%s\"",
+			msg_warn(
+			    "%s: logical line must not start with whitespace: \"%.30s%s\"",
 			    name, p, strlen(p) > 30 ? "..." : "");
 			continue;
 		}

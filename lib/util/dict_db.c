@@ -34,14 +34,14 @@
 static size_t dict_db_create_buf = 16 * 1024 * 1024;
 static size_t dict_db_read_buf = 128 * 1024;
 
-#define DICT_DB_NELM 4096	/* Postfix's hash table size hint */
+#define DICT_DB_NELM 4096 /* Postfix's hash table size hint */
 
 struct dict_db {
 	struct dict dict;
 	DB *db;
-	DBC *cursor;		/* dict_seq state */
-	int lock_fd;		/* held exclusively while building, or -1 */
-	bool per_op_lock;	/* lock around each operation */
+	DBC *cursor;      /* dict_seq state */
+	int lock_fd;      /* held exclusively while building, or -1 */
+	bool per_op_lock; /* lock around each operation */
 	struct str *key_buf;
 	struct str *val_buf;
 };
@@ -261,8 +261,7 @@ dict_db_delete(struct dict *d, const char *key)
 }
 
 static int
-dict_db_sequence(struct dict *d, int func, const char **key,
-    const char **value)
+dict_db_sequence(struct dict *d, int func, const char **key, const char **value)
 {
 	struct dict_db *dd = (struct dict_db *)d;
 	DBT k, v;
@@ -275,7 +274,8 @@ dict_db_sequence(struct dict *d, int func, const char **key,
 			dd->cursor->close(dd->cursor);
 			dd->cursor = NULL;
 		}
-		if ((status = dd->db->cursor(dd->db, NULL, &dd->cursor, 0)) != 0)
+		if ((status = dd->db->cursor(dd->db, NULL, &dd->cursor, 0)) !=
+		    0)
 			goto error;
 	} else if (func != DICT_SEQ_NEXT) {
 		msg_panic("dict_db_sequence: bad function %d", func);
@@ -343,8 +343,8 @@ dict_db_close(struct dict *d)
 
 /* Lock-and-open common to hash and btree. */
 static struct dict *
-dict_db_open(const char *type, DBTYPE db_type, const char *name,
-    int open_flags, int dict_flags, struct str *why)
+dict_db_open(const char *type, DBTYPE db_type, const char *name, int open_flags,
+    int dict_flags, struct str *why)
 {
 	struct dict_db *dd = NULL;
 	struct str *path = str_new(100);
@@ -381,7 +381,8 @@ dict_db_open(const char *type, DBTYPE db_type, const char *name,
 					goto fail;
 				}
 			}
-			if ((open_flags & O_TRUNC) && ftruncate(lock_fd, 0) < 0) {
+			if ((open_flags & O_TRUNC) &&
+			    ftruncate(lock_fd, 0) < 0) {
 				str_fmt(why, "truncate database %s: %m",
 				    str_ptr(path));
 				goto fail;
@@ -410,14 +411,16 @@ dict_db_open(const char *type, DBTYPE db_type, const char *name,
 		goto fail;
 	}
 	db->set_errcall(db, dict_db_errcall);
-	if (db->set_cachesize(db, 0, (u_int32_t)((open_flags & O_TRUNC) ?
-		dict_db_create_buf : dict_db_read_buf), 0) != 0 ||
+	if (db->set_cachesize(db, 0,
+		(u_int32_t)((open_flags & O_TRUNC) ? dict_db_create_buf
+						   : dict_db_read_buf),
+		0) != 0 ||
 	    (db_type == DB_HASH && db->set_h_nelem(db, DICT_DB_NELM) != 0)) {
 		str_fmt(why, "set DB parameters for %s", str_ptr(path));
 		goto fail;
 	}
-	if ((status = db->open(db, NULL, str_ptr(path), NULL, db_type,
-		 db_flags, 0644)) != 0) {
+	if ((status = db->open(db, NULL, str_ptr(path), NULL, db_type, db_flags,
+		 0644)) != 0) {
 		errno = status;
 		if (status > 0)
 			str_fmt(why, "open database %s: %m", str_ptr(path));

@@ -160,9 +160,10 @@ test_update_delete(struct test *t)
 	TEST_INT(t, dict_put(d, "a", "1"), 0);
 	dict_close(d);
 	str_fmt(spec, "btree:%s", tpath("t2"));
-	d = dict_open(str_ptr(spec), O_RDWR, DICT_FLAG_LOCK |
-	    DICT_FLAG_FOLD_FIX | DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL |
-	    DICT_FLAG_DUP_REPLACE, why);
+	d = dict_open(str_ptr(spec), O_RDWR,
+	    DICT_FLAG_LOCK | DICT_FLAG_FOLD_FIX | DICT_FLAG_TRY0NULL |
+		DICT_FLAG_TRY1NULL | DICT_FLAG_DUP_REPLACE,
+	    why);
 	if (d == NULL) {
 		TEST_FAIL(t, "open rdwr: %s", str_ptr(why));
 		goto out;
@@ -239,7 +240,8 @@ test_lock(struct test *t)
 		TEST_STR(t, dict_get(r, "a"), "1");
 		TEST_INT(t, flock(fd, LOCK_EX | LOCK_NB), 0);
 		TEST_INT(t, flock(fd, LOCK_UN), 0);
-		TEST_INT(t, fcntl(r->stat_fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+		TEST_INT(t, fcntl(r->stat_fd, F_GETFD) & FD_CLOEXEC,
+		    FD_CLOEXEC);
 		dict_close(r);
 	}
 	close(fd);
@@ -342,8 +344,8 @@ test_corrupt(struct test *t)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		d = reopen(cases[i].type, cases[i].name, DICT_FLAGS_READ, why);
 		if (d == NULL) {
-			str_fmt(want, "open database %s.db: ",
-			    tpath(cases[i].name));
+			str_fmt(want,
+			    "open database %s.db: ", tpath(cases[i].name));
 			if (strncmp(str_ptr(why), str_ptr(want),
 				str_len(want)) != 0)
 				TEST_FAIL(t, "%s: why \"%s\"", cases[i].name,

@@ -20,7 +20,7 @@
 struct dict_ht {
 	struct dict dict;
 	struct htable *table;
-	struct htable_entry **list;	/* dict_seq snapshot */
+	struct htable_entry **list; /* dict_seq snapshot */
 	size_t next;
 };
 
@@ -60,8 +60,7 @@ dict_ht_delete(struct dict *d, const char *key)
 }
 
 static int
-dict_ht_sequence(struct dict *d, int func, const char **key,
-    const char **value)
+dict_ht_sequence(struct dict *d, int func, const char **key, const char **value)
 {
 	struct dict_ht *h = (struct dict_ht *)d;
 
@@ -185,8 +184,9 @@ dict_inline_open(const char *name, int open_flags, int dict_flags,
 	d->flags = dict_flags | DICT_FLAG_FIXED;
 out:
 	if (err) {
-		str_fmt(why, "%s: \"inline:%s\"; need \"inline:{name=value...}\"",
-		    err, name);
+		str_fmt(why,
+		    "%s: \"inline:%s\"; need \"inline:{name=value...}\"", err,
+		    name);
 		d = dict_close(d);
 	}
 	free(inside);

@@ -28,9 +28,9 @@ struct rule {
 	int op;
 	bool negate;
 	void *re;
-	char *repl;		/* RULE_MATCH: the result template */
+	char *repl; /* RULE_MATCH: the result template */
 	int lineno;
-	size_t skip_to;		/* RULE_IF: index of the first rule after it */
+	size_t skip_to; /* RULE_IF: index of the first rule after it */
 };
 
 struct dict_pattern {
@@ -39,7 +39,7 @@ struct dict_pattern {
 	struct rule *rules;
 	size_t nrules;
 	size_t cap;
-	int nvec;		/* groups + 1, most of any rule */
+	int nvec; /* groups + 1, most of any rule */
 	long *ovec;
 	struct str *result;
 };
@@ -49,13 +49,13 @@ struct load {
 	struct dict_pattern *dp;
 	const char *map;
 	int lineno;
-	size_t *ifs;		/* stack of open IF rules */
+	size_t *ifs; /* stack of open IF rules */
 	size_t nifs;
 	size_t ifcap;
 };
 
-#define WARN(ld, fmt, ...) \
-	msg_warn("%s map %s, line %d: " fmt, (ld)->dp->ops->type, (ld)->map, \
+#define WARN(ld, fmt, ...)                                                     \
+	msg_warn("%s map %s, line %d: " fmt, (ld)->dp->ops->type, (ld)->map,   \
 	    (ld)->lineno, __VA_ARGS__)
 
 /*
@@ -83,7 +83,8 @@ dict_pattern_prescan(struct load *ld, const char *repl)
 
 			name = p + 1;
 			if ((end = strchr(name, close)) == NULL) {
-				msg_warn("truncated macro reference: \"%s\"", repl);
+				msg_warn("truncated macro reference: \"%s\"",
+				    repl);
 				return -1;
 			}
 			p = end + 1;
@@ -105,7 +106,8 @@ dict_pattern_prescan(struct load *ld, const char *repl)
 			for (q = n; *q && isdigit((unsigned char)*q); q++)
 				;
 			if (*n == 0 || *q != 0) {
-				WARN(ld, "non-numeric replacement index \"%s\"", n);
+				WARN(ld, "non-numeric replacement index \"%s\"",
+				    n);
 				free(n);
 				return -1;
 			}
@@ -204,17 +206,21 @@ dict_pattern_line(struct load *ld, char *p)
 		while (isspace((unsigned char)*p))
 			p++;
 		if (*p == 0)
-			WARN(ld, "%s", "no replacement text: using empty string");
+			WARN(ld, "%s",
+			    "no replacement text: using empty string");
 		if ((max = dict_pattern_prescan(ld, p)) < 0) {
-			WARN(ld, "%s", "bad replacement syntax: skipping this rule");
+			WARN(ld, "%s",
+			    "bad replacement syntax: skipping this rule");
 			goto skip;
 		}
 		if (r.negate && max > 0) {
-			WARN(ld, "%s", "$number found in negative match replacement text: skipping this rule");
+			WARN(ld, "%s",
+			    "$number found in negative match replacement text: skipping this rule");
 			goto skip;
 		}
 		if (max > nsub) {
-			WARN(ld, "out of range replacement index \"%d\": skipping this rule",
+			WARN(ld,
+			    "out of range replacement index \"%d\": skipping this rule",
 			    max);
 			goto skip;
 		}
@@ -233,15 +239,18 @@ dict_pattern_line(struct load *ld, char *p)
 		while (isspace((unsigned char)*p))
 			p++;
 		if (*p) {
-			WARN(ld, "ignoring extra text after IF statement: \"%s\"", p);
-			WARN(ld, "%s", "do not prepend whitespace to statements between IF and ENDIF");
+			WARN(ld,
+			    "ignoring extra text after IF statement: \"%s\"",
+			    p);
+			WARN(ld, "%s",
+			    "do not prepend whitespace to statements between IF and ENDIF");
 		}
 		r.op = RULE_IF;
 		dict_pattern_nvec(dp, nsub);
 		if (ld->nifs == ld->ifcap) {
 			ld->ifcap = ld->ifcap ? 2 * ld->ifcap : 8;
-			ld->ifs = xreallocarray(ld->ifs, ld->ifcap,
-			    sizeof(*ld->ifs));
+			ld->ifs =
+			    xreallocarray(ld->ifs, ld->ifcap, sizeof(*ld->ifs));
 		}
 		ld->ifs[ld->nifs++] = dp->nrules;
 		dict_pattern_add(dp, &r);
@@ -268,8 +277,7 @@ skip:
 
 /* Append the result template with its $n references filled in. */
 static void
-dict_pattern_expand(struct dict_pattern *dp, const char *key,
-    const char *repl)
+dict_pattern_expand(struct dict_pattern *dp, const char *key, const char *repl)
 {
 	const char *p = repl, *name;
 	struct str *out = dp->result;
@@ -402,7 +410,8 @@ dict_pattern_open(const struct dict_pattern_ops *ops, const char *name,
 		}
 		p = str_ptr(line);
 		if (ll.leading_ws) {
-			msg_warn("%s: logical line must not start with whitespace: \"%.30s%s\"",
+			msg_warn(
+			    "%s: logical line must not start with whitespace: \"%.30s%s\"",
 			    name, p, strlen(p) > 30 ? "..." : "");
 			continue;
 		}

@@ -19,23 +19,27 @@ static struct str *path;
 
 struct file_case {
 	const char *type;
-	const char *text;	/* file contents; \0 allowed with len */
-	size_t len;		/* 0: strlen(text) */
+	const char *text; /* file contents; \0 allowed with len */
+	size_t len;       /* 0: strlen(text) */
 	const char *key;
-	const char *want;	/* NULL: not found */
-	const char *log;	/* substring of the log, "" for no log */
+	const char *want; /* NULL: not found */
+	const char *log;  /* substring of the log, "" for no log */
 };
 
-#define BOTH(text, key, want, log) \
-	{ "pcre", text, 0, key, want, log }, \
-	{ "regexp", text, 0, key, want, log }
+#define BOTH(text, key, want, log)                                             \
+	{ "pcre", text, 0, key, want, log },                                   \
+	{                                                                      \
+		"regexp", text, 0, key, want, log                              \
+	}
 
 static const struct file_case cases[] = {
 	/* Substitution. */
-	BOTH("/^(a+)(b*)$/ A=$1 B=${2} D=$$ E=$(2)\n", "aab", "A=aa B=b D=$ E=b", ""),
+	BOTH("/^(a+)(b*)$/ A=$1 B=${2} D=$$ E=$(2)\n", "aab",
+	    "A=aa B=b D=$ E=b", ""),
 	BOTH("/^(a+)(b*)$/ <$2>\n", "aa", "<>", ""),
 	BOTH("/(a)|(b)/ <$1><$2>\n", "b", "<><b>", ""),
-	BOTH("/^(.*)@(.*)$/ $2 and $1\n", "user@Example.COM", "Example.COM and user", ""),
+	BOTH("/^(.*)@(.*)$/ $2 and $1\n", "user@Example.COM",
+	    "Example.COM and user", ""),
 	BOTH("/(a)/ ${1}}\n", "a", "a}", ""),
 	BOTH("/(a)/ $$1\n", "a", "$1", ""),
 	BOTH("/(((((((((((((a)))))))))))))/ $11\n", "a", "a", ""),
@@ -66,7 +70,8 @@ static const struct file_case cases[] = {
 	BOTH("if /a/i x\n", "b", NULL,
 	    "line 1: ignoring extra text after IF statement: \"x\"\nwarning: REGEX map PATH, line 1: do not prepend whitespace to statements between IF and ENDIF\n"),
 	/* Bad lines are skipped with a warning. */
-	BOTH("/a/\n", "a", "", "line 1: no replacement text: using empty string\n"),
+	BOTH("/a/\n", "a", "",
+	    "line 1: no replacement text: using empty string\n"),
 	BOTH("  /a/ x\n", "a", NULL,
 	    "PATH: logical line must not start with whitespace: \"  /a/ x\"\n"),
 	BOTH("/a/ x $10\n", "a", NULL,
@@ -79,7 +84,8 @@ static const struct file_case cases[] = {
 	    "warning: truncated macro reference: \"x ${1 y\"\n"),
 	BOTH("!/(a)/ $1\n", "b", NULL,
 	    "line 1: $number found in negative match replacement text: skipping this rule\n"),
-	BOTH("xa/ x/ y\n", "a", NULL, "line 1: ignoring unrecognized request\n"),
+	BOTH("xa/ x/ y\n", "a", NULL,
+	    "line 1: ignoring unrecognized request\n"),
 	BOTH("/a/{x} y\n", "a", NULL,
 	    "line 1: unknown regexp option \"{\": skipping this rule\n"),
 	/* A NUL byte ends the line, as in Postfix. */
@@ -108,12 +114,14 @@ static const struct file_case cases[] = {
 	{ "regexp", "/a/x x\n", 0, "a", "x", "" },
 
 	/* cidr. */
-	{ "cidr", "192.168.1.0/24 net\n10.0.0.1 host\n2001:db8::/32 v6\n0.0.0.0/0 any4\n::/0 any6\n",
+	{ "cidr",
+	    "192.168.1.0/24 net\n10.0.0.1 host\n2001:db8::/32 v6\n0.0.0.0/0 any4\n::/0 any6\n",
 	    0, "192.168.1.7", "net", "" },
 	{ "cidr", "192.168.1.0/24 net\n10.0.0.1 host\n0.0.0.0/0 any4\n", 0,
 	    "10.0.0.1", "host", "" },
 	{ "cidr", "2001:db8::/32 v6\n", 0, "2001:DB8::1", "v6", "" },
-	{ "cidr", "0.0.0.0/0 any4\n::/0 any6\n", 0, "::ffff:1.2.3.4", "any6", "" },
+	{ "cidr", "0.0.0.0/0 any4\n::/0 any6\n", 0, "::ffff:1.2.3.4", "any6",
+	    "" },
 	{ "cidr", "0.0.0.0/0 x\n", 0, "foo", NULL, "" },
 	{ "cidr", "0.0.0.0/0 x\n", 0, "01.2.3.4", NULL, "" },
 	{ "cidr", "0.0.0.0/0 x\n", 0, "[1.2.3.4]", NULL, "" },
@@ -128,11 +136,14 @@ static const struct file_case cases[] = {
 	    "multi word  value", "" },
 	{ "cidr", "1.2.3.4 a\n  cont\n", 0, "1.2.3.4", "a  cont", "" },
 	{ "cidr", "0.0.0.0/0 $1 x\n", 0, "1.2.3.4", "$1 x", "" },
-	{ "cidr", "if 10.0.0.0/8\n10.1.0.0/16 a\n!10.2.0.0/16 b\nendif\n0.0.0.0/0 z\n",
+	{ "cidr",
+	    "if 10.0.0.0/8\n10.1.0.0/16 a\n!10.2.0.0/16 b\nendif\n0.0.0.0/0 z\n",
 	    0, "10.3.0.0", "b", "" },
-	{ "cidr", "if 10.0.0.0/8\n10.1.0.0/16 a\n!10.2.0.0/16 b\nendif\n0.0.0.0/0 z\n",
+	{ "cidr",
+	    "if 10.0.0.0/8\n10.1.0.0/16 a\n!10.2.0.0/16 b\nendif\n0.0.0.0/0 z\n",
 	    0, "11.0.0.0", "z", "" },
-	{ "cidr", "if ! 10.0.0.0/8\n0.0.0.0/0 y\nendif\n", 0, "10.1.2.3", NULL, "" },
+	{ "cidr", "if ! 10.0.0.0/8\n0.0.0.0/0 y\nendif\n", 0, "10.1.2.3", NULL,
+	    "" },
 	{ "cidr", "IF 1.0.0.0/8\n0.0.0.0/0 x\nENDIF\n", 0, "1.1.1.1", "x", "" },
 	{ "cidr", "2001:db8:0:0:1::/80 x\n2001:db8::/33 y\n", 0,
 	    "2001:db8:8000::", NULL, "" },
@@ -234,15 +245,17 @@ test_files(struct test *t)
 		got = dict_get(d, c->key);
 		if (!((got == NULL && c->want == NULL) ||
 			(got && c->want && strcmp(got, c->want) == 0)))
-			TEST_FAIL(t, "%s [%s] key \"%s\": got \"%s\", want \"%s\"",
+			TEST_FAIL(t,
+			    "%s [%s] key \"%s\": got \"%s\", want \"%s\"",
 			    c->type, c->text, c->key, got ? got : "(null)",
 			    c->want ? c->want : "(null)");
 		TEST_INT(t, d->error, DICT_ERR_NONE);
 		expand_log(want, c->log, c->type);
-		if (*c->log == 0 ? *test_log_text() != 0 :
-		    strstr(test_log_text(), str_ptr(want)) == NULL)
-			TEST_FAIL(t, "%s [%s]: log \"%s\", want \"%s\"", c->type,
-			    c->text, test_log_text(), str_ptr(want));
+		if (*c->log == 0
+			? *test_log_text() != 0
+			: strstr(test_log_text(), str_ptr(want)) == NULL)
+			TEST_FAIL(t, "%s [%s]: log \"%s\", want \"%s\"",
+			    c->type, c->text, test_log_text(), str_ptr(want));
 		dict_close(d);
 	}
 	str_free(want);
@@ -287,7 +300,8 @@ test_long_line(struct test *t)
 			continue;
 		if (strcmp(types[i], "cidr") == 0) {
 			TEST_STR(t, dict_get(d, "5.6.7.8"), "ok");
-			TEST_INT(t, strlen(dict_get(d, "1.2.3.4")), 1024 * 1024);
+			TEST_INT(t, strlen(dict_get(d, "1.2.3.4")),
+			    1024 * 1024);
 		} else if (strcmp(types[i], "texthash") == 0) {
 			TEST_STR(t, dict_get(d, "5.6.7.8"), "ok");
 		} else {
@@ -307,7 +321,8 @@ test_long_line(struct test *t)
 		if (d) {
 			TEST_STR(t, dict_get(d, "5.6.7.8"), "ok");
 			TEST_TRUE(t, dict_get(d, "1.2.3.4") == NULL);
-			TEST_TRUE(t, strstr(test_log_text(), "line too long") != NULL);
+			TEST_TRUE(t,
+			    strstr(test_log_text(), "line too long") != NULL);
 			dict_close(d);
 		}
 		dict_line_limit = saved;
@@ -328,11 +343,14 @@ test_open_errors(struct test *t)
 		str_fmt(spec, "%s:%s/missing", types[i], tmpdir);
 		d = dict_open(str_ptr(spec), O_RDONLY, DICT_FLAGS_READ, why);
 		TEST_TRUE(t, d == NULL);
-		TEST_TRUE(t, strstr(str_ptr(why), "/missing: No such file or directory") != NULL);
+		TEST_TRUE(t,
+		    strstr(str_ptr(why),
+			"/missing: No such file or directory") != NULL);
 		str_fmt(spec, "%s:%s/table", types[i], tmpdir);
 		d = dict_open(str_ptr(spec), O_RDWR, DICT_FLAGS_READ, why);
 		TEST_TRUE(t, d == NULL);
-		TEST_TRUE(t, strstr(str_ptr(why), "map requires O_RDONLY access mode") != NULL);
+		TEST_TRUE(t, strstr(str_ptr(why),
+				 "map requires O_RDONLY access mode") != NULL);
 	}
 	str_free(spec);
 	str_free(why);
@@ -346,7 +364,8 @@ test_parse_line(struct test *t)
 		int rc;
 	} lines[] = {
 		{ "key value", "key", "value", 0 },
-		{ "  key \t value with  spaces  ", "key", "value with  spaces", 0 },
+		{ "  key \t value with  spaces  ", "key", "value with  spaces",
+		    0 },
 		{ "\"a b\" v", "\"a b\"", "v", 0 },
 		{ "a\\ b v", "a\\ b", "v", 0 },
 		{ "key", NULL, NULL, DICT_TEXT_FORMAT },

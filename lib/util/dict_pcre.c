@@ -51,11 +51,13 @@ dict_pcre_flags(const char *map, int lineno, const char *s, int *flags)
 			f |= PCRE2_UNGREEDY;
 			break;
 		case 'X':
-			msg_warn("pcre map %s, line %d: ignoring obsolete regexp option \"%c\"",
+			msg_warn(
+			    "pcre map %s, line %d: ignoring obsolete regexp option \"%c\"",
 			    map, lineno, *s);
 			break;
 		default:
-			msg_warn("pcre map %s, line %d: unknown regexp option \"%c\": skipping this rule",
+			msg_warn(
+			    "pcre map %s, line %d: unknown regexp option \"%c\": skipping this rule",
 			    map, lineno, *s);
 			return -1;
 		}
@@ -80,7 +82,8 @@ dict_pcre_compile(const char *map, int lineno, const char *pat, int flags,
 	if (code == NULL) {
 		if (pcre2_get_error_message(err, msg, sizeof(msg)) < 0)
 			msg[0] = 0;
-		msg_warn("pcre map %s, line %d: error in regex at offset %zu: %s",
+		msg_warn(
+		    "pcre map %s, line %d: error in regex at offset %zu: %s",
 		    map, lineno, (size_t)offset, (char *)msg);
 		return NULL;
 	}

@@ -38,7 +38,8 @@ dict_regexp_flags(const char *map, int lineno, const char *s, int *flags)
 			f ^= REG_NEWLINE;
 			break;
 		default:
-			msg_warn("regexp map %s, line %d: unknown regexp option \"%c\": skipping this rule",
+			msg_warn(
+			    "regexp map %s, line %d: unknown regexp option \"%c\": skipping this rule",
 			    map, lineno, *s);
 			return -1;
 		}

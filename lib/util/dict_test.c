@@ -62,8 +62,8 @@ test_lookup(struct test *t)
 
 	setenv("dict_test_var", "val", 1);
 	for (const struct lookup_case *c = lookup_cases; c->spec; c++) {
-		struct dict *d = dict_open(c->spec, O_RDONLY, DICT_FLAGS_READ,
-		    why);
+		struct dict *d =
+		    dict_open(c->spec, O_RDONLY, DICT_FLAGS_READ, why);
 		const char *got;
 
 		if (d == NULL) {
@@ -90,21 +90,34 @@ static const struct {
 	const char *why;
 } bad_cases[] = {
 	{ "foo:bar", "unsupported dictionary type: foo" },
-	{ "nocolon", "open dictionary: expecting \"type:name\" form instead of \"nocolon\"" },
-	{ "static:", "open dictionary: expecting \"type:name\" form instead of \"static:\"" },
-	{ ":x", "open dictionary: expecting \"type:name\" form instead of \":x\"" },
-	{ "inline:{}", "bad syntax: \"inline:{}\"; need \"inline:{name=value...}\"" },
-	{ "inline:{ }", "bad syntax: \"inline:{ }\"; need \"inline:{name=value...}\"" },
-	{ "inline:{a=b", "bad syntax: \"inline:{a=b\"; need \"inline:{name=value...}\"" },
-	{ "inline:a=b", "bad syntax: \"inline:a=b\"; need \"inline:{name=value...}\"" },
-	{ "inline:{a}", "missing '=' after attribute name: \"inline:{a}\"; need \"inline:{name=value...}\"" },
-	{ "inline:{ A = B C }", "missing '=' after attribute name: \"inline:{ A = B C }\"; need \"inline:{name=value...}\"" },
+	{ "nocolon",
+	    "open dictionary: expecting \"type:name\" form instead of \"nocolon\"" },
+	{ "static:",
+	    "open dictionary: expecting \"type:name\" form instead of \"static:\"" },
+	{ ":x",
+	    "open dictionary: expecting \"type:name\" form instead of \":x\"" },
+	{ "inline:{}",
+	    "bad syntax: \"inline:{}\"; need \"inline:{name=value...}\"" },
+	{ "inline:{ }",
+	    "bad syntax: \"inline:{ }\"; need \"inline:{name=value...}\"" },
+	{ "inline:{a=b",
+	    "bad syntax: \"inline:{a=b\"; need \"inline:{name=value...}\"" },
+	{ "inline:a=b",
+	    "bad syntax: \"inline:a=b\"; need \"inline:{name=value...}\"" },
+	{ "inline:{a}",
+	    "missing '=' after attribute name: \"inline:{a}\"; need \"inline:{name=value...}\"" },
+	{ "inline:{ A = B C }",
+	    "missing '=' after attribute name: \"inline:{ A = B C }\"; need \"inline:{name=value...}\"" },
 	{ "static:{a", "bad static:name syntax: missing '}' in \"{a\"" },
 	{ "proxy:foo:x", "unsupported dictionary type: foo" },
-	{ "unionmap:{}", "bad syntax: \"unionmap:{}\"; need \"unionmap:{type:name...}\"" },
-	{ "pipemap:{}", "bad syntax: \"pipemap:{}\"; need \"pipemap:{type:name...}\"" },
-	{ "unionmap:inline:{a=1}", "bad syntax: \"unionmap:inline:{a=1}\"; need \"unionmap:{type:name...}\"" },
-	{ "unionmap:{inline:{a=1}", "bad syntax: \"unionmap:{inline:{a=1}\"; need \"unionmap:{type:name...}\"" },
+	{ "unionmap:{}",
+	    "bad syntax: \"unionmap:{}\"; need \"unionmap:{type:name...}\"" },
+	{ "pipemap:{}",
+	    "bad syntax: \"pipemap:{}\"; need \"pipemap:{type:name...}\"" },
+	{ "unionmap:inline:{a=1}",
+	    "bad syntax: \"unionmap:inline:{a=1}\"; need \"unionmap:{type:name...}\"" },
+	{ "unionmap:{inline:{a=1}",
+	    "bad syntax: \"unionmap:{inline:{a=1}\"; need \"unionmap:{type:name...}\"" },
 	{ "unionmap:{inline:{a=1},foo:x}", "unsupported dictionary type: foo" },
 	{ "unix:foo", "unknown table: unix:foo" },
 	{ 0 },
@@ -120,7 +133,8 @@ test_bad_open(struct test *t)
 		    DICT_FLAGS_READ, why);
 
 		if (d != NULL) {
-			TEST_FAIL(t, "%s: opened, want failure", bad_cases[i].spec);
+			TEST_FAIL(t, "%s: opened, want failure",
+			    bad_cases[i].spec);
 			dict_close(d);
 			continue;
 		}
@@ -137,7 +151,8 @@ test_types(struct test *t)
 
 	for (; types[n]; n++)
 		if (n > 0 && strcmp(types[n - 1], types[n]) >= 0)
-			TEST_FAIL(t, "not sorted: %s, %s", types[n - 1], types[n]);
+			TEST_FAIL(t, "not sorted: %s, %s", types[n - 1],
+			    types[n]);
 	TEST_TRUE(t, n >= 6);
 }
 
@@ -209,8 +224,8 @@ static void
 test_unix(struct test *t)
 {
 	struct str *why = str_new(0), *want = str_new(0);
-	struct dict *d = dict_open("unix:passwd.byname", O_RDONLY,
-	    DICT_FLAGS_READ, why);
+	struct dict *d =
+	    dict_open("unix:passwd.byname", O_RDONLY, DICT_FLAGS_READ, why);
 	struct passwd *pw = getpwnam("root");
 	struct group *gr = getgrgid(0);
 
@@ -228,8 +243,8 @@ test_unix(struct test *t)
 		const char *got = dict_get(d, gr->gr_name);
 
 		str_fmt(want, "%s:%s:0:", gr->gr_name, gr->gr_passwd);
-		TEST_TRUE(t, got && strncmp(got, str_ptr(want),
-		    str_len(want)) == 0);
+		TEST_TRUE(t,
+		    got && strncmp(got, str_ptr(want), str_len(want)) == 0);
 	}
 	dict_close(d);
 	str_free(want);

@@ -95,29 +95,34 @@ dict_texthash_open(const char *name, int open_flags, int dict_flags,
 			continue;
 		}
 		if (ll.leading_ws) {
-			msg_warn("%s: logical line must not start with whitespace: \"%.30s%s\"",
+			msg_warn(
+			    "%s: logical line must not start with whitespace: \"%.30s%s\"",
 			    name, str_ptr(line),
 			    strlen(str_ptr(line)) > 30 ? "..." : "");
 			continue;
 		}
 		switch (dict_text_parse_line(str_ptr(line), &key, &value)) {
 		case DICT_TEXT_QUOTE:
-			msg_warn("%s, line %d: unbalanced '\"' in '%s' -- ignoring this line",
+			msg_warn(
+			    "%s, line %d: unbalanced '\"' in '%s' -- ignoring this line",
 			    name, ll.lineno, str_ptr(line));
 			continue;
 		case DICT_TEXT_FORMAT:
-			msg_warn("%s, line %d: expected format: key whitespace value -- ignoring this line",
+			msg_warn(
+			    "%s, line %d: expected format: key whitespace value -- ignoring this line",
 			    name, ll.lineno);
 			continue;
 		}
 		if (key[strlen(key) - 1] == ':')
-			msg_warn("%s, line %d: record is in \"key: value\" format; is this an alias file?",
+			msg_warn(
+			    "%s, line %d: record is in \"key: value\" format; is this an alias file?",
 			    name, ll.lineno);
 		if (dict_put(d, key, value) == 1 &&
 		    (dict_flags & DICT_FLAG_DUP_IGNORE) == 0)
 			msg_warn("%s, line %d: duplicate entry: \"%s\"", name,
-			    ll.lineno, d->flags & DICT_FLAG_FOLD_FIX ?
-			    str_ptr(d->fold_buf) : key);
+			    ll.lineno,
+			    d->flags & DICT_FLAG_FOLD_FIX ? str_ptr(d->fold_buf)
+							  : key);
 	}
 	rc = ferror(fp) ? -1 : 0;
 	if (rc < 0)

@@ -52,7 +52,8 @@ dict_pipe_lookup(struct dict *d, const char *key)
 
 	str_set(du->query, key);
 	for (size_t i = 0; i < du->count; i++) {
-		if ((r = dict_get(du->members[i], str_ptr(du->query))) == NULL) {
+		if ((r = dict_get(du->members[i], str_ptr(du->query))) ==
+		    NULL) {
 			d->error = du->members[i]->error;
 			return NULL;
 		}
@@ -87,21 +88,22 @@ dict_union_new(const char *type, const char *name, int open_flags,
 	if (len < 2 || name[0] != '{' || name[len - 1] != '}' ||
 	    (inside = xstrndup(name + 1, len - 2)) == NULL ||
 	    (list = argv_split_list(inside)) == NULL || list->argc == 0) {
-		str_fmt(why, "bad syntax: \"%s:%s\"; need \"%s:{type:name...}\"",
-		    type, name, type);
+		str_fmt(why,
+		    "bad syntax: \"%s:%s\"; need \"%s:{type:name...}\"", type,
+		    name, type);
 		goto out;
 	}
 	du = (struct dict_union *)dict_alloc(type, name, sizeof(*du));
-	du->dict.lookup = strcmp(type, "pipemap") == 0 ? dict_pipe_lookup :
-	    dict_union_lookup;
+	du->dict.lookup =
+	    strcmp(type, "pipemap") == 0 ? dict_pipe_lookup : dict_union_lookup;
 	du->dict.close = dict_union_close;
 	du->dict.flags = (dict_flags & ~DICT_FLAG_FIXED) | DICT_FLAG_PATTERN;
 	du->members = xcalloc(list->argc, sizeof(*du->members));
 	du->result = str_new(100);
 	du->query = str_new(100);
 	for (size_t i = 0; i < list->argc; i++) {
-		du->members[i] = dict_open(list->argv[i], open_flags, dict_flags,
-		    why);
+		du->members[i] =
+		    dict_open(list->argv[i], open_flags, dict_flags, why);
 		if (du->members[i] == NULL) {
 			du = (struct dict_union *)dict_close(&du->dict);
 			goto out;

@@ -219,6 +219,39 @@ pc_is_readonly(const char *name, const char *value,
 	return false;
 }
 
+/*
+ * Check a value's $name syntax as Postfix's scan does: each error is a
+ * warning, and after the scan one error ends the run.
+ */
+static int pc_syntax_errors;
+
+static const char *
+pc_null_lookup(const char *name, void *ctx)
+{
+	(void)name;
+	(void)ctx;
+	return NULL;
+}
+
+static bool
+pc_check_syntax(const char *value)
+{
+	static struct str *out, *why;
+	struct mac_expand_ctx ctx = { pc_null_lookup, NULL, NULL,
+		MAC_EXP_FLAG_SCAN };
+
+	if (out == NULL) {
+		out = str_new(100);
+		why = str_new(100);
+	}
+	if (mac_expand(out, value, &ctx, why) < 0) {
+		msg_warn("%s", str_ptr(why));
+		pc_syntax_errors++;
+		return false;
+	}
+	return true;
+}
+
 static void
 pc_register_user_params(void)
 {
@@ -235,7 +268,8 @@ pc_register_user_params(void)
 			htable_delete(pc_main_set, name, free);
 			continue;
 		}
-		if (!pc_is_raw(name))
+		if (!pc_is_raw(name) &&
+		    pc_check_syntax(htable_find(pc_main_set, name)))
 			pc_scan_names(htable_find(pc_main_set, name),
 			    pc_flag_user, &ctx);
 	}
@@ -258,12 +292,15 @@ pc_register_user_params(void)
 			if (htable_locate(pc_rest_classes, names->argv[k]))
 				htable_enter(pc_local_valid[ctx.entry],
 				    names->argv[k], NULL);
-			if (!pc_is_raw(names->argv[k]))
+			if (!pc_is_raw(names->argv[k]) &&
+			    pc_check_syntax(pc_entry_param(e, names->argv[k])))
 				pc_scan_names(pc_entry_param(e, names->argv[k]),
 				    pc_flag_user, &ctx);
 		}
 		argv_free(names);
 	}
+	if (pc_syntax_errors)
+		msg_fatal("macro processing error");
 }
 
 /* Remember what main.cf and -o set, in order, for the checks. */
@@ -474,8 +511,10 @@ pc_expand(const char *value, const struct mastercf_entry *e)
 		buf = str_new(200);
 		why = str_new(100);
 	}
-	if (mac_expand(buf, value, &ctx, why) < 0)
-		msg_fatal("%s", str_ptr(why));
+	if (mac_expand(buf, value, &ctx, why) < 0) {
+		msg_warn("%s", str_ptr(why));
+		msg_fatal("macro processing error");
+	}
 	return str_ptr(buf);
 }
 

@@ -262,6 +262,33 @@ class TestOracle(PostconfTest):
                       "maildrop_time_limit", "virtual_maps"]):
             self.assertSameOutput(d, *args, stderr="sorted")
 
+    def test_fold_and_white_space(self):
+        main = ("smtpd_recipient_restrictions = permit_mynetworks, "
+                "permit_sasl_authenticated, reject_unauth_destination, "
+                "check_policy_service unix:private/policy, reject_rbl_client "
+                "zen.spamhaus.org, permit\n"
+                "smtpd_banner = $myhostname\tESMTP    $mail_name   tabs\n"
+                "longword = " + "a" * 90 + " b\n"
+                "mydestination = $longword\n")
+        d = self.conf(main, self.debian_master)
+        for args in (["-nf"], ["-n"], ["-x", "mydestination"],
+                     ["-xf", "mydestination", "smtpd_recipient_restrictions"],
+                     ["-hf", "smtpd_recipient_restrictions"]):
+            self.assertSameOutput(d, *args)
+
+    def test_macro_syntax_errors(self):
+        """Postfix reports them in hash order; the end is the same."""
+        d = self.conf("broken = ${foo\nalias_maps = $broken\n",
+                      self.debian_master)
+        for args in (["-n"], ["-x", "alias_maps"], ["-M"]):
+            us, them = self.both(d, *args)
+            self.assertEqual(us.returncode, them.returncode)
+            self.assertEqual(us.stdout, them.stdout)
+            self.assertEqual(norm(us.stderr, d).splitlines()[-1],
+                             norm(them.stderr, d).splitlines()[-1])
+            self.assertEqual(set(norm(us.stderr, d).splitlines()),
+                             set(norm(them.stderr, d).splitlines()))
+
     def test_d_every_parameter(self):
         """postconf -d: same names, same count, same values except P_DYN and
         P_DIFF parameters (computed at run time, or Postern's own)."""

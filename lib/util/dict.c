@@ -42,6 +42,7 @@ static const struct dict_type dict_type_table[] = {
 	{ "pcre", dict_pcre_open },
 	{ "pipemap", dict_pipemap_open },
 	{ "proxy", dict_proxy_open },
+	{ "randmap", dict_randmap_open },
 	{ "regexp", dict_regexp_open },
 	{ "static", dict_static_open },
 	{ "texthash", dict_texthash_open },

@@ -151,6 +151,6 @@ struct dict *dict_pattern_open(const struct dict_pattern_ops *, const char *,
 dict_open_fn dict_hash_open, dict_btree_open, dict_pcre_open,
     dict_regexp_open, dict_cidr_open, dict_inline_open, dict_static_open,
     dict_fail_open, dict_environ_open, dict_internal_open, dict_texthash_open,
-    dict_unionmap_open, dict_pipemap_open, dict_unix_open;
+    dict_unionmap_open, dict_pipemap_open, dict_unix_open, dict_randmap_open;
 
 #endif

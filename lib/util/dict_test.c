@@ -50,6 +50,8 @@ static const struct lookup_case lookup_cases[] = {
 	{ "pipemap:{inline:{a=b}}", "a", "b", DICT_ERR_NONE },
 	{ "pipemap:{static:X, inline:{x=y}}", "q", "y", DICT_ERR_NONE },
 	{ "pipemap:{inline:{a=b}, fail:x}", "a", NULL, DICT_ERR_RETRY },
+	{ "randmap:{a}", "k", "a", DICT_ERR_NONE },
+	{ "randmap:{{b c}}", "k", "b c", DICT_ERR_NONE },
 	{ "unix:passwd.byname", "no-such-user-here", NULL, DICT_ERR_NONE },
 	{ "unix:group.byname", "no-such-group-here", NULL, DICT_ERR_NONE },
 	{ 0 },
@@ -120,6 +122,12 @@ static const struct {
 	    "bad syntax: \"unionmap:{inline:{a=1}\"; need \"unionmap:{type:name...}\"" },
 	{ "unionmap:{inline:{a=1},foo:x}", "unsupported dictionary type: foo" },
 	{ "unix:foo", "unknown table: unix:foo" },
+	{ "randmap:{}",
+	    "bad syntax: \"randmap:{}\"; need \"randmap:{value...}\"" },
+	{ "randmap:a",
+	    "bad syntax: \"randmap:a\"; need \"randmap:{value...}\"" },
+	{ "randmap:{a",
+	    "bad syntax: \"randmap:{a\"; need \"randmap:{value...}\"" },
 	{ 0 },
 };
 
@@ -251,7 +259,28 @@ test_unix(struct test *t)
 	str_free(why);
 }
 
+static void
+test_randmap(struct test *t)
+{
+	struct str *why = str_new(0);
+	struct dict *d = dict_open("randmap:{a, b}", O_RDONLY, 0, why);
+	int seen_a = 0, seen_b = 0;
+
+	TEST_TRUE(t, d != NULL);
+	for (int i = 0; d && i < 200; i++) {
+		const char *v = dict_get(d, "k");
+
+		seen_a += strcmp(v, "a") == 0;
+		seen_b += strcmp(v, "b") == 0;
+	}
+	TEST_INT(t, seen_a + seen_b, 200);
+	TEST_TRUE(t, seen_a > 0 && seen_b > 0);
+	dict_close(d);
+	str_free(why);
+}
+
 static const struct test_case cases[] = {
+	{ "randmap", test_randmap },
 	{ "unix", test_unix },
 	{ "lookup", test_lookup },
 	{ "bad_open", test_bad_open },

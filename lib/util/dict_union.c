@@ -1,5 +1,6 @@
 /*
- * dict_union - unionmap:{t1, t2, ...} and pipemap:{t1, t2, ...}.
+ * dict_union - unionmap:{t1, t2, ...}, pipemap:{t1, t2, ...} and
+ * randmap:{v1, v2, ...}.
  *
  * unionmap asks every table and joins the answers with commas; pipemap
  * uses each answer as the next table's key and returns the last one.  A
@@ -7,6 +8,7 @@
  * (src/util/dict_union.c, dict_pipe.c).  The member tables are opened with
  * the caller's flags and do their own key folding.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,4 +130,60 @@ dict_pipemap_open(const char *name, int open_flags, int dict_flags,
     struct str *why)
 {
 	return dict_union_new("pipemap", name, open_flags, dict_flags, why);
+}
+
+/* randmap:{v1, v2, ...}: one of the values, chosen at random per lookup. */
+struct dict_random {
+	struct dict dict;
+	struct argv *values;
+};
+
+static const char *
+dict_random_lookup(struct dict *d, const char *key)
+{
+	struct dict_random *dr = (struct dict_random *)d;
+
+	(void)key;
+	return dr->values->argv[arc4random_uniform((uint32_t)dr->values->argc)];
+}
+
+static void
+dict_random_close(struct dict *d)
+{
+	argv_free(((struct dict_random *)d)->values);
+	dict_free_common(d);
+}
+
+struct dict *
+dict_randmap_open(const char *name, int open_flags, int dict_flags,
+    struct str *why)
+{
+	struct dict_random *dr;
+	struct argv *list = NULL;
+	size_t len = strlen(name);
+	char *inside;
+
+	(void)open_flags;
+	if (len < 2 || name[0] != '{' || name[len - 1] != '}') {
+		str_fmt(why,
+		    "bad syntax: \"randmap:%s\"; need \"randmap:{value...}\"",
+		    name);
+		return NULL;
+	}
+	inside = xstrndup(name + 1, len - 2);
+	list = argv_split_list(inside);
+	free(inside);
+	if (list == NULL || list->argc == 0 || list->argc > UINT32_MAX) {
+		argv_free(list);
+		str_fmt(why,
+		    "bad syntax: \"randmap:%s\"; need \"randmap:{value...}\"",
+		    name);
+		return NULL;
+	}
+	dr = (struct dict_random *)dict_alloc("randmap", name, sizeof(*dr));
+	dr->values = list;
+	dr->dict.lookup = dict_random_lookup;
+	dr->dict.close = dict_random_close;
+	dr->dict.flags = (dict_flags & ~DICT_FLAG_FIXED) | DICT_FLAG_PATTERN;
+	return &dr->dict;
 }

@@ -280,7 +280,7 @@ pc_parse_filters(char **names, size_t max, const char *usage)
 static void
 pc_free_filters(char **names, struct argv **pats, const int *hits)
 {
-	pc_flush();
+	/* No flush: as in Postfix, these come before buffered output. */
 	for (size_t i = 0; pats[i]; i++) {
 		if (hits[i] == 0)
 			msg_warn("unmatched request: \"%s\"", names[i]);

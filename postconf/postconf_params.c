@@ -445,7 +445,7 @@ pc_params_show(int mode, char **names)
 		for (; *names; names++) {
 			if ((pp = pc_find(*names)) == NULL ||
 			    ((mode & PC_SHOW_DEFS) && pp->class == PC_USER)) {
-				pc_flush();
+				/* No flush: Postfix's warnings come first. */
 				msg_warn("%s: unknown parameter", *names);
 				continue;
 			}

@@ -7,8 +7,8 @@ as "postconf -c DIR": it never touches /etc/postfix.
 """
 import os
 import re
-import shutil
 import stat
+import subprocess
 import time
 
 import e2e
@@ -288,6 +288,21 @@ class TestOracle(PostconfTest):
                              norm(them.stderr, d).splitlines()[-1])
             self.assertEqual(set(norm(us.stderr, d).splitlines()),
                              set(norm(them.stderr, d).splitlines()))
+
+    def test_interleaving(self):
+        """Through one pipe, warnings land where Postfix's land: unknown
+        names and unmatched patterns before the (buffered) output, unused
+        parameters after it."""
+        d = self.conf("bogus = 1\n", self.debian_master)
+        for args in (["virtual_maps", "nosuch", "myorigin"],
+                     ["-M", "nosuch", "smtp"], ["-P", "x", "relay"]):
+            out = []
+            for prog in (e2e.prog("postconf"), e2e.oracle("postconf")):
+                r = subprocess.run([prog, "-c", d] + args,
+                                   stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+                out.append(norm(r.stdout, d))
+            self.assertEqual(out[0], out[1], " ".join(args))
 
     def test_d_every_parameter(self):
         """postconf -d: same names, same count, same values except P_DYN and

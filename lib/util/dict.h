@@ -99,6 +99,19 @@ struct dict *dict_alloc(const char *type, const char *name, size_t size);
 void dict_free_common(struct dict *);
 
 /*
+ * Notes on the functions above, as implemented:
+ * - DICT_FLAG_FOLD_FIX folds the key only for tables that set
+ *   DICT_FLAG_FIXED (hash, btree, inline, texthash, environ, unix...);
+ *   pattern tables (regexp, pcre, cidr) see the key unchanged, as in
+ *   Postfix, so that $1 keeps its case.
+ * - dict_put returns 1 for an existing key unless DICT_FLAG_DUP_REPLACE
+ *   is set (Postfix would be fatal without a DUP flag; the caller decides).
+ * - dict_surrogate logs why_text as a warning once, when it is made, as
+ *   Postfix's dict_surrogate does.
+ * - Read-only types (pattern tables, cidr, texthash, unix) refuse an
+ *   open_flags other than O_RDONLY: why = "TYPE:NAME map requires
+ *   O_RDONLY access mode".
+ *
  * Additions beyond the first contract (all additive).
  *
  * dict_text_parse_line(line, &key, &value)  split one logical line of a

@@ -424,6 +424,31 @@ class TestOracle(PostconfTest):
                      ["-Fe", "x/unix/command=cmd2 -o q=r"]):
             self.edit_both("master.cf", ODD_MASTER, *args)
 
+    def test_edit_master_comments_inside_entries(self):
+        m3 = ("# head\n"
+              "a unix - - - - - smtp\n"
+              "  -o x=1\n"
+              "# between\n"
+              "  -o y=2\n"
+              "\n"
+              "  -o z=3\n"
+              "b unix - - - - - smtp -o {q = r s} {t u} v\n"
+              "#trailing\n"
+              "c unix - - - - - smtp\n")
+        for args in (["-Me", "x/unix=x unix - - - - - smtpd -o { a = b c }"
+                      " {d e}"],
+                     ["-Pe", "a/unix/x=9"], ["-M#", "a/unix"],
+                     ["-MX", "a/unix", "c/unix"],
+                     ["-Me", "a/unix=a unix - - - - - x"],
+                     ["-Pe", "b/unix/q=1"],
+                     ["-Fe", "b/unix/command=smtp -o {q = r s} {t u} v"],
+                     ["-PX", "b/unix/q", "a/unix/y"],
+                     ["-Fe", "b/unix/service=bb", "b/unix/private=n"],
+                     ["-Me", "b/unix=c unix - - - - - new"],
+                     ["-Me", "a/unix=x unix - - - - - new",
+                      "c/unix=a unix - - - - - new2"]):
+            self.edit_both("master.cf", m3, *args)
+
     def test_option_conflicts(self):
         d = self.conf("", self.debian_master)
         for args in (["-n", "-d"], ["-M", "-n"], ["-M", "-F"], ["-e", "-d",

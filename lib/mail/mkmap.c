@@ -9,7 +9,7 @@
  * and deletions (-d) modify the table in place under the table's lock.
  *
  * Messages and exit paths are Postfix 3.7's, found by running its postmap
- * and postalias: "table hash:/p: query error", "map.db: duplicate entry",
+ * and postalias: "table hash:/p.db: query error", "map.db: duplicate entry",
  * "table static:x: sequence operation is not supported".
  */
 #include <sys/stat.h>
@@ -99,6 +99,33 @@ mkmap_suffix(const char *type)
 	return NULL;
 }
 
+/* Postfix's "%m" says "Application error" when errno is 0. */
+static const char *
+mkmap_errtext(void)
+{
+	return errno ? strerror(errno) : "Application error";
+}
+
+/*
+ * How Postfix names an open table in its messages: a Berkeley DB table by
+ * its file ("hash:map.db"), others as given.  Returns a static buffer.
+ */
+static const char *
+mkmap_dict_label(const struct dict *d)
+{
+	static struct str *buf;
+	const char *suffix = mkmap_suffix(d->type);
+	size_t n = strlen(d->name);
+
+	if (buf == NULL)
+		buf = str_new(100);
+	str_fmt(buf, "%s:%s", d->type, d->name);
+	if (suffix && (n < strlen(suffix) ||
+	    strcmp(d->name + n - strlen(suffix), suffix) != 0))
+		str_cat(buf, suffix);
+	return str_ptr(buf);
+}
+
 struct mkmap *
 mkmap_open(const char *type, const char *name, int open_flags, int dict_flags,
     struct str *why)
@@ -184,7 +211,8 @@ mkmap_append(struct mkmap *m, const char *key, const char *value)
 	errno = 0;
 	rc = dict_put(m->dict, key, value);
 	if (rc < 0 || m->dict->error)
-		msg_fatal("table %s:%s: write error: %m", m->type, m->name);
+		msg_fatal("table %s:%s: write error: %s", m->type, m->label,
+		    mkmap_errtext());
 	if (rc == 1 && (m->dup_flags & DICT_FLAG_DUP_WARN)) {
 		struct str *k = str_new(100);
 
@@ -476,28 +504,28 @@ mkmap_lookup(struct dict *d, const char *key, bool utf8)
 
 	if (utf8 && !mkmap_utf8_ok(key, strlen(key))) {
 		tmp = str_new(100);
-		msg_warn("%s:%s: non-UTF-8 key \"%s\": malformed UTF-8 or invalid codepoint",
-		    d->type, d->name, mkmap_printable(key, tmp));
+		msg_warn("%s: non-UTF-8 key \"%s\": malformed UTF-8 or invalid codepoint",
+		    mkmap_dict_label(d), mkmap_printable(key, tmp));
 		str_free(tmp);
 		return NULL;
 	}
 	errno = 0;
 	value = dict_get(d, key);
 	if (value != NULL && *value == 0) {
-		msg_warn("table %s:%s: key %s: empty string result is not allowed",
-		    d->type, d->name, key);
-		msg_warn("table %s:%s should return NO RESULT in case of NOT FOUND",
-		    d->type, d->name);
+		msg_warn("table %s: key %s: empty string result is not allowed",
+		    mkmap_dict_label(d), key);
+		msg_warn("table %s should return NO RESULT in case of NOT FOUND",
+		    mkmap_dict_label(d));
 	}
 	if (value == NULL) {
 		switch (d->error) {
 		case DICT_ERR_NONE:
 			break;
 		case DICT_ERR_CONFIG:
-			msg_fatal("table %s:%s: query error", d->type, d->name);
+			msg_fatal("table %s: query error", mkmap_dict_label(d));
 		default:
-			msg_fatal("table %s:%s: query error: %m", d->type,
-			    d->name);
+			msg_fatal("table %s: query error: %s",
+			    mkmap_dict_label(d), mkmap_errtext());
 		}
 	}
 	return value;
@@ -623,7 +651,8 @@ mkmap_delete(const char *spec, const char *deftype, const char *key,
 	d = mkmap_open_query(spec, deftype, mkmap_del_flags(spec), dict_flags);
 	rc = dict_del(d, key);
 	if (rc < 0 || d->error)
-		msg_fatal("table %s:%s: delete error: %m", d->type, d->name);
+		msg_fatal("table %s: delete error: %s", mkmap_dict_label(d),
+		    mkmap_errtext());
 	dict_close(d);
 	return rc == 0;
 }
@@ -643,8 +672,9 @@ mkmap_deletes(FILE *in, char **specs, int count, const char *deftype,
 		for (int n = 0; n < count; n++) {
 			rc = dict_del(dicts[n], str_ptr(key));
 			if (rc < 0 || dicts[n]->error)
-				msg_fatal("table %s:%s: delete error: %m",
-				    dicts[n]->type, dicts[n]->name);
+				msg_fatal("table %s: delete error: %s",
+				    mkmap_dict_label(dicts[n]),
+				    mkmap_errtext());
 			found |= rc == 0;
 		}
 	}
@@ -687,7 +717,8 @@ mkmap_seq(const char *spec, const char *deftype, int dict_flags,
 		printf("%s%s%s\n", key, sep, value);
 	}
 	if (rc < 0 || d->error)
-		msg_fatal("table %s:%s: sequence error: %m", d->type, d->name);
+		msg_fatal("table %s: sequence error: %s",
+		    mkmap_dict_label(d), mkmap_errtext());
 	fflush(stdout);
 	dict_close(d);
 	free(type);

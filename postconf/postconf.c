@@ -238,6 +238,7 @@ main(int argc, char **argv)
 			break;
 		case 'C':
 			mode |= PC_PARAM_CLASS;
+			pc_params_class(optarg);
 			break;
 		case 'd':
 			mode |= PC_SHOW_DEFS;
@@ -327,9 +328,8 @@ main(int argc, char **argv)
 	if ((mode & PC_EDIT_CONF) && names[0] == NULL)
 		msg_fatal("-e requires name=value argument");
 
-	if (mode & (PC_EXP_DSN | PC_DUMP_DSN | PC_SHOW_TLS | PC_PARAM_CLASS))
-		msg_fatal(
-		    "options -b, -t, -T and -C are not supported by Postern");
+	if (mode & (PC_EXP_DSN | PC_DUMP_DSN | PC_SHOW_TLS))
+		msg_fatal("options -b, -t and -T are not supported by Postern");
 	if (mode & PC_SHOW_MAPS) {
 		pc_show_maps();
 	} else if (mode & PC_SHOW_LOCKS) {

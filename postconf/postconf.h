@@ -20,7 +20,8 @@
  * pc_field_names[]                the -F field names
  * pc_edit_main(mode, args)        -e, -X, -# on main.cf
  * pc_edit_master(mode, args)      -Me, -MX, -M#, -Fe, -Pe, -PX on master.cf
- * pc_params_*                     the parameter model (postconf_params.c)
+ * pc_params_*                     the parameter model (postconf_params.c);
+ *                                 pc_params_class(list) takes -C's argument
  * pc_show_maps(), pc_show_locks(), pc_show_sasl(mode)  -m, -l, -a/-A
  */
 #ifndef POSTCONF_H
@@ -97,6 +98,7 @@ void pc_edit_main(int, char **);
 void pc_edit_master(int, char **);
 
 /* postconf_params.c */
+void pc_params_class(const char *);
 void pc_params_init(bool, struct argv *);
 void pc_params_show(int, char **);
 const char *pc_params_expand(const char *, const struct mastercf_entry *);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "lib/util/alloc.h"
@@ -43,7 +44,38 @@ static struct htable **pc_local_valid; /* per master.cf entry */
 static struct htable *pc_rest_classes; /* smtpd_restriction_classes names */
 static struct argv *pc_main_order;     /* main.cf names in file order */
 
+/* -C: the classes to list, as a mask of 1 << enum pc_class. */
+static int pc_class_mask = ~0;
+
 static const char *pc_expand(const char *, const struct mastercf_entry *);
+
+void
+pc_params_class(const char *list)
+{
+	static const struct {
+		const char *name;
+		int mask;
+	} names[] = {
+		{ "builtin", 1 << PC_BUILTIN | 1 << PC_LEGACY },
+		{ "service", 1 << PC_SERVICE },
+		{ "user", 1 << PC_USER },
+		{ "all", ~0 },
+	};
+	struct argv *words = argv_split(list, ", \t\r\n");
+	size_t i, k;
+
+	pc_class_mask = 0;
+	for (i = 0; i < words->argc; i++) {
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (strcasecmp(names[k].name, words->argv[i]) == 0)
+				break;
+		if (k == sizeof(names) / sizeof(names[0]))
+			msg_fatal("unknown -C option value \"%s\" in \"%s\"",
+			    words->argv[i], list);
+		pc_class_mask |= names[k].mask;
+	}
+	argv_free(words);
+}
 
 static struct pc_param *
 pc_enter(const char *name, enum pc_class class, const struct param *p,
@@ -131,8 +163,14 @@ pc_add_service_params(void)
 		if ((ps = params_service_names(e->args->argv[0])) == NULL)
 			continue;
 		for (; ps->suffix; ps++) {
+			struct pc_param *pp;
+
 			str_fmt(name, "%s_%s", e->field[0], ps->suffix);
-			if (pc_find(str_ptr(name)) == NULL)
+			/* A built-in one keeps its default; -C calls it a
+			 * service parameter. */
+			if ((pp = pc_find(str_ptr(name))) != NULL)
+				pp->class = PC_SERVICE;
+			else
 				pc_enter(str_ptr(name), PC_SERVICE, NULL,
 				    ps->defval);
 		}
@@ -462,6 +500,11 @@ pc_params_show(int mode, char **names)
 		pp = list[i]->value;
 		if ((mode & PC_SHOW_NONDEF) &&
 		    !htable_locate(pc_main_set, list[i]->key))
+			continue;
+		/* A legacy name that is set counts as user-defined. */
+		if ((pc_class_mask &
+			(1 << (pp->class == PC_LEGACY ? PC_USER
+						      : pp->class))) == 0)
 			continue;
 		if (pp->class == PC_LEGACY &&
 		    !htable_locate(pc_main_set, list[i]->key))

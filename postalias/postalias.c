@@ -26,10 +26,10 @@
 
 static struct mkmap_conf conf;
 
-static void __attribute__((noreturn))
-usage(void)
+static void __attribute__((noreturn)) usage(void)
 {
-	msg_fatal("usage: %s [-Nfinoprsuvw] [-c config_dir] [-d key] [-q key] [map_type:]file...",
+	msg_fatal(
+	    "usage: %s [-Nfinoprsuvw] [-c config_dir] [-d key] [-q key] [map_type:]file...",
 	    msg_program());
 }
 
@@ -129,7 +129,8 @@ main(int argc, char **argv)
 			query = optarg;
 			break;
 		case 'r':
-			dict_flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE);
+			dict_flags &=
+			    ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE);
 			dict_flags |= DICT_FLAG_DUP_REPLACE;
 			break;
 		case 's':
@@ -144,7 +145,8 @@ main(int argc, char **argv)
 			msg_verbose++;
 			break;
 		case 'w':
-			dict_flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_REPLACE);
+			dict_flags &=
+			    ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_REPLACE);
 			dict_flags |= DICT_FLAG_DUP_IGNORE;
 			break;
 		default:
@@ -159,34 +161,40 @@ main(int argc, char **argv)
 	if (delkey) {
 		if (optind + 1 > argc)
 			usage();
-		dict_flags |= DICT_FLAG_LOCK | (nul_flags ? nul_flags :
-		    DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+		dict_flags |=
+		    DICT_FLAG_LOCK |
+		    (nul_flags ? nul_flags
+			       : DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
 		if (strcmp(delkey, "-") == 0)
 			exit(!mkmap_deletes(stdin, argv + optind, argc - optind,
 			    conf.db_type, dict_flags));
 		found = 0;
 		for (; optind < argc; optind++)
-			found |= mkmap_delete(argv[optind], conf.db_type, delkey,
-			    dict_flags);
+			found |= mkmap_delete(argv[optind], conf.db_type,
+			    delkey, dict_flags);
 		exit(!found);
 	} else if (query) {
 		if (optind + 1 > argc)
 			usage();
-		dict_flags |= DICT_FLAG_LOCK | (nul_flags ? nul_flags :
-		    DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+		dict_flags |=
+		    DICT_FLAG_LOCK |
+		    (nul_flags ? nul_flags
+			       : DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
 		if (strcmp(query, "-") == 0)
 			exit(!mkmap_queries(stdin, argv + optind, argc - optind,
 			    conf.db_type, dict_flags, conf.utf8, ":\t"));
 		for (; optind < argc; optind++)
 			if (mkmap_query(argv[optind], conf.db_type, query,
-			    dict_flags, conf.utf8))
+				dict_flags, conf.utf8))
 				exit(0);
 		exit(1);
 	} else if (sequence) {
 		if (optind >= argc)
 			exit(1);
-		dict_flags |= DICT_FLAG_LOCK | (nul_flags ? nul_flags :
-		    DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+		dict_flags |=
+		    DICT_FLAG_LOCK |
+		    (nul_flags ? nul_flags
+			       : DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
 		/* Postfix lists the first table only. */
 		mkmap_seq(argv[optind], conf.db_type, dict_flags, ":\t");
 		exit(0);

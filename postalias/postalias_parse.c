@@ -18,14 +18,14 @@ enum tok_type { TOK_OP, TOK_ATOM, TOK_QSTRING, TOK_COMMENT, TOK_DOMLIT };
 
 struct tok {
 	enum tok_type type;
-	int op;			/* the operator byte for TOK_OP */
+	int op; /* the operator byte for TOK_OP */
 	struct str *text;
 };
 
 /* Operators: RFC 822 specials plus % ! and | (for |command values). */
 static const char opchars[] = "|%!()<>@,;:\\\".[]";
 
-#define IS_SPACE(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
+#define IS_SPACE(c) ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
 
 static bool
 is_op(int c)
@@ -46,8 +46,7 @@ collect(struct str *t, const char *s, int end)
 		if (c == '\\') {
 			if ((c = *(const unsigned char *)++s) == 0)
 				break;
-		} else if (end >= 0 ? c == end :
-		    IS_SPACE(c) || is_op(c)) {
+		} else if (end >= 0 ? c == end : IS_SPACE(c) || is_op(c)) {
 			break;
 		}
 		str_catc(t, IS_SPACE(c) ? ' ' : c);

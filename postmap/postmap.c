@@ -21,14 +21,14 @@
 #include "lib/util/str.h"
 #include "lib/mail/mkmap.h"
 
-#define POSTMAP_HEADER	(1 << 0)	/* -h: header lines are keys */
-#define POSTMAP_BODY	(1 << 1)	/* -b: body lines are keys */
-#define POSTMAP_MIME	(1 << 2)	/* -m: MIME parsing */
+#define POSTMAP_HEADER (1 << 0) /* -h: header lines are keys */
+#define POSTMAP_BODY   (1 << 1) /* -b: body lines are keys */
+#define POSTMAP_MIME   (1 << 2) /* -m: MIME parsing */
 
-static void __attribute__((noreturn))
-usage(void)
+static void __attribute__((noreturn)) usage(void)
 {
-	msg_fatal("usage: %s [-bfFhimnNoprsuUvw] [-c config_dir] [-d key] [-q key] [map_type:]file...",
+	msg_fatal(
+	    "usage: %s [-bfFhimnNoprsuUvw] [-c config_dir] [-d key] [-q key] [map_type:]file...",
 	    msg_program());
 }
 
@@ -46,7 +46,8 @@ postmap_line(struct mkmap *m, char *line, const char *path, int lineno)
 	}
 	str_free(why);
 	if (key[strlen(key) - 1] == ':')
-		msg_warn("%s, line %d: record is in \"key: value\" format; is this an alias file?",
+		msg_warn(
+		    "%s, line %d: record is in \"key: value\" format; is this an alias file?",
 		    path, lineno);
 	(void)mkmap_append(m, key, value);
 }
@@ -92,14 +93,15 @@ postmap_message(char **specs, int count, const char *deftype, int flags,
 		eof = c == EOF && str_len(line) == 0;
 		if (in_header) {
 			if (!eof && str_len(header) > 0 &&
-			    (str_ptr(line)[0] == ' ' || str_ptr(line)[0] == '\t')) {
+			    (str_ptr(line)[0] == ' ' ||
+				str_ptr(line)[0] == '\t')) {
 				str_catc(header, '\n');
 				str_catn(header, str_ptr(line), str_len(line));
 				continue;
 			}
 			if (str_len(header) > 0 && (flags & POSTMAP_HEADER))
-				found |= mkmap_batch_query(b, str_ptr(header),
-				    "\t");
+				found |=
+				    mkmap_batch_query(b, str_ptr(header), "\t");
 			str_reset(header);
 			if (eof)
 				break;
@@ -197,7 +199,8 @@ main(int argc, char **argv)
 			query = optarg;
 			break;
 		case 'r':
-			dict_flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE);
+			dict_flags &=
+			    ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE);
 			dict_flags |= DICT_FLAG_DUP_REPLACE;
 			break;
 		case 's':
@@ -215,7 +218,8 @@ main(int argc, char **argv)
 			msg_verbose++;
 			break;
 		case 'w':
-			dict_flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_REPLACE);
+			dict_flags &=
+			    ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_REPLACE);
 			dict_flags |= DICT_FLAG_DUP_IGNORE;
 			break;
 		default:
@@ -228,30 +232,36 @@ main(int argc, char **argv)
 	if (flags == POSTMAP_MIME)
 		msg_warn("ignoring -m option without -b or -h");
 	else if (flags & POSTMAP_MIME)
-		msg_warn("-m: MIME parsing is not implemented; treating the input as one plain message");
+		msg_warn(
+		    "-m: MIME parsing is not implemented; treating the input as one plain message");
 	/* Postfix: -b and -h turn UTF-8 checks off unless -U forces them. */
-	if (utf8_off || ((flags & (POSTMAP_HEADER | POSTMAP_BODY)) && !force_utf8))
+	if (utf8_off ||
+	    ((flags & (POSTMAP_HEADER | POSTMAP_BODY)) && !force_utf8))
 		conf.utf8 = false;
 
 	/* Without -N or -n, read both forms; write with the NUL (Linux). */
 	if (delkey) {
 		if (optind + 1 > argc)
 			usage();
-		dict_flags |= DICT_FLAG_LOCK | (nul_flags ? nul_flags :
-		    DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+		dict_flags |=
+		    DICT_FLAG_LOCK |
+		    (nul_flags ? nul_flags
+			       : DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
 		if (strcmp(delkey, "-") == 0)
 			exit(!mkmap_deletes(stdin, argv + optind, argc - optind,
 			    conf.db_type, dict_flags));
 		found = 0;
 		for (; optind < argc; optind++)
-			found |= mkmap_delete(argv[optind], conf.db_type, delkey,
-			    dict_flags);
+			found |= mkmap_delete(argv[optind], conf.db_type,
+			    delkey, dict_flags);
 		exit(!found);
 	} else if (query) {
 		if (optind + 1 > argc)
 			usage();
-		dict_flags |= DICT_FLAG_LOCK | (nul_flags ? nul_flags :
-		    DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+		dict_flags |=
+		    DICT_FLAG_LOCK |
+		    (nul_flags ? nul_flags
+			       : DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
 		if (strcmp(query, "-") == 0 && (flags & ~POSTMAP_MIME))
 			exit(!postmap_message(argv + optind, argc - optind,
 			    conf.db_type, flags, dict_flags, conf.utf8));
@@ -260,14 +270,16 @@ main(int argc, char **argv)
 			    conf.db_type, dict_flags, conf.utf8, "\t"));
 		for (; optind < argc; optind++)
 			if (mkmap_query(argv[optind], conf.db_type, query,
-			    dict_flags, conf.utf8))
+				dict_flags, conf.utf8))
 				exit(0);
 		exit(1);
 	} else if (sequence) {
 		if (optind >= argc)
 			exit(1);
-		dict_flags |= DICT_FLAG_LOCK | (nul_flags ? nul_flags :
-		    DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+		dict_flags |=
+		    DICT_FLAG_LOCK |
+		    (nul_flags ? nul_flags
+			       : DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
 		/* Postfix lists the first table only. */
 		mkmap_seq(argv[optind], conf.db_type, dict_flags, "\t");
 		exit(0);

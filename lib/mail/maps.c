@@ -22,9 +22,8 @@
 #include "lib/util/str.h"
 #include "lib/mail/maps.h"
 
-
-#define FULL	0
-#define PARTIAL	DICT_FLAG_FIXED
+#define FULL    0
+#define PARTIAL DICT_FLAG_FIXED
 
 struct maps *
 maps_new(const char *title, const char *spec, int dict_flags)
@@ -38,8 +37,8 @@ maps_new(const char *title, const char *spec, int dict_flags)
 	if ((names = argv_split_list(spec)) == NULL) {
 		msg_warn("%s: unbalanced '{' or '}' in \"%s\"", title, spec);
 		maps->dicts = xcalloc(1, sizeof(*maps->dicts));
-		maps->dicts[maps->count++] = dict_surrogate(spec,
-		    "unbalanced braces");
+		maps->dicts[maps->count++] =
+		    dict_surrogate(spec, "unbalanced braces");
 		str_free(why);
 		return maps;
 	}
@@ -88,9 +87,11 @@ maps_find(struct maps *maps, const char *key, int flags)
 			continue;
 		if ((value = dict_get(d, key)) != NULL) {
 			if (*value == 0) {
-				msg_warn("%s lookup of %s returns an empty string result",
+				msg_warn(
+				    "%s lookup of %s returns an empty string result",
 				    maps->title, key);
-				msg_warn("%s should return NO RESULT in case of NOT FOUND",
+				msg_warn(
+				    "%s should return NO RESULT in case of NOT FOUND",
 				    maps->title);
 				maps->error = DICT_ERR_CONFIG;
 				return NULL;
@@ -231,7 +232,8 @@ maps_find_addr(struct maps *maps, const char *addr, int strategy,
 		for (name = at + 1; *name != 0; name = next) {
 			if ((result = maps_find(maps, name, PARTIAL)) != NULL ||
 			    maps->error != 0 ||
-			    (strategy & (MAPS_FIND_PDMS | MAPS_FIND_PDDMDS)) == 0 ||
+			    (strategy & (MAPS_FIND_PDMS | MAPS_FIND_PDDMDS)) ==
+				0 ||
 			    (next = strchr(name + 1, '.')) == NULL)
 				break;
 			if ((strategy & MAPS_FIND_PDDMDS) == 0)
@@ -242,12 +244,14 @@ maps_find_addr(struct maps *maps, const char *addr, int strategy,
 	/* user+foo@, then user@, whatever the domain. */
 	if (result == NULL && maps->error == 0 && at != NULL &&
 	    (strategy & MAPS_FIND_LOCALPART_AT))
-		result = maps_find_local(maps, addr, bare, true, extp,
-		    &saved_ext);
+		result =
+		    maps_find_local(maps, addr, bare, true, extp, &saved_ext);
 
 	if (msg_verbose)
-		msg_info("maps_find_addr: %s -> %s", addr, result ? result :
-		    maps->error ? "(try again)" : "(not found)");
+		msg_info("maps_find_addr: %s -> %s", addr,
+		    result        ? result
+		    : maps->error ? "(try again)"
+				  : "(not found)");
 	free(bare);
 	free(saved_ext);
 	return result;
@@ -266,8 +270,7 @@ maps_is_numeric(const char *name)
 }
 
 const char *
-maps_find_domain(struct maps *maps, const char *domain, int flags,
-    bool parent)
+maps_find_domain(struct maps *maps, const char *domain, int flags, bool parent)
 {
 	const char *result = NULL, *name, *next;
 	bool numeric = maps_is_numeric(domain);

@@ -45,38 +45,39 @@
 #include "lib/util/dict.h"
 
 struct maps {
-	char *title;		/* "canonical_maps", for warnings */
+	char *title; /* "canonical_maps", for warnings */
 	struct dict **dicts;
 	size_t count;
-	int error;		/* DICT_ERR_* of the last maps_find */
+	int error; /* DICT_ERR_* of the last maps_find */
 };
 
 /* Address search strategies (Postfix mail_addr_find MA_FIND_*). */
-#define MAPS_FIND_FULL		(1 << 0)	/* user+ext@domain */
-#define MAPS_FIND_NOEXT		(1 << 1)	/* user@domain */
-#define MAPS_FIND_LOCALPART_IF_LOCAL (1 << 2)	/* user+ext, user */
+#define MAPS_FIND_FULL                  (1 << 0) /* user+ext@domain */
+#define MAPS_FIND_NOEXT                 (1 << 1) /* user@domain */
+#define MAPS_FIND_LOCALPART_IF_LOCAL    (1 << 2) /* user+ext, user */
 #define MAPS_FIND_LOCALPART_AT_IF_LOCAL (1 << 3) /* user+ext@, user@ */
-#define MAPS_FIND_AT_DOMAIN	(1 << 4)	/* @domain */
-#define MAPS_FIND_DOMAIN	(1 << 5)	/* domain */
-#define MAPS_FIND_PDMS		(1 << 6)	/* then parent domains */
-#define MAPS_FIND_PDDMDS	(1 << 7)	/* then .parent domains */
-#define MAPS_FIND_LOCALPART_AT	(1 << 8)	/* user+ext@, user@ */
+#define MAPS_FIND_AT_DOMAIN             (1 << 4) /* @domain */
+#define MAPS_FIND_DOMAIN                (1 << 5) /* domain */
+#define MAPS_FIND_PDMS                  (1 << 6) /* then parent domains */
+#define MAPS_FIND_PDDMDS                (1 << 7) /* then .parent domains */
+#define MAPS_FIND_LOCALPART_AT          (1 << 8) /* user+ext@, user@ */
 
 /* virtual(5), canonical(5): user+ext@domain, user@domain, user+ext,
  * user (local domains only), @domain. */
-#define MAPS_FIND_DEFAULT	(MAPS_FIND_FULL | MAPS_FIND_NOEXT | \
-				 MAPS_FIND_LOCALPART_IF_LOCAL | \
-				 MAPS_FIND_AT_DOMAIN)
+#define MAPS_FIND_DEFAULT                                                      \
+	(MAPS_FIND_FULL | MAPS_FIND_NOEXT | MAPS_FIND_LOCALPART_IF_LOCAL |     \
+	    MAPS_FIND_AT_DOMAIN)
 /* access(5) e-mail address: user+ext@domain, user@domain, domain (and its
  * parents: add PDMS or PDDMDS), user+ext@, user@. */
-#define MAPS_FIND_ACCESS	(MAPS_FIND_FULL | MAPS_FIND_NOEXT | \
-				 MAPS_FIND_DOMAIN | MAPS_FIND_LOCALPART_AT)
+#define MAPS_FIND_ACCESS                                                       \
+	(MAPS_FIND_FULL | MAPS_FIND_NOEXT | MAPS_FIND_DOMAIN |                 \
+	    MAPS_FIND_LOCALPART_AT)
 
 struct maps *maps_new(const char *, const char *, int);
 struct maps *maps_free(struct maps *);
 const char *maps_find(struct maps *, const char *, int);
-const char *maps_find_addr(struct maps *, const char *, int, const char *,
-    bool, char **);
+const char *maps_find_addr(struct maps *, const char *, int, const char *, bool,
+    char **);
 const char *maps_find_domain(struct maps *, const char *, int, bool);
 const char *maps_find_hostaddr(struct maps *, const char *, int);
 char *maps_split_ext(const char *, const char *, char **);

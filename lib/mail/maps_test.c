@@ -12,7 +12,7 @@
 #include "lib/util/test.h"
 #include "lib/mail/maps.h"
 
-#define FOLD	(DICT_FLAG_FOLD_FIX | DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL)
+#define FOLD (DICT_FLAG_FOLD_FIX | DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL)
 
 /*
  * keys[i] maps to value "i"; maps built from keys[skip..] must answer
@@ -24,7 +24,7 @@ struct order_case {
 	const char *delim;
 	bool local;
 	const char *keys[10];
-	const char *want_ext[10];	/* extension when keys[i] answers */
+	const char *want_ext[10]; /* extension when keys[i] answers */
 };
 
 static void
@@ -49,9 +49,11 @@ run_order(struct test *t, const struct order_case *c)
 		    c->local, &ext);
 		if (skip < nkeys)
 			str_fmt(want, "%d", skip);
-		if (skip == nkeys ? got != NULL :
-		    got == NULL || strcmp(got, str_ptr(want)) != 0)
-			TEST_FAIL(t, "%s without the first %d keys: got %s, want %s",
+		if (skip == nkeys
+			? got != NULL
+			: got == NULL || strcmp(got, str_ptr(want)) != 0)
+			TEST_FAIL(t,
+			    "%s without the first %d keys: got %s, want %s",
 			    c->addr, skip, got ? got : "(not found)",
 			    skip < nkeys ? str_ptr(want) : "(not found)");
 		if (skip < nkeys)
@@ -69,26 +71,38 @@ test_virtual_order(struct test *t)
 {
 	/* virtual(5)/canonical(5) with recipient_delimiter = + */
 	static const struct order_case local = {
-		"User+Ext@Example.COM", MAPS_FIND_DEFAULT, "+", true,
+		"User+Ext@Example.COM",
+		MAPS_FIND_DEFAULT,
+		"+",
+		true,
 		{ "user+ext@example.com", "user@example.com", "user+ext",
 		    "user", "@example.com" },
 		{ NULL, "+Ext", NULL, "+Ext", NULL },
 	};
 	/* Not a local domain: no localpart-only keys. */
 	static const struct order_case remote = {
-		"user+ext@example.com", MAPS_FIND_DEFAULT, "+", false,
+		"user+ext@example.com",
+		MAPS_FIND_DEFAULT,
+		"+",
+		false,
 		{ "user+ext@example.com", "user@example.com", "@example.com" },
 		{ NULL, "+ext", NULL },
 	};
 	/* No recipient_delimiter: no extension-less keys. */
 	static const struct order_case nodelim = {
-		"user+ext@example.com", MAPS_FIND_DEFAULT, "", true,
+		"user+ext@example.com",
+		MAPS_FIND_DEFAULT,
+		"",
+		true,
 		{ "user+ext@example.com", "user+ext", "@example.com" },
 		{ NULL, NULL, NULL },
 	};
 	/* Several delimiter characters (recipient_delimiter = +-). */
 	static const struct order_case multi = {
-		"a-b+c@example.com", MAPS_FIND_DEFAULT, "+-", true,
+		"a-b+c@example.com",
+		MAPS_FIND_DEFAULT,
+		"+-",
+		true,
 		{ "a-b+c@example.com", "a@example.com", "a-b+c", "a",
 		    "@example.com" },
 		{ NULL, "-b+c", NULL, "-b+c", NULL },
@@ -98,7 +112,8 @@ test_virtual_order(struct test *t)
 		"user+ext@example.com",
 		MAPS_FIND_FULL | MAPS_FIND_NOEXT |
 		    MAPS_FIND_LOCALPART_AT_IF_LOCAL | MAPS_FIND_AT_DOMAIN,
-		"+", true,
+		"+",
+		true,
 		{ "user+ext@example.com", "user@example.com", "user+ext@",
 		    "user@", "@example.com" },
 		{ NULL, "+ext", NULL, "+ext", NULL },
@@ -116,8 +131,10 @@ test_access_order(struct test *t)
 {
 	/* access(5): parent_domain_matches_subdomains lists the map. */
 	static const struct order_case pdms = {
-		"user+foo@sub.example.com", MAPS_FIND_ACCESS | MAPS_FIND_PDMS,
-		"+", false,
+		"user+foo@sub.example.com",
+		MAPS_FIND_ACCESS | MAPS_FIND_PDMS,
+		"+",
+		false,
 		{ "user+foo@sub.example.com", "user@sub.example.com",
 		    "sub.example.com", "example.com", "com", "user+foo@",
 		    "user@" },
@@ -125,8 +142,10 @@ test_access_order(struct test *t)
 	};
 	/* Not listed: .parent forms. */
 	static const struct order_case pddmds = {
-		"user@sub.example.com", MAPS_FIND_ACCESS | MAPS_FIND_PDDMDS,
-		"+", false,
+		"user@sub.example.com",
+		MAPS_FIND_ACCESS | MAPS_FIND_PDDMDS,
+		"+",
+		false,
 		{ "user@sub.example.com", "sub.example.com", ".example.com",
 		    ".com", "user@" },
 		{ NULL, NULL, NULL, NULL, NULL },
@@ -143,27 +162,39 @@ test_access_order_negative(struct test *t)
 
 	/* Without PDMS a parent domain does not match a subdomain. */
 	maps = maps_new("t", "inline:{example.com=1}", FOLD);
-	TEST_STR(t, maps_find_addr(maps, "u@sub.example.com",
-	    MAPS_FIND_ACCESS | MAPS_FIND_PDDMDS, "", false, NULL), NULL);
-	TEST_STR(t, maps_find_addr(maps, "u@sub.example.com",
-	    MAPS_FIND_ACCESS | MAPS_FIND_PDMS, "", false, NULL), "1");
+	TEST_STR(t,
+	    maps_find_addr(maps, "u@sub.example.com",
+		MAPS_FIND_ACCESS | MAPS_FIND_PDDMDS, "", false, NULL),
+	    NULL);
+	TEST_STR(t,
+	    maps_find_addr(maps, "u@sub.example.com",
+		MAPS_FIND_ACCESS | MAPS_FIND_PDMS, "", false, NULL),
+	    "1");
 	/* With PDMS ".example.com" is not consulted. */
 	maps = maps_free(maps);
 	maps = maps_new("t", "inline:{.example.com=1}", FOLD);
-	TEST_STR(t, maps_find_addr(maps, "u@sub.example.com",
-	    MAPS_FIND_ACCESS | MAPS_FIND_PDMS, "", false, NULL), NULL);
+	TEST_STR(t,
+	    maps_find_addr(maps, "u@sub.example.com",
+		MAPS_FIND_ACCESS | MAPS_FIND_PDMS, "", false, NULL),
+	    NULL);
 	/* "@domain" is not an access(5) key, "domain" not a virtual(5) one. */
 	maps = maps_free(maps);
 	maps = maps_new("t", "inline:{@example.com=1}", FOLD);
-	TEST_STR(t, maps_find_addr(maps, "u@example.com",
-	    MAPS_FIND_ACCESS | MAPS_FIND_PDMS, "", false, NULL), NULL);
+	TEST_STR(t,
+	    maps_find_addr(maps, "u@example.com",
+		MAPS_FIND_ACCESS | MAPS_FIND_PDMS, "", false, NULL),
+	    NULL);
 	maps = maps_free(maps);
 	maps = maps_new("t", "inline:{example.com=1}", FOLD);
-	TEST_STR(t, maps_find_addr(maps, "u@example.com", MAPS_FIND_DEFAULT,
-	    "+", true, NULL), NULL);
+	TEST_STR(t,
+	    maps_find_addr(maps, "u@example.com", MAPS_FIND_DEFAULT, "+", true,
+		NULL),
+	    NULL);
 	/* No '@': only the full key. */
-	TEST_STR(t, maps_find_addr(maps, "example.com", MAPS_FIND_DEFAULT,
-	    "+", true, NULL), "1");
+	TEST_STR(t,
+	    maps_find_addr(maps, "example.com", MAPS_FIND_DEFAULT, "+", true,
+		NULL),
+	    "1");
 	maps_free(maps);
 }
 
@@ -188,8 +219,8 @@ static void
 test_hostaddr_order(struct test *t)
 {
 	static const char *const v4[] = { "1.2.3.4", "1.2.3", "1.2", "1" };
-	static const char *const v6[] = { "2001:db8::1", "2001:db8:",
-		"2001:db8", "2001" };
+	static const char *const v6[] = { "2001:db8::1",
+		"2001:db8:", "2001:db8", "2001" };
 	struct str *spec = str_new(100);
 	struct maps *maps;
 
@@ -256,8 +287,8 @@ test_find(struct test *t)
 	struct maps *maps;
 
 	/* The first table that answers wins; tables are asked in order. */
-	maps = maps_new("canonical_maps", "inline:{a=1, b=2}, inline:{a=3, c=4}",
-	    FOLD);
+	maps = maps_new("canonical_maps",
+	    "inline:{a=1, b=2}, inline:{a=3, c=4}", FOLD);
 	TEST_INT(t, maps->count, 2);
 	TEST_STR(t, maps_find(maps, "a", 0), "1");
 	TEST_STR(t, maps_find(maps, "c", 0), "4");
@@ -296,10 +327,14 @@ test_partial_skips_patterns(struct test *t)
 	TEST_STR(t, maps_find(maps, "user@example.com", 0), "pattern");
 	/* ...partial keys do not. */
 	TEST_STR(t, maps_find(maps, "user@", DICT_FLAG_FIXED), NULL);
-	TEST_STR(t, maps_find_addr(maps, "x@example.com", MAPS_FIND_DEFAULT,
-	    "+", true, NULL), NULL);
-	TEST_STR(t, maps_find_addr(maps, "user+x@example.com",
-	    MAPS_FIND_DEFAULT, "+", true, NULL), NULL);
+	TEST_STR(t,
+	    maps_find_addr(maps, "x@example.com", MAPS_FIND_DEFAULT, "+", true,
+		NULL),
+	    NULL);
+	TEST_STR(t,
+	    maps_find_addr(maps, "user+x@example.com", MAPS_FIND_DEFAULT, "+",
+		true, NULL),
+	    NULL);
 	maps_free(maps);
 	unlink(path);
 	str_free(spec);
@@ -317,8 +352,10 @@ test_unavailable(struct test *t)
 	TEST_STR(t, maps_find(maps, "a", 0), "1");
 	TEST_STR(t, maps_find(maps, "b", 0), NULL);
 	TEST_INT(t, maps->error, DICT_ERR_RETRY);
-	TEST_STR(t, maps_find_addr(maps, "b@example.com", MAPS_FIND_DEFAULT,
-	    "+", true, NULL), NULL);
+	TEST_STR(t,
+	    maps_find_addr(maps, "b@example.com", MAPS_FIND_DEFAULT, "+", true,
+		NULL),
+	    NULL);
 	TEST_INT(t, maps->error, DICT_ERR_RETRY);
 	maps_free(maps);
 }

@@ -59,6 +59,7 @@ void
 mkmap_config(const char *dir, struct mkmap_conf *conf)
 {
 	struct str *why = str_new(100);
+	unsigned long create;
 	char host[256];
 	char *s;
 
@@ -74,6 +75,14 @@ mkmap_config(const char *dir, struct mkmap_conf *conf)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = 0;
 	conf->myhostname = mkmap_param("myhostname", host);
+
+	/* Building wants a large Berkeley DB cache (Postfix's postmap.c). */
+	s = mkmap_param("berkeley_db_create_buffer_size", "16777216");
+	create = strtoul(s, NULL, 10);
+	free(s);
+	s = mkmap_param("berkeley_db_read_buffer_size", "131072");
+	dict_db_set_buffers(create, strtoul(s, NULL, 10));
+	free(s);
 }
 
 void
@@ -121,7 +130,7 @@ mkmap_dict_label(const struct dict *d)
 		buf = str_new(100);
 	str_fmt(buf, "%s:%s", d->type, d->name);
 	if (suffix && (n < strlen(suffix) ||
-	    strcmp(d->name + n - strlen(suffix), suffix) != 0))
+			  strcmp(d->name + n - strlen(suffix), suffix) != 0))
 		str_cat(buf, suffix);
 	return str_ptr(buf);
 }
@@ -138,7 +147,7 @@ mkmap_open(const char *type, const char *name, int open_flags, int dict_flags,
 	m->type = xstrdup(type);
 	m->name = xstrdup(name);
 	m->dup_flags = dict_flags & (DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE |
-	    DICT_FLAG_DUP_REPLACE);
+					DICT_FLAG_DUP_REPLACE);
 	if (suffix) {
 		str_fmt(spec, "%s%s", name, suffix);
 		m->label = xstrdup(str_ptr(spec));
@@ -153,8 +162,8 @@ mkmap_open(const char *type, const char *name, int open_flags, int dict_flags,
 	open_dup = m->dup_flags;
 	if (open_dup & DICT_FLAG_DUP_WARN)
 		open_dup = DICT_FLAG_DUP_IGNORE;
-	dict_flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE |
-	    DICT_FLAG_DUP_REPLACE);
+	dict_flags &= ~(
+	    DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE | DICT_FLAG_DUP_REPLACE);
 	dict_flags |= open_dup;
 
 	if ((open_flags & O_TRUNC) && suffix) {
@@ -188,10 +197,10 @@ mkmap_open(const char *type, const char *name, int open_flags, int dict_flags,
 	m->dict = dict_open(str_ptr(spec), open_flags, dict_flags, why);
 	if (m->dict == NULL) {
 		/* Debian's Postfix, whose map types are packages, says more. */
-		if (strncmp(str_ptr(why), "unsupported dictionary type: ",
-		    29) == 0)
-			str_catfmt(why, ". Is the postfix-%s package installed?",
-			    type);
+		if (strncmp(str_ptr(why),
+			"unsupported dictionary type: ", 29) == 0)
+			str_catfmt(why,
+			    ". Is the postfix-%s package installed?", type);
 		goto fail;
 	}
 	str_free(spec);
@@ -287,12 +296,11 @@ mkmap_set_owner(const struct stat *st)
 }
 
 /* Physical lines are not limited in Postfix; this only bounds memory. */
-#define MKMAP_LINE_LIMIT	(64 * 1024 * 1024)
+#define MKMAP_LINE_LIMIT (64 * 1024 * 1024)
 
 void
-mkmap_build(const char *type, const char *name, int build_flags,
-    int open_flags, int dict_flags, bool utf8, mkmap_line_fn *line_fn,
-    mkmap_end_fn *end_fn)
+mkmap_build(const char *type, const char *name, int build_flags, int open_flags,
+    int dict_flags, bool utf8, mkmap_line_fn *line_fn, mkmap_end_fn *end_fn)
 {
 	struct str *why = str_new(100);
 	struct str *line = str_new(1000);
@@ -306,6 +314,8 @@ mkmap_build(const char *type, const char *name, int build_flags,
 	FILE *fp;
 	int rc;
 
+	/* Spectators wait while a table is built or updated. */
+	dict_flags |= DICT_FLAG_LOCK;
 	if ((open_flags & O_TRUNC) == 0) {
 		fp = stdin;
 		path = "stdin";
@@ -336,18 +346,23 @@ mkmap_build(const char *type, const char *name, int build_flags,
 			continue;
 		}
 		if (ll.leading_ws) {
-			msg_warn("%s: logical line must not start with whitespace: \"%.30s%s\"",
-			    path, str_ptr(line), str_len(line) > 30 ? "..." : "");
+			msg_warn(
+			    "%s: logical line must not start with whitespace: \"%.30s%s\"",
+			    path, str_ptr(line),
+			    str_len(line) > 30 ? "..." : "");
 			continue;
 		}
 		if (ll.has_nul) {
-			msg_warn("%s, line %d: text after null byte may be ignored",
+			msg_warn(
+			    "%s, line %d: text after null byte may be ignored",
 			    path, ll.lineno);
 			str_truncate(line, strlen(str_ptr(line)));
 		}
 		if (utf8 && !mkmap_utf8_ok(str_ptr(line), str_len(line))) {
-			msg_warn("%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line",
-			    path, ll.lineno, mkmap_printable(str_ptr(line), tmp));
+			msg_warn(
+			    "%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line",
+			    path, ll.lineno,
+			    mkmap_printable(str_ptr(line), tmp));
 			continue;
 		}
 		line_fn(m, str_ptr(line), path, ll.lineno);
@@ -504,7 +519,8 @@ mkmap_lookup(struct dict *d, const char *key, bool utf8)
 
 	if (utf8 && !mkmap_utf8_ok(key, strlen(key))) {
 		tmp = str_new(100);
-		msg_warn("%s: non-UTF-8 key \"%s\": malformed UTF-8 or invalid codepoint",
+		msg_warn(
+		    "%s: non-UTF-8 key \"%s\": malformed UTF-8 or invalid codepoint",
 		    mkmap_dict_label(d), mkmap_printable(key, tmp));
 		str_free(tmp);
 		return NULL;
@@ -514,7 +530,8 @@ mkmap_lookup(struct dict *d, const char *key, bool utf8)
 	if (value != NULL && *value == 0) {
 		msg_warn("table %s: key %s: empty string result is not allowed",
 		    mkmap_dict_label(d), key);
-		msg_warn("table %s should return NO RESULT in case of NOT FOUND",
+		msg_warn(
+		    "table %s should return NO RESULT in case of NOT FOUND",
 		    mkmap_dict_label(d));
 	}
 	if (value == NULL) {
@@ -706,19 +723,22 @@ mkmap_seq(const char *spec, const char *deftype, int dict_flags,
 		if ((rc = dict_seq(d, func, &key, &value)) != 0)
 			break;
 		if (*key == 0) {
-			msg_warn("table %s:%s: empty lookup key value is not allowed",
+			msg_warn(
+			    "table %s:%s: empty lookup key value is not allowed",
 			    type, name);
 		} else if (*value == 0) {
-			msg_warn("table %s:%s: key %s: empty string result is not allowed",
+			msg_warn(
+			    "table %s:%s: key %s: empty string result is not allowed",
 			    type, name, key);
-			msg_warn("table %s:%s should return NO RESULT in case of NOT FOUND",
+			msg_warn(
+			    "table %s:%s should return NO RESULT in case of NOT FOUND",
 			    type, name);
 		}
 		printf("%s%s%s\n", key, sep, value);
 	}
 	if (rc < 0 || d->error)
-		msg_fatal("table %s: sequence error: %s",
-		    mkmap_dict_label(d), mkmap_errtext());
+		msg_fatal("table %s: sequence error: %s", mkmap_dict_label(d),
+		    mkmap_errtext());
 	fflush(stdout);
 	dict_close(d);
 	free(type);

@@ -53,22 +53,22 @@
 
 struct mkmap {
 	struct dict *dict;
-	char *type;		/* "hash" */
-	char *name;		/* "/etc/postfix/virtual" */
-	char *final;		/* "/etc/postfix/virtual.db", or NULL */
-	char *temp;		/* the temporary file renamed to final, or NULL */
-	char *label;		/* file name in duplicate warnings */
-	int dup_flags;		/* the DICT_FLAG_DUP_* the caller asked for */
+	char *type;    /* "hash" */
+	char *name;    /* "/etc/postfix/virtual" */
+	char *final;   /* "/etc/postfix/virtual.db", or NULL */
+	char *temp;    /* the temporary file renamed to final, or NULL */
+	char *label;   /* file name in duplicate warnings */
+	int dup_flags; /* the DICT_FLAG_DUP_* the caller asked for */
 };
 
 struct mkmap_conf {
-	char *db_type;		/* default_database_type */
-	bool utf8;		/* smtputf8_enable */
-	char *myhostname;	/* myhostname (postalias's YP_MASTER_NAME) */
+	char *db_type;    /* default_database_type */
+	bool utf8;        /* smtputf8_enable */
+	char *myhostname; /* myhostname (postalias's YP_MASTER_NAME) */
 };
 
-#define MKMAP_AS_OWNER	(1 << 0)	/* run as the source file's owner */
-#define MKMAP_SAVE_PERM	(1 << 1)	/* result's g/o read bits from source */
+#define MKMAP_AS_OWNER  (1 << 0) /* run as the source file's owner */
+#define MKMAP_SAVE_PERM (1 << 1) /* result's g/o read bits from source */
 
 /* One logical source line (modifiable), its file name and first line. */
 typedef void mkmap_line_fn(struct mkmap *, char *, const char *, int);
@@ -88,8 +88,7 @@ int mkmap_parse_line(char *, char **, char **, struct str *)
 bool mkmap_utf8_ok(const char *, size_t);
 const char *mkmap_printable(const char *, struct str *);
 int mkmap_query(const char *, const char *, const char *, int, bool);
-int mkmap_queries(FILE *, char **, int, const char *, int, bool,
-    const char *);
+int mkmap_queries(FILE *, char **, int, const char *, int, bool, const char *);
 struct mkmap_batch;
 struct mkmap_batch *mkmap_batch_new(char **, int, const char *, int, bool);
 bool mkmap_batch_query(struct mkmap_batch *, const char *, const char *);

@@ -48,6 +48,8 @@ static struct argv *pc_main_order;     /* main.cf names in file order */
 static int pc_class_mask = ~0;
 
 static const char *pc_expand(const char *, const struct mastercf_entry *);
+static int pc_try_expand(const char *, const struct mastercf_entry *,
+    struct str *);
 
 void
 pc_params_class(const char *list)
@@ -294,6 +296,7 @@ static void
 pc_register_user_params(void)
 {
 	struct pc_scan_ctx ctx = { PC_MAIN_SCOPE, "main.cf" };
+	struct str *why = str_new(100);
 	const char *classes;
 
 	if ((classes = config_explicit("smtpd_restriction_classes")) != NULL)
@@ -337,8 +340,24 @@ pc_register_user_params(void)
 		}
 		argv_free(names);
 	}
+	/*
+	 * Then Postfix evaluates the main.cf values; the first that fails
+	 * (a syntax error, or a loop: "unreasonable macro call nesting")
+	 * ends the run.
+	 */
+	for (size_t i = 0; i < pc_main_order->argc; i++) {
+		const char *name = pc_main_order->argv[i];
+		const char *value = htable_find(pc_main_set, name);
+
+		if (value && !pc_is_raw(name) &&
+		    pc_try_expand(value, NULL, why) < 0) {
+			msg_warn("%s", str_ptr(why));
+			msg_fatal("macro processing error");
+		}
+	}
 	if (pc_syntax_errors)
 		msg_fatal("macro processing error");
+	str_free(why);
 }
 
 /* Remember what main.cf and -o set, in order, for the checks. */
@@ -540,6 +559,21 @@ pc_local_lookup(const char *name, void *ctxp)
 			return ctx->e->field[0];
 	}
 	return config_raw(name);
+}
+
+/* Expand fully, to find loops ("unreasonable macro call nesting"). */
+static int
+pc_try_expand(const char *value, const struct mastercf_entry *e,
+    struct str *why)
+{
+	static struct str *buf;
+	struct pc_local local = { e };
+	struct mac_expand_ctx ctx = { pc_local_lookup, NULL, &local,
+		MAC_EXP_FLAG_NONE };
+
+	if (buf == NULL)
+		buf = str_new(200);
+	return mac_expand(buf, value, &ctx, why);
 }
 
 static const char *

@@ -308,6 +308,20 @@ class TestOracle(PostconfTest):
                 out.append(norm(r.stdout, d))
             self.assertEqual(out[0], out[1], " ".join(args))
 
+    def test_macro_loops(self):
+        """A $name loop in main.cf ends the run; which name of the loop
+        Postfix names depends on its hash order."""
+        d = self.conf("a = $b\nb = $a\nalias_maps = $a\n", self.debian_master)
+        for args in (["-n"], ["-x", "alias_maps"], ["-M"]):
+            us, them = self.both(d, *args)
+            self.assertEqual((us.returncode, us.stdout),
+                             (them.returncode, them.stdout))
+            ours = norm(us.stderr, d).replace('"a"', '"b"')
+            self.assertEqual(ours, norm(them.stderr, d).replace('"a"', '"b"'))
+        d = self.conf("", "x unix - - - - - smtp -o a=$b -o b=$a\n",
+                      name="loop2")
+        self.assertSameOutput(d, "-M", stderr="sorted")
+
     def test_d_every_parameter(self):
         """postconf -d: same names, same count, same values except P_DYN and
         P_DIFF parameters (computed at run time, or Postern's own)."""

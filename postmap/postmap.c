@@ -25,6 +25,9 @@
 #define POSTMAP_BODY   (1 << 1) /* -b: body lines are keys */
 #define POSTMAP_MIME   (1 << 2) /* -m: MIME parsing */
 
+/* -F: source values name files whose contents are stored in base64. */
+static bool file_values;
+
 static void __attribute__((noreturn)) usage(void)
 {
 	msg_fatal(
@@ -44,12 +47,23 @@ postmap_line(struct mkmap *m, char *line, const char *path, int lineno)
 		str_free(why);
 		return;
 	}
-	str_free(why);
 	if (key[strlen(key) - 1] == ':')
 		msg_warn(
 		    "%s, line %d: record is in \"key: value\" format; is this an alias file?",
 		    path, lineno);
-	(void)mkmap_append(m, key, value);
+	if (file_values) {
+		struct str *b64 = str_new(1000);
+
+		if (mkmap_file_to_b64(value, b64, why) < 0)
+			msg_warn("%s, line %d: %s: skipping this entry", path,
+			    lineno, str_ptr(why));
+		else
+			(void)mkmap_append(m, key, str_ptr(b64));
+		str_free(b64);
+	} else {
+		(void)mkmap_append(m, key, value);
+	}
+	str_free(why);
 }
 
 /*
@@ -174,7 +188,9 @@ main(int argc, char **argv)
 			dict_flags &= ~DICT_FLAG_FOLD_FIX;
 			break;
 		case 'F':
-			msg_fatal("-F (base64 file values) is not implemented");
+			file_values = true;
+			mkmap_set_base64(true);
+			break;
 		case 'h':
 			flags |= POSTMAP_HEADER;
 			break;

@@ -297,6 +297,37 @@ class OracleFiles(Base):
                 self.assertSame(["-s", "%s:map" % kind], cwd=o, sort=True)
                 self.assertSame(["-s", "%s:map" % kind], cwd=t, sort=True)
 
+    def test_base64_file_values(self):
+        # -F: values name files; the table holds base64 of their contents.
+        files = {"f1": "hello\nworld\n", "f2": "second", "empty": "",
+                 "src": "k1 f1\nk2 f1, f2\nk3 f1 f2\nk4 missing\n"
+                        "k5 empty\nk6 f2\nk7 ,f1,,\n",
+                 "b64": "a bad!!\nb aGk=\nc aGk\nd YQ==YQ==\n"}
+        o, t = self.twin_dirs(files)
+        os.makedirs(os.path.join(o, "dd"))
+        os.makedirs(os.path.join(t, "dd"))
+        for d in (o, t):
+            with open(os.path.join(d, "s4"), "w") as fp:
+                fp.write("k dd\n")
+        for args in (["-F", "hash:src"], ["-F", "btree:s4"], ["hash:b64"]):
+            a = self.ours(args, cwd=o)
+            b = self.theirs(args, cwd=t)
+            self.assertEqual((a.returncode, a.stdout, a.stderr),
+                             (b.returncode, b.stdout, b.stderr), args)
+        for d in (o, t):
+            for args in (["-s", "hash:src"], ["-F", "-s", "hash:src"],
+                         ["-F", "-s", "hash:b64"],
+                         ["-F", "-q", "k2", "hash:src"],
+                         ["-F", "-q", "k5", "hash:src"],
+                         ["-F", "-q", "a", "hash:b64"],
+                         ["-F", "-q", "c", "hash:b64"],
+                         ["-F", "-q", "d", "hash:b64"]):
+                self.assertSame(args, cwd=d, sort="-s" in args)
+            self.assertSame(["-F", "-q", "-", "hash:b64"], input="b\nd\n",
+                            cwd=d)
+            self.assertSame(["-F", "-q", "-", "hash:b64"], input="b\na\n",
+                            cwd=d)
+
     def test_dump_equal(self):
         o, t = self.twin_dirs({"map": SOURCE})
         self.assertEqual(self.ours(["hash:map"], cwd=o).returncode, 0)

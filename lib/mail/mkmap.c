@@ -17,12 +17,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include "lib/util/alloc.h"
+#include "lib/util/argv.h"
 #include "lib/util/lline.h"
 #include "lib/util/dict.h"
 #include "lib/util/msg.h"
@@ -33,11 +35,17 @@
 /* The temporary file of the build in progress, removed on a fatal exit. */
 static char *mkmap_pending;
 
+/*
+ * On a fatal error: remove the temporary table, and drop query output not
+ * yet written, because Postfix's buffered stdout is lost when it dies (a
+ * script sees the same partial output from both).
+ */
 static void
 mkmap_cleanup(void)
 {
 	if (mkmap_pending)
 		(void)unlink(mkmap_pending);
+	__fpurge(stdout);
 }
 
 /* A parameter's expanded value, or def when it cannot be evaluated. */
@@ -63,6 +71,7 @@ mkmap_config(const char *dir, struct mkmap_conf *conf)
 	char host[256];
 	char *s;
 
+	msg_cleanup(mkmap_cleanup);
 	config_init(dir);
 	if (config_read(why) < 0)
 		msg_fatal("%s", str_ptr(why));
@@ -188,7 +197,6 @@ mkmap_open(const char *type, const char *name, int open_flags, int dict_flags,
 		m->final = xstrdup(m->label);
 		m->temp = str_steal(tmp);
 		mkmap_pending = m->temp;
-		msg_cleanup(mkmap_cleanup);
 		str_fmt(spec, "%s:%.*s", type,
 		    (int)(strlen(m->temp) - strlen(suffix)), m->temp);
 	} else {
@@ -379,6 +387,110 @@ mkmap_build(const char *type, const char *name, int build_flags, int open_flags,
 	str_free(tmp);
 }
 
+/* postmap -F: values are base64 of file contents (Postfix 3.4+). */
+static bool mkmap_base64;
+
+void
+mkmap_set_base64(bool on)
+{
+	mkmap_base64 = on;
+}
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void
+mkmap_b64_encode(const unsigned char *in, size_t len, struct str *out)
+{
+	str_reset(out);
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+
+		if (i + 1 < len)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		str_catc(out, b64chars[(v >> 18) & 63]);
+		str_catc(out, b64chars[(v >> 12) & 63]);
+		str_catc(out, i + 1 < len ? b64chars[(v >> 6) & 63] : '=');
+		str_catc(out, i + 2 < len ? b64chars[v & 63] : '=');
+	}
+}
+
+static int
+mkmap_b64_value(int c)
+{
+	const char *p = c ? strchr(b64chars, c) : NULL;
+
+	return p ? (int)(p - b64chars) : -1;
+}
+
+/*
+ * Decode as Postfix's base64_decode(): the length must be a multiple of
+ * four, and the first '=' ends the data.  0 ok, -1 malformed.
+ */
+static int
+mkmap_b64_decode(const char *in, struct str *out)
+{
+	size_t len = strlen(in);
+	int c0, c1, c2, c3;
+
+	str_reset(out);
+	if (len % 4)
+		return -1;
+	for (const char *cp = in; cp < in + len; cp += 4) {
+		if ((c0 = mkmap_b64_value(cp[0])) < 0 ||
+		    (c1 = mkmap_b64_value(cp[1])) < 0)
+			return -1;
+		str_catc(out, (c0 << 2 | c1 >> 4) & 0xff);
+		if (cp[2] == '=')
+			break;
+		if ((c2 = mkmap_b64_value(cp[2])) < 0)
+			return -1;
+		str_catc(out, (c1 << 4 | c2 >> 2) & 0xff);
+		if (cp[3] == '=')
+			break;
+		if ((c3 = mkmap_b64_value(cp[3])) < 0)
+			return -1;
+		str_catc(out, (c2 << 6 | c3) & 0xff);
+	}
+	return 0;
+}
+
+int
+mkmap_file_to_b64(const char *list, struct str *out, struct str *why)
+{
+	struct argv *files = argv_split(list, ", \t\r\n");
+	struct str *data = str_new(1000);
+	char buf[8192];
+	size_t n;
+	FILE *fp;
+	int rc = 0;
+
+	for (size_t i = 0; i < files->argc && rc == 0; i++) {
+		if (i > 0)
+			str_catc(data, '\n');
+		if ((fp = fopen(files->argv[i], "r")) == NULL) {
+			str_fmt(why, "open %s: %m", files->argv[i]);
+			rc = -1;
+			break;
+		}
+		while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+			str_catn(data, buf, n);
+		if (ferror(fp)) {
+			str_fmt(why, "read %s: %m", files->argv[i]);
+			rc = -1;
+		}
+		fclose(fp);
+	}
+	if (rc == 0)
+		mkmap_b64_encode((const unsigned char *)str_ptr(data),
+		    str_len(data), out);
+	str_free(data);
+	argv_free(files);
+	return rc;
+}
+
 /*
  * The postmap(1) source format, as Postfix 3.2+ parses it: the key ends at
  * the first white space outside double quotes, a backslash protects the
@@ -512,8 +624,9 @@ mkmap_open_query(const char *spec, const char *deftype, int open_flags,
  * warnings, and a table error is fatal.
  */
 static const char *
-mkmap_lookup(struct dict *d, const char *key, bool utf8)
+mkmap_lookup(struct dict *d, const char *key, bool utf8, const char *as)
 {
+	static struct str *decoded;
 	struct str *tmp;
 	const char *value;
 
@@ -527,12 +640,24 @@ mkmap_lookup(struct dict *d, const char *key, bool utf8)
 	}
 	errno = 0;
 	value = dict_get(d, key);
+	if (value != NULL && mkmap_base64) {
+		if (decoded == NULL)
+			decoded = str_new(100);
+		if (mkmap_b64_decode(value, decoded) < 0) {
+			msg_warn("table %s: key %s: malformed BASE64 value: %s",
+			    mkmap_dict_label(d), key, value);
+			msg_fatal("table %s: query error", mkmap_dict_label(d));
+		}
+		value = str_ptr(decoded);
+	}
 	if (value != NULL && *value == 0) {
+		if (as == NULL)
+			as = mkmap_dict_label(d);
 		msg_warn("table %s: key %s: empty string result is not allowed",
-		    mkmap_dict_label(d), key);
+		    as, key);
 		msg_warn(
 		    "table %s should return NO RESULT in case of NOT FOUND",
-		    mkmap_dict_label(d));
+		    as);
 	}
 	if (value == NULL) {
 		switch (d->error) {
@@ -553,14 +678,22 @@ mkmap_query(const char *spec, const char *deftype, const char *key,
     int dict_flags, bool utf8)
 {
 	struct dict *d = mkmap_open_query(spec, deftype, O_RDONLY, dict_flags);
+	struct str *as = str_new(100);
 	const char *value;
+	char *type, *name;
 	int found;
 
-	if ((value = mkmap_lookup(d, key, utf8)) != NULL)
+	/* One query names the table as given; -q - names it as opened. */
+	mkmap_split(spec, deftype, &type, &name);
+	str_fmt(as, "%s:%s", type, name);
+	free(type);
+	free(name);
+	if ((value = mkmap_lookup(d, key, utf8, str_ptr(as))) != NULL)
 		printf("%s\n", value);
 	found = value != NULL;
 	fflush(stdout);
 	dict_close(d);
+	str_free(as);
 	return found;
 }
 
@@ -612,7 +745,7 @@ mkmap_batch_query(struct mkmap_batch *b, const char *key, const char *sep)
 		if (b->dicts[n] == NULL)
 			b->dicts[n] = mkmap_open_query(b->specs[n], b->deftype,
 			    O_RDONLY, b->dict_flags);
-		value = mkmap_lookup(b->dicts[n], key, b->utf8);
+		value = mkmap_lookup(b->dicts[n], key, b->utf8, NULL);
 		if (value != NULL) {
 			printf("%s%s%s\n", key, sep, value);
 			return true;
@@ -708,6 +841,7 @@ mkmap_seq(const char *spec, const char *deftype, int dict_flags,
 {
 	struct dict *d;
 	const char *key, *value;
+	struct str *decoded = str_new(100);
 	char *type, *name;
 	int rc;
 
@@ -734,8 +868,18 @@ mkmap_seq(const char *spec, const char *deftype, int dict_flags,
 			    "table %s:%s should return NO RESULT in case of NOT FOUND",
 			    type, name);
 		}
+		if (mkmap_base64) {
+			if (mkmap_b64_decode(value, decoded) < 0) {
+				msg_warn(
+				    "table %s: key %s: malformed BASE64 value: %s",
+				    mkmap_dict_label(d), key, value);
+				continue;
+			}
+			value = str_ptr(decoded);
+		}
 		printf("%s%s%s\n", key, sep, value);
 	}
+	str_free(decoded);
 	if (rc < 0 || d->error)
 		msg_fatal("table %s: sequence error: %s", mkmap_dict_label(d),
 		    mkmap_errtext());

@@ -27,6 +27,11 @@
  *                        in place ("key whitespace value", "quoted key"):
  *                        0 ok, -1 with why (the warning text after "FILE,
  *                        line N: ")
+ * mkmap_set_base64(on)  postmap -F: query and list results are base64-
+ *                        decoded ("malformed BASE64 value" is a table error)
+ * mkmap_file_to_b64(list, out, why)  -F when building: the files named in
+ *                        list (commas/white space), joined with newlines,
+ *                        base64-encoded into out: 0, or -1 with why
  * mkmap_utf8_ok(s, len)  s is valid UTF-8 (no overlongs, no surrogates)
  * mkmap_printable(s, out)  s with bytes that are neither printable ASCII nor
  *                        valid UTF-8 replaced by '?', as Postfix logs them
@@ -84,6 +89,9 @@ struct mkmap *mkmap_abort(struct mkmap *);
 void mkmap_build(const char *, const char *, int, int, int, bool,
     mkmap_line_fn *, mkmap_end_fn *);
 int mkmap_parse_line(char *, char **, char **, struct str *)
+    __attribute__((warn_unused_result));
+void mkmap_set_base64(bool);
+int mkmap_file_to_b64(const char *, struct str *, struct str *)
     __attribute__((warn_unused_result));
 bool mkmap_utf8_ok(const char *, size_t);
 const char *mkmap_printable(const char *, struct str *);

@@ -36,13 +36,45 @@
 static char *mkmap_pending;
 
 /*
- * On a fatal error: remove the temporary table, and drop query output not
+ * Every table this process has open, so that a fatal error can close them
+ * (Berkeley DB handles would otherwise show up as leaks under sanitizers).
+ */
+static struct dict **mkmap_dicts;
+static size_t mkmap_ndicts;
+
+static struct dict *
+mkmap_track(struct dict *d)
+{
+	if (d != NULL) {
+		mkmap_dicts = xreallocarray(mkmap_dicts, mkmap_ndicts + 1,
+		    sizeof(*mkmap_dicts));
+		mkmap_dicts[mkmap_ndicts++] = d;
+	}
+	return d;
+}
+
+static struct dict *
+mkmap_dict_close(struct dict *d)
+{
+	for (size_t i = 0; i < mkmap_ndicts; i++) {
+		if (mkmap_dicts[i] == d) {
+			mkmap_dicts[i] = mkmap_dicts[--mkmap_ndicts];
+			break;
+		}
+	}
+	return dict_close(d);
+}
+
+/*
+ * On a fatal error: close the tables, remove the temporary table, and drop query output not
  * yet written, because Postfix's buffered stdout is lost when it dies (a
  * script sees the same partial output from both).
  */
 static void
 mkmap_cleanup(void)
 {
+	while (mkmap_ndicts > 0)
+		(void)mkmap_dict_close(mkmap_dicts[0]);
 	if (mkmap_pending)
 		(void)unlink(mkmap_pending);
 	__fpurge(stdout);
@@ -202,7 +234,8 @@ mkmap_open(const char *type, const char *name, int open_flags, int dict_flags,
 	} else {
 		str_fmt(spec, "%s:%s", type, name);
 	}
-	m->dict = dict_open(str_ptr(spec), open_flags, dict_flags, why);
+	m->dict =
+	    mkmap_track(dict_open(str_ptr(spec), open_flags, dict_flags, why));
 	if (m->dict == NULL) {
 		/* Debian's Postfix, whose map types are packages, says more. */
 		if (strncmp(str_ptr(why),
@@ -265,7 +298,7 @@ mkmap_close(struct mkmap *m, struct str *why)
 		    m->dict->name);
 		rc = -1;
 	}
-	m->dict = dict_close(m->dict);
+	m->dict = mkmap_dict_close(m->dict);
 	if (rc == 0 && m->temp && rename(m->temp, m->final) < 0) {
 		str_fmt(why, "rename %s to %s: %m", m->temp, m->final);
 		rc = -1;
@@ -282,7 +315,7 @@ mkmap_abort(struct mkmap *m)
 	if (m == NULL)
 		return NULL;
 	if (m->dict)
-		m->dict = dict_close(m->dict);
+		m->dict = mkmap_dict_close(m->dict);
 	if (m->temp)
 		(void)unlink(m->temp);
 	mkmap_free(m);
@@ -609,7 +642,8 @@ mkmap_open_query(const char *spec, const char *deftype, int open_flags,
 
 	mkmap_split(spec, deftype, &type, &name);
 	str_fmt(full, "%s:%s", type, name);
-	if ((d = dict_open(str_ptr(full), open_flags, dict_flags, why)) == NULL)
+	if ((d = mkmap_track(dict_open(str_ptr(full), open_flags, dict_flags,
+		 why))) == NULL)
 		msg_fatal("%s", str_ptr(why));
 	free(type);
 	free(name);
@@ -692,7 +726,7 @@ mkmap_query(const char *spec, const char *deftype, const char *key,
 		printf("%s\n", value);
 	found = value != NULL;
 	fflush(stdout);
-	dict_close(d);
+	mkmap_dict_close(d);
 	str_free(as);
 	return found;
 }
@@ -762,7 +796,7 @@ mkmap_batch_free(struct mkmap_batch *b)
 	fflush(stdout);
 	for (int n = 0; n < b->count; n++)
 		if (b->dicts[n])
-			dict_close(b->dicts[n]);
+			mkmap_dict_close(b->dicts[n]);
 	free(b->dicts);
 	free(b);
 	return NULL;
@@ -799,11 +833,12 @@ mkmap_delete(const char *spec, const char *deftype, const char *key,
 	int rc;
 
 	d = mkmap_open_query(spec, deftype, mkmap_del_flags(spec), dict_flags);
+	errno = 0;
 	rc = dict_del(d, key);
 	if (rc < 0 || d->error)
 		msg_fatal("table %s: delete error: %s", mkmap_dict_label(d),
 		    mkmap_errtext());
-	dict_close(d);
+	mkmap_dict_close(d);
 	return rc == 0;
 }
 
@@ -820,6 +855,7 @@ mkmap_deletes(FILE *in, char **specs, int count, const char *deftype,
 		    mkmap_del_flags(specs[n]), dict_flags);
 	while (mkmap_getline(in, key)) {
 		for (int n = 0; n < count; n++) {
+			errno = 0;
 			rc = dict_del(dicts[n], str_ptr(key));
 			if (rc < 0 || dicts[n]->error)
 				msg_fatal("table %s: delete error: %s",
@@ -829,7 +865,7 @@ mkmap_deletes(FILE *in, char **specs, int count, const char *deftype,
 		}
 	}
 	for (int n = 0; n < count; n++)
-		dict_close(dicts[n]);
+		mkmap_dict_close(dicts[n]);
 	free(dicts);
 	str_free(key);
 	return found;
@@ -884,7 +920,7 @@ mkmap_seq(const char *spec, const char *deftype, int dict_flags,
 		msg_fatal("table %s: sequence error: %s", mkmap_dict_label(d),
 		    mkmap_errtext());
 	fflush(stdout);
-	dict_close(d);
+	mkmap_dict_close(d);
 	free(type);
 	free(name);
 }

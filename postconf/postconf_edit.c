@@ -474,7 +474,7 @@ pc_edit_param(struct mastercf_entry *e, const char *name, const char *value)
 
 		if (arg[0] != '-' || strcmp(arg, "--") == 0)
 			break;
-		if (arg[1] != 'o' || i + 1 >= a->argc) {
+		if ((arg[1] != 'o' && arg[1] != 0) || i + 1 >= a->argc) {
 			argv_add(b, arg);
 			continue;
 		}

@@ -195,7 +195,7 @@ pc_format_args(struct str *out, int mode, const struct mastercf_entry *e,
 		if (in_options) {
 			if (arg[0] != '-' || strcmp(arg, "--") == 0) {
 				in_options = false;
-			} else if (arg[1] == 'o' &&
+			} else if ((arg[1] == 'o' || arg[1] == 0) &&
 				   (aval = argv[i + 1]) != NULL) {
 				line_len = PC_LINE_LIMIT;
 				if (strcmp(arg, "-o") == 0 &&

@@ -279,7 +279,7 @@ mcf_normalize_args(struct mastercf *mc, struct argv *a, struct str *why,
 	struct str *name = str_new(50), *value = str_new(100);
 	size_t i;
 	int rc = -1;
-	bool extract;
+	bool extract, is_o;
 	char *arg, *cp;
 
 	for (i = 1; i < a->argc; i++) {
@@ -299,9 +299,14 @@ mcf_normalize_args(struct mastercf *mc, struct argv *a, struct str *why,
 				break;
 			}
 		}
-		if (arg[1] != 'o')
+		/*
+		 * Postfix's postconf also gives a lone "-" the next argument
+		 * as its value; we keep its view of the words.
+		 */
+		if (arg[1] != 'o' && arg[1] != 0)
 			continue;
-		if (arg[2] != 0) {
+		is_o = arg[1] == 'o';
+		if (is_o && arg[2] != 0) {
 			/* Split "-oname=value" into "-o" and "name=value". */
 			mcf_insert(a, i + 1, arg + 2);
 			arg[2] = 0;
@@ -318,6 +323,10 @@ mcf_normalize_args(struct mastercf *mc, struct argv *a, struct str *why,
 		if (mcf_unbrace(a->argv[i], buf, msg) < 0 &&
 		    mcf_brace_problem(mc, msg, why, lineno) < 0)
 			goto out;
+		if (!is_o) {
+			mcf_replace(a, i, str_ptr(buf));
+			continue;
+		}
 		if (mcf_split_nameval(str_ptr(buf), name, value, msg) < 0) {
 			if (mc->flags & MCF_FLAG_LENIENT) {
 				msg_warn("master.cf: %s: \"%s\"", str_ptr(msg),
@@ -364,9 +373,11 @@ mcf_collect_opts(struct mastercf_entry *e)
 
 		if (arg[0] != '-' || strcmp(arg, "--") == 0)
 			break;
-		if (strcmp(arg, "-o") != 0 || i + 1 >= e->args->argc)
+		if ((arg[1] != 'o' && arg[1] != 0) || i + 1 >= e->args->argc)
 			continue;
 		i++;
+		if (strcmp(arg, "-o") != 0)
+			continue;
 		/* "-o x" without "=" reaches the daemon, which rejects it. */
 		if (mcf_split_nameval(e->args->argv[i], name, value, why) ==
 		    0) {
@@ -520,7 +531,9 @@ mastercf_parse_line(struct mastercf *mc, const char *text, int lineno,
 		len--;
 		e->wakeup_conditional = true;
 	}
-	if (len == 1 && e->field[5][0] == '-')
+	/* postconf(1) lets a lone "?" pass; master(8) does not. */
+	if ((len == 1 && e->field[5][0] == '-') ||
+	    (len == 0 && (mc->flags & MCF_FLAG_LENIENT)))
 		e->wakeup = 0;
 	else if (mcf_number(e->field[5], len, &e->wakeup) < 0) {
 		mcf_fail(mc, MCF_ERR_WAKEUP, 5, e->field[5], why, lineno,

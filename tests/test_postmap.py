@@ -552,6 +552,31 @@ class Pinned(Base):
         mode = stat.S_IMODE(os.stat(os.path.join(self.dir, "map.db")).st_mode)
         self.assertEqual(mode, 0o644)
 
+    def test_runs_as_source_owner(self):
+        if os.getuid() != 0:
+            self.skipTest("needs root to change owners")
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        os.chmod(self.dir, 0o755)
+        d = os.path.join(self.dir, "own")
+        os.makedirs(d)
+        os.chmod(d, 0o777)
+        src = os.path.join(d, "map")
+        with open(src, "w") as fp:
+            fp.write("a 1\n")
+        os.chown(src, nobody.pw_uid, nobody.pw_gid)
+        self.assertEqual(self.ours(["hash:own/map"]).returncode, 0)
+        st = os.stat(src + ".db")
+        self.assertEqual((st.st_uid, st.st_gid),
+                         (nobody.pw_uid, nobody.pw_gid))
+        self.assertEqual(self.ours(["-o", "hash:own/map"]).returncode, 0)
+        self.assertEqual(os.stat(src + ".db").st_uid, 0)
+        # The owner cannot write there: Postfix's message.
+        os.chmod(d, 0o755)
+        r = self.ours(["hash:own/map"])
+        self.assertEqual((r.returncode, r.stderr), (1, "postmap: fatal: open "
+                         "own/map.db: Permission denied\n"))
+
     def test_errors(self):
         r = self.ours(["nonexistent"])
         self.assertEqual((r.returncode, r.stderr), (

@@ -213,8 +213,8 @@ mkmap_open(const char *type, const char *name, int open_flags, int dict_flags,
 
 		str_fmt(tmp, "%s.tmpXXXXXX%s", name, suffix);
 		if ((fd = mkstemps(str_ptr(tmp), (int)strlen(suffix))) < 0) {
-			str_fmt(why, "create temporary file for %s: %m",
-			    m->label);
+			/* Postfix's text: it opens the table itself. */
+			str_fmt(why, "open %s: %m", m->label);
 			str_free(tmp);
 			goto fail;
 		}

@@ -172,7 +172,9 @@ class Oracle(Base):
                      ["-Z", "aliases"], ["-b", "aliases"],
                      ["-s", "-q", "x", "aliases"], ["foo:aliases"],
                      ["-q", "x", "foo:aliases"], ["proxy:hash:aliases"],
-                     ["-s", "static:x"]):
+                     ["-s", "static:x"], ["regexp:aliases"],
+                     ["-i", "texthash:aliases"], ["lmdb:aliases"],
+                     ["-i", "proxy:hash:aliases"], ["fail:aliases"]):
             a = self.ours(args, input="")
             b = self.theirs(args, input="")
             self.assertEqual((a.returncode, a.stdout, a.stderr),

@@ -420,7 +420,14 @@ class OracleErrors(Base):
                      ["-q", "x", "foo:map"], ["foo:map"],
                      ["proxy:hash:map"], ["-q", "x", "environ:"],
                      ["-q", "x", "inline:{a=b"], ["-s", "static:x"],
-                     ["-s", "inline:{a=b}"], ["-s", "environ:x"]):
+                     ["-s", "inline:{a=b}"], ["-s", "environ:x"],
+                     # Types that cannot be built, known or not.
+                     ["texthash:map"], ["regexp:map"], ["static:map"],
+                     ["cidr:map"], ["unix:map"], ["inline:{a=b}"],
+                     ["-i", "inline:{a=b}"], ["-i", "regexp:map"],
+                     ["lmdb:map"], ["-i", "cdb:map"], ["nis:map"],
+                     ["-i", "proxy:hash:map"], ["fail:map"],
+                     ["-i", "fail:map"]):
             self.assertSame(args, input="")
 
     def test_corrupt_db(self):

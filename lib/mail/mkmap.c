@@ -176,15 +176,41 @@ mkmap_dict_label(const struct dict *d)
 	return str_ptr(buf);
 }
 
+/*
+ * Types Debian's Postfix knows (postconf -m) but cannot build: it names
+ * them so; types it does not know get the package hint below.
+ */
+static bool
+mkmap_no_bulk(const char *type)
+{
+	static const char *const types[] = { "cidr", "environ", "inline",
+		"internal", "memcache", "nis", "pcre", "pipemap", "proxy",
+		"randmap", "regexp", "socketmap", "static", "tcp", "texthash",
+		"unionmap", "unix", NULL };
+
+	for (const char *const *t = types; *t; t++)
+		if (strcmp(*t, type) == 0)
+			return true;
+	return false;
+}
+
 struct mkmap *
 mkmap_open(const char *type, const char *name, int open_flags, int dict_flags,
     struct str *why)
 {
-	struct mkmap *m = xcalloc(1, sizeof(*m));
 	const char *suffix = mkmap_suffix(type);
-	struct str *spec = str_new(100);
+	struct mkmap *m;
+	struct str *spec;
 	int open_dup;
 
+	if (mkmap_no_bulk(type)) {
+		str_fmt(why,
+		    "unsupported dictionary type: %s does not support bulk-mode creation.",
+		    type);
+		return NULL;
+	}
+	m = xcalloc(1, sizeof(*m));
+	spec = str_new(100);
 	m->type = xstrdup(type);
 	m->name = xstrdup(name);
 	m->dup_flags = dict_flags & (DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE |

@@ -179,6 +179,16 @@ class TestOracle(PostconfTest):
         for opt in ("-M", "-Mf", "-F", "-Ff", "-P", "-Pf"):
             self.assertSameOutput(d, opt, stderr="sorted")
 
+    def test_master_quirks_found_by_fuzzing(self):
+        for line in ("s pass - - n 0 0 cmd - $x x=y",
+                     "s unix-dgram y y y -? - {c d} - {a}b -oq=r",
+                     "s unix - n y 60? - {c d} -D - } {",
+                     "s fifo - y y ? 1 cmd -vo {a = b} -o",
+                     "s inet n - - - - cmd -- -o a=b"):
+            d = self.conf("", line + "\n", name="q")
+            for opt in ("-M", "-Mf", "-F", "-P"):
+                self.assertSameOutput(d, opt, stderr="sorted")
+
     def test_master_filters(self):
         d = self.conf("", self.debian_master)
         for args in (["-M", "smtp"], ["-M", "*/inet", "relay/unix"],

@@ -122,6 +122,9 @@ test_options(struct test *t)
 		    "bar" },
 		{ "s unix - - - - - smtpd -o a=1 -o a=2", "smtpd|-o|a=1|-o|a=2",
 		    "a|a", "1|2" },
+		/* A lone "-" takes the next word, as in Postfix's postconf. */
+		{ "s unix - - - - - cmd - {a b} -o c=d", "cmd|-|a b|-o|c=d",
+		    "c", "d" },
 	};
 	struct str *why = str_new(100);
 
@@ -164,6 +167,8 @@ test_bad_lines(struct test *t)
 		    "/e/master.cf: line 7: field \"chroot\": bad value: \"Y\"" },
 		{ "x unix - - - abc - smtpd", MCF_ERR_WAKEUP,
 		    "/e/master.cf: line 7: field \"wakeup_time\": bad value: \"abc\"" },
+		{ "x unix - - - ? - smtpd", MCF_ERR_WAKEUP,
+		    "/e/master.cf: line 7: field \"wakeup_time\": bad value: \"?\"" },
 		{ "x unix - - - 6?0 - smtpd", MCF_ERR_WAKEUP,
 		    "/e/master.cf: line 7: field \"wakeup_time\": bad value: \"6?0\"" },
 		{ "x unix - - - - 1x smtpd", MCF_ERR_MAXPROC,
@@ -223,6 +228,9 @@ test_lenient(struct test *t)
 		TEST_STR(t, joined(mc->entries[0]->args), "smtpd|-o|a=b");
 		TEST_STR(t, joined(mc->entries[1]->args), "smtpd|a b");
 	}
+	/* postconf accepts a lone "?" wakeup; master(8) does not. */
+	TEST_INT(t, mastercf_parse_line(mc, "w unix - - - ? - smtpd", 5, why),
+	    0);
 	TEST_INT(t, mastercf_parse_line(mc, "x unix - - - - 1x smtpd", 4, why),
 	    -1);
 	TEST_INT(t, mc->err, MCF_ERR_MAXPROC);

@@ -259,12 +259,7 @@ pc_is_readonly(const char *name, const char *value,
 	return false;
 }
 
-/*
- * Check a value's $name syntax as Postfix's scan does: each error is a
- * warning, and after the scan one error ends the run.
- */
-static int pc_syntax_errors;
-
+/* Check a value's $name syntax as Postfix's scan does: a warning. */
 static const char *
 pc_null_lookup(const char *name, void *ctx)
 {
@@ -286,7 +281,6 @@ pc_check_syntax(const char *value)
 	}
 	if (mac_expand(out, value, &ctx, why) < 0) {
 		msg_warn("%s", str_ptr(why));
-		pc_syntax_errors++;
 		return false;
 	}
 	return true;
@@ -341,22 +335,20 @@ pc_register_user_params(void)
 		argv_free(names);
 	}
 	/*
-	 * Then Postfix evaluates the main.cf values; the first that fails
-	 * (a syntax error, or a loop: "unreasonable macro call nesting")
-	 * ends the run.
+	 * Then Postfix evaluates the main.cf values of the parameters it
+	 * knows; the first that fails (a syntax error, or a loop:
+	 * "unreasonable macro call nesting") ends the run.
 	 */
 	for (size_t i = 0; i < pc_main_order->argc; i++) {
 		const char *name = pc_main_order->argv[i];
 		const char *value = htable_find(pc_main_set, name);
 
-		if (value && !pc_is_raw(name) &&
+		if (value && pc_find(name) && !pc_is_raw(name) &&
 		    pc_try_expand(value, NULL, why) < 0) {
 			msg_warn("%s", str_ptr(why));
 			msg_fatal("macro processing error");
 		}
 	}
-	if (pc_syntax_errors)
-		msg_fatal("macro processing error");
 	str_free(why);
 }
 

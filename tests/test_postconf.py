@@ -318,6 +318,14 @@ class TestOracle(PostconfTest):
                 out.append(norm(r.stdout, d))
             self.assertEqual(out[0], out[1], " ".join(args))
 
+    def test_macro_errors_in_unused_values(self):
+        """A broken value that nothing uses only warns."""
+        d = self.conf("b = ${foo\n",
+                      "x unix - - - - - smtp -o a=${foo -o b=$\n")
+        self.assertSameOutput(d, "-x", "myhostname", "b")
+        for opt in ("-M", "-n"):
+            self.assertSameOutput(d, opt, stderr="sorted")
+
     def test_macro_loops(self):
         """A $name loop in main.cf ends the run; which name of the loop
         Postfix names depends on its hash order."""

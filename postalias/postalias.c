@@ -41,7 +41,7 @@ postalias_line(struct mkmap *m, char *line, const char *path, int lineno)
 	int rc;
 
 	if ((rc = postalias_parse(line, key, value, why)) < 0)
-		msg_warn("%s, line %d: %s", path, lineno, str_ptr(why));
+		mkmap_warn("%s, line %d: %s", path, lineno, str_ptr(why));
 	else if (rc == 0)
 		(void)mkmap_append(m, str_ptr(key), str_ptr(value));
 	str_free(key);

@@ -43,19 +43,19 @@ postmap_line(struct mkmap *m, char *line, const char *path, int lineno)
 	char *key, *value;
 
 	if (mkmap_parse_line(line, &key, &value, why) < 0) {
-		msg_warn("%s, line %d: %s", path, lineno, str_ptr(why));
+		mkmap_warn("%s, line %d: %s", path, lineno, str_ptr(why));
 		str_free(why);
 		return;
 	}
 	if (key[strlen(key) - 1] == ':')
-		msg_warn(
+		mkmap_warn(
 		    "%s, line %d: record is in \"key: value\" format; is this an alias file?",
 		    path, lineno);
 	if (file_values) {
 		struct str *b64 = str_new(1000);
 
 		if (mkmap_file_to_b64(value, b64, why) < 0)
-			msg_warn("%s, line %d: %s: skipping this entry", path,
+			mkmap_warn("%s, line %d: %s: skipping this entry", path,
 			    lineno, str_ptr(why));
 		else
 			(void)mkmap_append(m, key, str_ptr(b64));
@@ -246,9 +246,9 @@ main(int argc, char **argv)
 	if ((query == NULL || strcmp(query, "-") != 0) && flags)
 		msg_fatal("specify -b -h or -m only with \"-q -\"");
 	if (flags == POSTMAP_MIME)
-		msg_warn("ignoring -m option without -b or -h");
+		mkmap_warn("ignoring -m option without -b or -h");
 	else if (flags & POSTMAP_MIME)
-		msg_warn(
+		mkmap_warn(
 		    "-m: MIME parsing is not implemented; treating the input as one plain message");
 	/* Postfix: -b and -h turn UTF-8 checks off unless -U forces them. */
 	if (utf8_off ||

@@ -286,7 +286,8 @@ class OracleFiles(Base):
         # Duplicates, missing values, quotes, "key:" lines, leading white
         # space, non-UTF-8 lines: the same warnings in the same order.
         src = SOURCE + ("  leading white space\ndup 1\nDUP 2\nbad\xff line\n"
-                        "k bad\xfevalue\n")
+                        "k bad\xfevalue\n\tlead\ttab\n\"un\tbal x\n"
+                        "Tab\tvalue\ntab\tagain\n")
         for opts in ([], ["-r"], ["-w"], ["-u"], ["-f"]):
             o, t = self.twin_dirs({"map": src})
             for kind in ("hash", "btree"):

@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -295,7 +296,7 @@ mkmap_append(struct mkmap *m, const char *key, const char *value)
 		str_set(k, key);
 		if (m->dict->flags & DICT_FLAG_FOLD_FIX)
 			str_lower(k);
-		msg_warn("%s: duplicate entry: \"%s\"", m->label, str_ptr(k));
+		mkmap_warn("%s: duplicate entry: \"%s\"", m->label, str_ptr(k));
 		str_free(k);
 	}
 	return rc;
@@ -409,24 +410,24 @@ mkmap_build(const char *type, const char *name, int build_flags, int open_flags,
 	lline_open(&ll, fp, path, MKMAP_LINE_LIMIT);
 	while ((rc = lline_read(&ll, line)) != 0) {
 		if (rc < 0) {
-			msg_warn("%s", str_ptr(ll.why));
+			mkmap_warn("%s", str_ptr(ll.why));
 			continue;
 		}
 		if (ll.leading_ws) {
-			msg_warn(
+			mkmap_warn(
 			    "%s: logical line must not start with whitespace: \"%.30s%s\"",
 			    path, str_ptr(line),
 			    str_len(line) > 30 ? "..." : "");
 			continue;
 		}
 		if (ll.has_nul) {
-			msg_warn(
+			mkmap_warn(
 			    "%s, line %d: text after null byte may be ignored",
 			    path, ll.lineno);
 			str_truncate(line, strlen(str_ptr(line)));
 		}
 		if (utf8 && !mkmap_utf8_ok(str_ptr(line), str_len(line))) {
-			msg_warn(
+			mkmap_warn(
 			    "%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line",
 			    path, ll.lineno,
 			    mkmap_printable(str_ptr(line), tmp));
@@ -656,6 +657,20 @@ mkmap_printable(const char *s, struct str *out)
 	return str_ptr(out);
 }
 
+void
+mkmap_warn(const char *fmt, ...)
+{
+	struct str *text = str_new(200), *clean = str_new(200);
+	va_list ap;
+
+	va_start(ap, fmt);
+	str_vcatfmt(text, fmt, ap);
+	va_end(ap);
+	msg_warn("%s", mkmap_printable(str_ptr(text), clean));
+	str_free(text);
+	str_free(clean);
+}
+
 /* Open one table named on the command line, or die as Postfix does. */
 static struct dict *
 mkmap_open_query(const char *spec, const char *deftype, int open_flags,
@@ -692,7 +707,7 @@ mkmap_lookup(struct dict *d, const char *key, bool utf8, const char *as)
 
 	if (utf8 && !mkmap_utf8_ok(key, strlen(key))) {
 		tmp = str_new(100);
-		msg_warn(
+		mkmap_warn(
 		    "%s: non-UTF-8 key \"%s\": malformed UTF-8 or invalid codepoint",
 		    mkmap_dict_label(d), mkmap_printable(key, tmp));
 		str_free(tmp);
@@ -704,7 +719,8 @@ mkmap_lookup(struct dict *d, const char *key, bool utf8, const char *as)
 		if (decoded == NULL)
 			decoded = str_new(100);
 		if (mkmap_b64_decode(value, decoded) < 0) {
-			msg_warn("table %s: key %s: malformed BASE64 value: %s",
+			mkmap_warn(
+			    "table %s: key %s: malformed BASE64 value: %s",
 			    mkmap_dict_label(d), key, value);
 			msg_fatal("table %s: query error", mkmap_dict_label(d));
 		}
@@ -713,9 +729,10 @@ mkmap_lookup(struct dict *d, const char *key, bool utf8, const char *as)
 	if (value != NULL && *value == 0) {
 		if (as == NULL)
 			as = mkmap_dict_label(d);
-		msg_warn("table %s: key %s: empty string result is not allowed",
-		    as, key);
-		msg_warn(
+		mkmap_warn(
+		    "table %s: key %s: empty string result is not allowed", as,
+		    key);
+		mkmap_warn(
 		    "table %s should return NO RESULT in case of NOT FOUND",
 		    as);
 	}
@@ -919,20 +936,20 @@ mkmap_seq(const char *spec, const char *deftype, int dict_flags,
 		if ((rc = dict_seq(d, func, &key, &value)) != 0)
 			break;
 		if (*key == 0) {
-			msg_warn(
+			mkmap_warn(
 			    "table %s:%s: empty lookup key value is not allowed",
 			    type, name);
 		} else if (*value == 0) {
-			msg_warn(
+			mkmap_warn(
 			    "table %s:%s: key %s: empty string result is not allowed",
 			    type, name, key);
-			msg_warn(
+			mkmap_warn(
 			    "table %s:%s should return NO RESULT in case of NOT FOUND",
 			    type, name);
 		}
 		if (mkmap_base64) {
 			if (mkmap_b64_decode(value, decoded) < 0) {
-				msg_warn(
+				mkmap_warn(
 				    "table %s: key %s: malformed BASE64 value: %s",
 				    mkmap_dict_label(d), key, value);
 				continue;

@@ -35,6 +35,8 @@
  * mkmap_utf8_ok(s, len)  s is valid UTF-8 (no overlongs, no surrogates)
  * mkmap_printable(s, out)  s with bytes that are neither printable ASCII nor
  *                        valid UTF-8 replaced by '?', as Postfix logs them
+ * mkmap_warn(fmt, ...)   msg_warn() with the text made printable as Postfix
+ *                        logs it (input bytes in messages become '?')
  * mkmap_query(spec, deftype, key, flags, utf8)  postmap -q key on one table:
  *                        1 found (value printed), 0 not found; fatal on error
  * mkmap_queries(in, specs, n, deftype, flags, utf8, sep)  -q -: keys from in,
@@ -95,6 +97,7 @@ int mkmap_file_to_b64(const char *, struct str *, struct str *)
     __attribute__((warn_unused_result));
 bool mkmap_utf8_ok(const char *, size_t);
 const char *mkmap_printable(const char *, struct str *);
+void mkmap_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 int mkmap_query(const char *, const char *, const char *, int, bool);
 int mkmap_queries(FILE *, char **, int, const char *, int, bool, const char *);
 struct mkmap_batch;

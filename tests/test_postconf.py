@@ -322,7 +322,7 @@ class TestOracle(PostconfTest):
         """A broken value that nothing uses only warns."""
         d = self.conf("b = ${foo\n",
                       "x unix - - - - - smtp -o a=${foo -o b=$\n")
-        self.assertSameOutput(d, "-x", "myhostname", "b")
+        self.assertSameOutput(d, "-x", "myhostname", "b", stderr="sorted")
         for opt in ("-M", "-n"):
             self.assertSameOutput(d, opt, stderr="sorted")
 

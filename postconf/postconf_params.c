@@ -104,6 +104,14 @@ pc_find(const char *name)
 }
 
 static bool
+pc_is_builtin(const char *name)
+{
+	struct pc_param *pp = pc_find(name);
+
+	return pp && (pp->class == PC_BUILTIN || pp->class == PC_SERVICE);
+}
+
+static bool
 pc_is_raw(const char *name)
 {
 	struct pc_param *pp = pc_find(name);
@@ -228,12 +236,8 @@ pc_flag_classes(const char *value, struct pc_scan_ctx *ctx)
 	for (size_t i = 0; i < names->argc; i++) {
 		if (ctx->entry == PC_MAIN_SCOPE)
 			htable_enter(pc_rest_classes, names->argv[i], NULL);
-		/* Postfix validates these only when they have a value. */
-		if ((ctx->entry != PC_MAIN_SCOPE &&
-			pc_entry_param(pc_master->entries[ctx->entry],
-			    names->argv[i])) ||
-		    htable_locate(pc_main_set, names->argv[i]))
-			pc_flag_user(names->argv[i], ctx);
+		/* Valid when they have a value, else "undefined". */
+		pc_flag_user(names->argv[i], ctx);
 	}
 	argv_free(names);
 }
@@ -335,15 +339,15 @@ pc_register_user_params(void)
 		argv_free(names);
 	}
 	/*
-	 * Then Postfix evaluates the main.cf values of the parameters it
-	 * knows; the first that fails (a syntax error, or a loop:
-	 * "unreasonable macro call nesting") ends the run.
+	 * Then Postfix evaluates the main.cf values of built-in and
+	 * per-service parameters; the first that fails (a syntax error, or a
+	 * loop: "unreasonable macro call nesting") ends the run.
 	 */
 	for (size_t i = 0; i < pc_main_order->argc; i++) {
 		const char *name = pc_main_order->argv[i];
 		const char *value = htable_find(pc_main_set, name);
 
-		if (value && pc_find(name) && !pc_is_raw(name) &&
+		if (value && pc_is_builtin(name) && !pc_is_raw(name) &&
 		    pc_try_expand(value, NULL, why) < 0) {
 			msg_warn("%s", str_ptr(why));
 			msg_fatal("macro processing error");

@@ -339,6 +339,11 @@ class TestOracle(PostconfTest):
         d = self.conf("", "x unix - - - - - smtp -o a=$b -o b=$a\n",
                       name="loop2")
         self.assertSameOutput(d, "-M", stderr="sorted")
+        # Loops among names that no built-in parameter uses only warn.
+        d = self.conf("a = $b\nb = $a\nu1 = $u1\n"
+                      "smtpd_restriction_classes = ${u9:no}\n",
+                      self.debian_master, name="loop3")
+        self.assertSameOutput(d, "-n", stderr="sorted")
 
     def test_d_every_parameter(self):
         """postconf -d: same names, same count, same values except P_DYN and

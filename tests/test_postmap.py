@@ -573,7 +573,10 @@ class Pinned(Base):
         with open(src, "w") as fp:
             fp.write("a 1\n")
         os.chown(src, nobody.pw_uid, nobody.pw_gid)
-        self.assertEqual(self.ours(["hash:own/map"]).returncode, 0)
+        # LeakSanitizer cannot inspect a process that changed its euid.
+        env = {"ASAN_OPTIONS": (os.environ.get("ASAN_OPTIONS", "") +
+                                ":detect_leaks=0").lstrip(":")}
+        self.assertEqual(self.ours(["hash:own/map"], env=env).returncode, 0)
         st = os.stat(src + ".db")
         self.assertEqual((st.st_uid, st.st_gid),
                          (nobody.pw_uid, nobody.pw_gid))
@@ -581,7 +584,7 @@ class Pinned(Base):
         self.assertEqual(os.stat(src + ".db").st_uid, 0)
         # The owner cannot write there: Postfix's message.
         os.chmod(d, 0o755)
-        r = self.ours(["hash:own/map"])
+        r = self.ours(["hash:own/map"], env=env)
         self.assertEqual((r.returncode, r.stderr), (1, "postmap: fatal: open "
                          "own/map.db: Permission denied\n"))
 

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,6 +163,17 @@ pc_check_options(int mode)
 	str_free(b);
 }
 
+/*
+ * On a fatal error: leave no temp file, and drop the output still in the
+ * buffer, as Postfix's postconf does (its fatal exit does not flush).
+ */
+static void
+pc_cleanup(void)
+{
+	pc_edit_abort();
+	__fpurge(stdout);
+}
+
 static void __attribute__((noreturn)) pc_usage(const char *prog)
 {
 	msg_fatal("usage: %s"
@@ -219,6 +231,7 @@ main(int argc, char **argv)
 		if (fstat(fd, &st) < 0 && open("/dev/null", O_RDWR) != fd)
 			msg_fatal("open /dev/null: %m");
 	msg_init(argv[0]);
+	msg_cleanup(pc_cleanup);
 
 	/* "+": stop at the first name, as Postfix's getopt does. */
 	while (

@@ -20,6 +20,7 @@
  * pc_field_names[]                the -F field names
  * pc_edit_main(mode, args)        -e, -X, -# on main.cf
  * pc_edit_master(mode, args)      -Me, -MX, -M#, -Fe, -Pe, -PX on master.cf
+ * pc_edit_abort()                 remove an unfinished edit's temp file
  * pc_params_*                     the parameter model (postconf_params.c);
  *                                 pc_params_class(list) takes -C's argument
  * pc_show_maps(), pc_show_locks(), pc_show_sasl(mode)  -m, -l, -a/-A
@@ -96,6 +97,7 @@ int pc_field_index(const char *);
 /* postconf_edit.c */
 void pc_edit_main(int, char **);
 void pc_edit_master(int, char **);
+void pc_edit_abort(void);
 
 /* postconf_params.c */
 void pc_params_class(const char *);

@@ -36,11 +36,11 @@ struct pc_edit {
 	FILE *in;
 };
 
-/* The temp file that a fatal error must not leave behind. */
+/* The temp file that a fatal error must not leave behind (pc_edit_abort). */
 static char *pc_edit_tmp;
 
-static void
-pc_edit_cleanup(void)
+void
+pc_edit_abort(void)
 {
 	if (pc_edit_tmp)
 		(void)unlink(pc_edit_tmp);
@@ -75,7 +75,6 @@ pc_edit_open(struct pc_edit *ed, const char *path)
 		close(fd);
 	}
 	pc_edit_tmp = ed->tmp;
-	msg_cleanup(pc_edit_cleanup);
 	if (ftruncate(fd, 0) < 0)
 		msg_fatal("truncate %s: %m", ed->tmp);
 	if ((ed->out = fdopen(fd, "w")) == NULL)

@@ -326,6 +326,17 @@ class TestOracle(PostconfTest):
         for opt in ("-M", "-n"):
             self.assertSameOutput(d, opt, stderr="sorted")
 
+    def test_fatal_drops_buffered_output(self):
+        """A fatal error in the middle of -x output: nothing on stdout,
+        as with Postfix (whose fatal exit does not flush)."""
+        d = self.conf("u3 = $u1 $u3\nsmtpd_client_restrictions = x\n",
+                      self.debian_master)
+        us, them = self.both(d, "-nx")
+        self.assertEqual((us.stdout, us.returncode),
+                         (them.stdout, them.returncode))
+        self.assertEqual(norm(us.stderr, d).splitlines()[-1],
+                         "postconf: fatal: macro processing error")
+
     def test_macro_loops(self):
         """A $name loop in main.cf ends the run; which name of the loop
         Postfix names depends on its hash order."""

@@ -163,6 +163,11 @@ render(struct str *out, const struct tok *t, size_t n, bool external)
 		switch (t[i].type) {
 		case TOK_OP:
 			str_catc(out, t[i].op);
+			/* Postfix 3.7: a comma is always followed by a blank. */
+			if (t[i].op == ',') {
+				str_catc(out, ' ');
+				continue;
+			}
 			break;
 		case TOK_ATOM:
 		case TOK_COMMENT:

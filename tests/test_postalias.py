@@ -40,6 +40,7 @@ q:
 :r
 MiXeD: [1.2.3.4], a.b@[ipv6:::1]
 owner-list: list-request
+tc: a,b ,
 """
 
 KEYS = ["root", "ROOT", "postmaster", "a b", "quoted", "Quoted", "c", "d",
@@ -234,6 +235,7 @@ class Pinned(Base):
             'foo:\t"bar baz" (comment), <qux@Example.com>',
             "mixed:\t[1.2.3.4], a.b@[ipv6:::1]",
             "owner-list:\tlist-request",
+            "tc:\ta, b, ",
             "postmaster:\troot",
             "quoted:\ty",
             "root:\tBob, alice@Example.COM",

@@ -133,14 +133,13 @@ non_op(const struct tok *t)
 	return t->type != TOK_OP;
 }
 
-/* Postfix's tok822_append_space(): blank after ',' and before '<'. */
+/* Postfix's tok822_append_space(): blank before '<' and between words. */
 static bool
 space_after(const struct tok *t, const struct tok *next)
 {
 	if (next == NULL)
 		return false;
-	if ((t->type == TOK_OP && t->op == ',') ||
-	    (next->type == TOK_OP && next->op == '<'))
+	if (next->type == TOK_OP && next->op == '<')
 		return true;
 	return non_op(t) && non_op(next);
 }

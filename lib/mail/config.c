@@ -155,7 +155,8 @@ config_set(const char *path, int line, const char *name, const char *value)
 	struct config_entry *e;
 
 	if ((e = htable_find(config_main, name)) != NULL) {
-		if (path)
+		/* Postfix is silent when the repeat sets the same value. */
+		if (path && strcmp(e->value, value) != 0)
 			msg_warn("%s, line %d: overriding earlier entry: %s=%s",
 			    path, line, name, e->value);
 		free(e->value);

@@ -140,6 +140,8 @@ test_syntax(struct test *t)
 		      "t_spaced\t=\t value  with  spaces \t \r\n"
 		      "t_dup = first\n"
 		      "t_dup = second\n"
+		      "t_same = one\n"
+		      "t_same = one\n"
 		      "t_name-with.dots = ok\n"
 		      "t_eq = a=b\n"
 		      "t_cont = a\n"
@@ -172,8 +174,9 @@ test_syntax(struct test *t)
 		TEST_STR(t, names[1], "myorigin");
 		TEST_STR(t, names[2], "t_relay");
 		TEST_STR(t, names[5], "t_dup");
-		TEST_STR(t, names[8], "t_cont");
-		TEST_TRUE(t, names[9] == NULL);
+		TEST_STR(t, names[6], "t_same");
+		TEST_STR(t, names[9], "t_cont");
+		TEST_TRUE(t, names[10] == NULL);
 		free(names);
 	}
 	TEST_STR(t, config_explicit("config_directory"), dir);

@@ -560,39 +560,16 @@ mkmap_file_to_b64(const char *list, struct str *out, struct str *why)
 int
 mkmap_parse_line(char *line, char **keyp, char **valuep, struct str *why)
 {
-	bool in_quotes = false;
-	char *value, *end;
-
-	for (value = line; *value; value++) {
-		if (*value == '\\') {
-			if (*++value == 0)
-				break;
-		} else if (isspace((unsigned char)*value)) {
-			if (!in_quotes)
-				break;
-		} else if (*value == '"') {
-			in_quotes = !in_quotes;
-		}
-	}
-	if (in_quotes) {
-		str_fmt(why, "unbalanced '\"' in '%s' -- ignoring this line",
-		    line);
+	switch (dict_text_parse_line(line, keyp, valuep)) {
+	case 0:
+		return 0;
+	case DICT_TEXT_QUOTE:
+		str_fmt(why, "unbalanced '\"' in '%s' -- ignoring this line", line);
 		return -1;
-	}
-	if (*value)
-		*value++ = 0;
-	while (isspace((unsigned char)*value))
-		value++;
-	end = value + strlen(value);
-	while (end > value && isspace((unsigned char)end[-1]))
-		*--end = 0;
-	if (*line == 0 || *value == 0) {
+	default:
 		str_set(why, "expected format: key whitespace value");
 		return -1;
 	}
-	*keyp = line;
-	*valuep = value;
-	return 0;
 }
 
 /* Valid UTF-8 as Postfix's valid_utf8_string() sees it. */

@@ -80,7 +80,7 @@ main(int argc, char **argv)
 	int build_flags = MKMAP_AS_OWNER | MKMAP_SAVE_PERM;
 	int open_flags = O_RDWR | O_CREAT | O_TRUNC;
 	int dict_flags = DICT_FLAG_DUP_WARN | DICT_FLAG_FOLD_FIX;
-	int nul_flags = 0, ch, found;
+	int nul_flags = 0, ch;
 	bool sequence = false, utf8_off = false;
 	char *type, *name, *slash;
 
@@ -158,46 +158,12 @@ main(int argc, char **argv)
 		conf.utf8 = false;
 
 	/* Without -N or -n, read both forms; write with the NUL (Linux). */
-	if (delkey) {
-		if (optind + 1 > argc)
+	if (delkey || query || sequence) {
+		if (optind + 1 > argc && (delkey || query))
 			usage();
-		dict_flags |=
-		    DICT_FLAG_LOCK |
-		    (nul_flags ? nul_flags
-			       : DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
-		if (strcmp(delkey, "-") == 0)
-			exit(!mkmap_deletes(stdin, argv + optind, argc - optind,
-			    conf.db_type, dict_flags));
-		found = 0;
-		for (; optind < argc; optind++)
-			found |= mkmap_delete(argv[optind], conf.db_type,
-			    delkey, dict_flags);
-		exit(!found);
-	} else if (query) {
-		if (optind + 1 > argc)
-			usage();
-		dict_flags |=
-		    DICT_FLAG_LOCK |
-		    (nul_flags ? nul_flags
-			       : DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
-		if (strcmp(query, "-") == 0)
-			exit(!mkmap_queries(stdin, argv + optind, argc - optind,
-			    conf.db_type, dict_flags, conf.utf8, ":\t"));
-		for (; optind < argc; optind++)
-			if (mkmap_query(argv[optind], conf.db_type, query,
-				dict_flags, conf.utf8))
-				exit(0);
-		exit(1);
-	} else if (sequence) {
-		if (optind >= argc)
-			exit(1);
-		dict_flags |=
-		    DICT_FLAG_LOCK |
-		    (nul_flags ? nul_flags
-			       : DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
-		/* Postfix lists the first table only. */
-		mkmap_seq(argv[optind], conf.db_type, dict_flags, ":\t");
-		exit(0);
+		exit(mkmap_run(delkey, query, argv + optind, argc - optind,
+		    conf.db_type, dict_flags | mkmap_read_flags(nul_flags),
+		    conf.utf8, ":\t"));
 	}
 	if (optind + 1 > argc)
 		usage();

@@ -944,3 +944,47 @@ mkmap_seq(const char *spec, const char *deftype, int dict_flags,
 	free(type);
 	free(name);
 }
+
+/* Lookup flags for -d, -q and -s: -N/-n as given, else try both forms. */
+int
+mkmap_read_flags(int nul_flags)
+{
+	return DICT_FLAG_LOCK |
+	    (nul_flags ? nul_flags : DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL);
+}
+
+/*
+ * The -d KEY, -q KEY and -s modes that postmap and postalias share, on the
+ * tables named in specs (-s lists only the first, as Postfix does).
+ * Returns the exit status: 0 when a key was found (or removed), else 1.
+ */
+int
+mkmap_run(const char *delkey, const char *query, char **specs, int count,
+    const char *deftype, int dict_flags, bool utf8, const char *sep)
+{
+	int found = 0;
+
+	if (delkey) {
+		if (strcmp(delkey, "-") == 0)
+			return !mkmap_deletes(stdin, specs, count, deftype,
+			    dict_flags);
+		for (int i = 0; i < count; i++)
+			found |= mkmap_delete(specs[i], deftype, delkey,
+			    dict_flags);
+		return !found;
+	}
+	if (query) {
+		if (strcmp(query, "-") == 0)
+			return !mkmap_queries(stdin, specs, count, deftype,
+			    dict_flags, utf8, sep);
+		for (int i = 0; i < count; i++)
+			if (mkmap_query(specs[i], deftype, query, dict_flags,
+				utf8))
+				return 0;
+		return 1;
+	}
+	if (count < 1)
+		return 1;
+	mkmap_seq(specs[0], deftype, dict_flags, sep);
+	return 0;
+}

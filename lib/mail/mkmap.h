@@ -47,6 +47,10 @@
  * mkmap_delete(spec, deftype, key, flags)  -d key: 1 removed, 0 not found
  * mkmap_deletes(in, specs, n, deftype, flags)  -d -: 1 if any removed
  * mkmap_seq(spec, deftype, flags, sep)  -s: print every entry
+ * mkmap_read_flags(nul_flags)  lookup flags for -d/-q/-s (-N/-n, else both)
+ * mkmap_run(delkey, query, specs, n, deftype, flags, utf8, sep)  the -d, -q
+ *                        and -s modes both commands share (-s when delkey
+ *                        and query are NULL): the exit status
  */
 #ifndef MKMAP_H
 #define MKMAP_H
@@ -98,6 +102,9 @@ int mkmap_file_to_b64(const char *, struct str *, struct str *)
 bool mkmap_utf8_ok(const char *, size_t);
 const char *mkmap_printable(const char *, struct str *);
 void mkmap_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+int mkmap_read_flags(int);
+int mkmap_run(const char *, const char *, char **, int, const char *, int,
+    bool, const char *);
 int mkmap_query(const char *, const char *, const char *, int, bool);
 int mkmap_queries(FILE *, char **, int, const char *, int, bool, const char *);
 struct mkmap_batch;

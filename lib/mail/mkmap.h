@@ -103,6 +103,14 @@ bool mkmap_utf8_ok(const char *, size_t);
 const char *mkmap_printable(const char *, struct str *);
 void mkmap_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 int mkmap_read_flags(int);
+
+/* Shared by mkmap.c and mkmap_query.c only. */
+extern bool mkmap_base64;
+struct dict *mkmap_track(struct dict *);
+struct dict *mkmap_dict_close(struct dict *);
+const char *mkmap_errtext(void);
+const char *mkmap_dict_label(const struct dict *);
+int mkmap_b64_decode(const char *, struct str *);
 int mkmap_run(const char *, const char *, char **, int, const char *, int,
     bool, const char *);
 int mkmap_query(const char *, const char *, const char *, int, bool);

@@ -17,6 +17,14 @@ make -s -j2 O=build all >"$log/build.out" 2>&1 || { cat "$log/build.out"; echo "
 make -s -j2 O=build check >"$log/unit.out" 2>&1; cat "$log/unit.out"
 sh tests/run.sh build >"$log/e2e.out" 2>&1; cat "$log/e2e.out"
 
+echo "== source checks"
+cp=0 cf=0
+for c in check-banned check-docs; do
+	if make -s "$c"; then echo "PASS $c"; cp=$((cp + 1)); else echo "FAIL $c"; cf=$((cf + 1)); fi
+done >"$log/checks.out" 2>&1
+echo "checks: $cp passed, $cf failed" >>"$log/checks.out"
+cat "$log/checks.out"
+
 echo "== sanitizer build (ASan + UBSan)"
 asan_dir=$(mktemp -d)
 chmod 755 "$asan_dir"
@@ -38,7 +46,7 @@ rm -rf "$asan_dir"
 # Sum the per-runner summary lines into one.
 sum() { sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed\(, \([0-9]*\) skipped\)\{0,1\}$/\1 \2 \4/p" "$log/$2"; }
 p=0 f=$reports s=0
-for pair in "unit unit.out" "e2e e2e.out" "unit aunit.out" "e2e ae2e.out"; do
+for pair in "unit unit.out" "e2e e2e.out" "checks checks.out" "unit aunit.out" "e2e ae2e.out"; do
 	set -- $pair
 	line=$(sum "$1" "$2")
 	if [ -z "$line" ]; then

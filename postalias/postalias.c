@@ -76,101 +76,34 @@ postalias_end(struct mkmap *m, int open_flags)
 int
 main(int argc, char **argv)
 {
-	const char *confdir = NULL, *query = NULL, *delkey = NULL;
-	int build_flags = MKMAP_AS_OWNER | MKMAP_SAVE_PERM;
-	int open_flags = O_RDWR | O_CREAT | O_TRUNC;
-	int dict_flags = DICT_FLAG_DUP_WARN | DICT_FLAG_FOLD_FIX;
-	int nul_flags = 0, ch;
-	bool sequence = false, utf8_off = false;
-	char *type, *name, *slash;
+	struct mkmap_opts o;
+	int ch;
+	char *type, *name;
 
-	/* getopt's messages name the program as Postfix's do. */
-	if ((slash = strrchr(argv[0], '/')) != NULL && slash[1])
-		argv[0] = slash + 1;
-	msg_init(argv[0]);
-	umask(022);
-	for (int fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
-			msg_fatal("open /dev/null: %m");
-	if (getenv("MAIL_VERBOSE"))
-		msg_verbose = 1;
+	mkmap_init(argv, &o);
 
 	while ((ch = getopt(argc, argv, "Nc:d:finopq:rsuvw")) > 0) {
-		switch (ch) {
-		case 'N':
-			nul_flags = DICT_FLAG_TRY1NULL;
-			break;
-		case 'c':
-			confdir = optarg;
-			break;
-		case 'd':
-			if (sequence || query || delkey)
-				msg_fatal("specify only one of -s -q or -d");
-			delkey = optarg;
-			break;
-		case 'f':
-			dict_flags &= ~DICT_FLAG_FOLD_FIX;
-			break;
-		case 'i':
-			open_flags &= ~O_TRUNC;
-			break;
-		case 'n':
-			nul_flags = DICT_FLAG_TRY0NULL;
-			break;
-		case 'o':
-			build_flags &= ~MKMAP_AS_OWNER;
-			break;
-		case 'p':
-			build_flags &= ~MKMAP_SAVE_PERM;
-			break;
-		case 'q':
-			if (sequence || query || delkey)
-				msg_fatal("specify only one of -s -q or -d");
-			query = optarg;
-			break;
-		case 'r':
-			dict_flags &=
-			    ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE);
-			dict_flags |= DICT_FLAG_DUP_REPLACE;
-			break;
-		case 's':
-			if (query || delkey)
-				msg_fatal("specify only one of -s or -q or -d");
-			sequence = true;
-			break;
-		case 'u':
-			utf8_off = true;
-			break;
-		case 'v':
-			msg_verbose++;
-			break;
-		case 'w':
-			dict_flags &=
-			    ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_REPLACE);
-			dict_flags |= DICT_FLAG_DUP_IGNORE;
-			break;
-		default:
+		if (!mkmap_option(ch, optarg, &o))
 			usage();
-		}
 	}
-	mkmap_config(confdir, &conf);
-	if (utf8_off)
+	mkmap_config(o.confdir, &conf);
+	if (o.utf8_off)
 		conf.utf8 = false;
 
 	/* Without -N or -n, read both forms; write with the NUL (Linux). */
-	if (delkey || query || sequence) {
-		if (optind + 1 > argc && (delkey || query))
+	if (o.delkey || o.query || o.sequence) {
+		if (optind + 1 > argc && (o.delkey || o.query))
 			usage();
-		exit(mkmap_run(delkey, query, argv + optind, argc - optind,
-		    conf.db_type, dict_flags | mkmap_read_flags(nul_flags),
+		exit(mkmap_run(o.delkey, o.query, argv + optind, argc - optind,
+		    conf.db_type, o.dict_flags | mkmap_read_flags(o.nul_flags),
 		    conf.utf8, ":\t"));
 	}
 	if (optind + 1 > argc)
 		usage();
-	dict_flags |= nul_flags ? nul_flags : DICT_FLAG_TRY1NULL;
+	o.dict_flags |= o.nul_flags ? o.nul_flags : DICT_FLAG_TRY1NULL;
 	for (; optind < argc; optind++) {
 		mkmap_split(argv[optind], conf.db_type, &type, &name);
-		mkmap_build(type, name, build_flags, open_flags, dict_flags,
+		mkmap_build(type, name, o.build_flags, o.open_flags, o.dict_flags,
 		    conf.utf8, postalias_line, postalias_end);
 		free(type);
 		free(name);

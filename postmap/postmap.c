@@ -149,43 +149,19 @@ int
 main(int argc, char **argv)
 {
 	struct mkmap_conf conf;
-	const char *confdir = NULL, *query = NULL, *delkey = NULL;
-	int build_flags = MKMAP_AS_OWNER | MKMAP_SAVE_PERM;
-	int open_flags = O_RDWR | O_CREAT | O_TRUNC;
-	int dict_flags = DICT_FLAG_DUP_WARN | DICT_FLAG_FOLD_FIX;
-	int nul_flags = 0, flags = 0, ch;
-	bool sequence = false, utf8_off = false, force_utf8 = false;
-	char *type, *name, *slash;
+	struct mkmap_opts o;
+	int flags = 0, ch;
+	bool force_utf8 = false;
+	char *type, *name;
 
-	/* getopt's messages name the program as Postfix's do. */
-	if ((slash = strrchr(argv[0], '/')) != NULL && slash[1])
-		argv[0] = slash + 1;
-	msg_init(argv[0]);
-	umask(022);
-	for (int fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
-			msg_fatal("open /dev/null: %m");
-	if (getenv("MAIL_VERBOSE"))
-		msg_verbose = 1;
+	mkmap_init(argv, &o);
 
 	while ((ch = getopt(argc, argv, "bc:d:fFhimnNopq:rsuUvw")) > 0) {
+		if (mkmap_option(ch, optarg, &o))
+			continue;
 		switch (ch) {
-		case 'N':
-			nul_flags = DICT_FLAG_TRY1NULL;
-			break;
 		case 'b':
 			flags |= POSTMAP_BODY;
-			break;
-		case 'c':
-			confdir = optarg;
-			break;
-		case 'd':
-			if (sequence || query || delkey)
-				msg_fatal("specify only one of -s -q or -d");
-			delkey = optarg;
-			break;
-		case 'f':
-			dict_flags &= ~DICT_FLAG_FOLD_FIX;
 			break;
 		case 'F':
 			file_values = true;
@@ -194,56 +170,18 @@ main(int argc, char **argv)
 		case 'h':
 			flags |= POSTMAP_HEADER;
 			break;
-		case 'i':
-			open_flags &= ~O_TRUNC;
-			break;
 		case 'm':
 			flags |= POSTMAP_MIME;
 			break;
-		case 'n':
-			nul_flags = DICT_FLAG_TRY0NULL;
-			break;
-		case 'o':
-			build_flags &= ~MKMAP_AS_OWNER;
-			break;
-		case 'p':
-			build_flags &= ~MKMAP_SAVE_PERM;
-			break;
-		case 'q':
-			if (sequence || query || delkey)
-				msg_fatal("specify only one of -s -q or -d");
-			query = optarg;
-			break;
-		case 'r':
-			dict_flags &=
-			    ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE);
-			dict_flags |= DICT_FLAG_DUP_REPLACE;
-			break;
-		case 's':
-			if (query || delkey)
-				msg_fatal("specify only one of -s or -q or -d");
-			sequence = true;
-			break;
-		case 'u':
-			utf8_off = true;
-			break;
 		case 'U':
 			force_utf8 = true;
-			break;
-		case 'v':
-			msg_verbose++;
-			break;
-		case 'w':
-			dict_flags &=
-			    ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_REPLACE);
-			dict_flags |= DICT_FLAG_DUP_IGNORE;
 			break;
 		default:
 			usage();
 		}
 	}
-	mkmap_config(confdir, &conf);
-	if ((query == NULL || strcmp(query, "-") != 0) && flags)
+	mkmap_config(o.confdir, &conf);
+	if ((o.query == NULL || strcmp(o.query, "-") != 0) && flags)
 		msg_fatal("specify -b -h or -m only with \"-q -\"");
 	if (flags == POSTMAP_MIME)
 		mkmap_warn("ignoring -m option without -b or -h");
@@ -251,27 +189,27 @@ main(int argc, char **argv)
 		mkmap_warn(
 		    "-m: MIME parsing is not implemented; treating the input as one plain message");
 	/* Postfix: -b and -h turn UTF-8 checks off unless -U forces them. */
-	if (utf8_off ||
+	if (o.utf8_off ||
 	    ((flags & (POSTMAP_HEADER | POSTMAP_BODY)) && !force_utf8))
 		conf.utf8 = false;
 
 	/* Without -N or -n, read both forms; write with the NUL (Linux). */
-	if (delkey || query || sequence) {
-		if (optind + 1 > argc && (delkey || query))
+	if (o.delkey || o.query || o.sequence) {
+		if (optind + 1 > argc && (o.delkey || o.query))
 			usage();
-		dict_flags |= mkmap_read_flags(nul_flags);
-		if (query && strcmp(query, "-") == 0 && (flags & ~POSTMAP_MIME))
+		o.dict_flags |= mkmap_read_flags(o.nul_flags);
+		if (o.query && strcmp(o.query, "-") == 0 && (flags & ~POSTMAP_MIME))
 			exit(!postmap_message(argv + optind, argc - optind,
-			    conf.db_type, flags, dict_flags, conf.utf8));
-		exit(mkmap_run(delkey, query, argv + optind, argc - optind,
-		    conf.db_type, dict_flags, conf.utf8, "\t"));
+			    conf.db_type, flags, o.dict_flags, conf.utf8));
+		exit(mkmap_run(o.delkey, o.query, argv + optind, argc - optind,
+		    conf.db_type, o.dict_flags, conf.utf8, "\t"));
 	}
 	if (optind + 1 > argc)
 		usage();
-	dict_flags |= nul_flags ? nul_flags : DICT_FLAG_TRY1NULL;
+	o.dict_flags |= o.nul_flags ? o.nul_flags : DICT_FLAG_TRY1NULL;
 	for (; optind < argc; optind++) {
 		mkmap_split(argv[optind], conf.db_type, &type, &name);
-		mkmap_build(type, name, build_flags, open_flags, dict_flags,
+		mkmap_build(type, name, o.build_flags, o.open_flags, o.dict_flags,
 		    conf.utf8, postmap_line, NULL);
 		free(type);
 		free(name);

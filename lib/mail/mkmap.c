@@ -648,3 +648,86 @@ mkmap_warn(const char *fmt, ...)
 	str_free(text);
 	str_free(clean);
 }
+
+/* What both commands do first: program name, umask, descriptors 0-2. */
+void
+mkmap_init(char **argv, struct mkmap_opts *o)
+{
+	char *slash;
+
+	/* getopt's messages name the program as Postfix's do. */
+	if ((slash = strrchr(argv[0], '/')) != NULL && slash[1])
+		argv[0] = slash + 1;
+	msg_init(argv[0]);
+	umask(022);
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			msg_fatal("open /dev/null: %m");
+	if (getenv("MAIL_VERBOSE"))
+		msg_verbose = 1;
+	memset(o, 0, sizeof(*o));
+	o->build_flags = MKMAP_AS_OWNER | MKMAP_SAVE_PERM;
+	o->open_flags = O_RDWR | O_CREAT | O_TRUNC;
+	o->dict_flags = DICT_FLAG_DUP_WARN | DICT_FLAG_FOLD_FIX;
+}
+
+/* The options postmap and postalias share: true when ch was one. */
+bool
+mkmap_option(int ch, const char *arg, struct mkmap_opts *o)
+{
+	switch (ch) {
+	case 'N':
+		o->nul_flags = DICT_FLAG_TRY1NULL;
+		break;
+	case 'n':
+		o->nul_flags = DICT_FLAG_TRY0NULL;
+		break;
+	case 'c':
+		o->confdir = arg;
+		break;
+	case 'd':
+		if (o->sequence || o->query || o->delkey)
+			msg_fatal("specify only one of -s -q or -d");
+		o->delkey = arg;
+		break;
+	case 'q':
+		if (o->sequence || o->query || o->delkey)
+			msg_fatal("specify only one of -s -q or -d");
+		o->query = arg;
+		break;
+	case 's':
+		if (o->query || o->delkey)
+			msg_fatal("specify only one of -s or -q or -d");
+		o->sequence = true;
+		break;
+	case 'f':
+		o->dict_flags &= ~DICT_FLAG_FOLD_FIX;
+		break;
+	case 'i':
+		o->open_flags &= ~O_TRUNC;
+		break;
+	case 'o':
+		o->build_flags &= ~MKMAP_AS_OWNER;
+		break;
+	case 'p':
+		o->build_flags &= ~MKMAP_SAVE_PERM;
+		break;
+	case 'r':
+		o->dict_flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_IGNORE);
+		o->dict_flags |= DICT_FLAG_DUP_REPLACE;
+		break;
+	case 'w':
+		o->dict_flags &= ~(DICT_FLAG_DUP_WARN | DICT_FLAG_DUP_REPLACE);
+		o->dict_flags |= DICT_FLAG_DUP_IGNORE;
+		break;
+	case 'u':
+		o->utf8_off = true;
+		break;
+	case 'v':
+		msg_verbose++;
+		break;
+	default:
+		return false;
+	}
+	return true;
+}

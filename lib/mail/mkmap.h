@@ -47,6 +47,10 @@
  * mkmap_delete(spec, deftype, key, flags)  -d key: 1 removed, 0 not found
  * mkmap_deletes(in, specs, n, deftype, flags)  -d -: 1 if any removed
  * mkmap_seq(spec, deftype, flags, sep)  -s: print every entry
+ * mkmap_init(argv, &opts)  common start: program name, umask, fds 0-2, defaults
+ * mkmap_option(ch, optarg, &opts)  handle an option both commands share
+ *                        (-c -d -f -i -N -n -o -p -q -r -s -u -v -w): true if
+ *                        ch was one
  * mkmap_read_flags(nul_flags)  lookup flags for -d/-q/-s (-N/-n, else both)
  * mkmap_run(delkey, query, specs, n, deftype, flags, utf8, sep)  the -d, -q
  *                        and -s modes both commands share (-s when delkey
@@ -78,6 +82,19 @@ struct mkmap_conf {
 	char *myhostname; /* myhostname (postalias's YP_MASTER_NAME) */
 };
 
+/* Command-line state both commands share (mkmap_init, mkmap_option). */
+struct mkmap_opts {
+	const char *confdir;	/* -c */
+	const char *query;	/* -q */
+	const char *delkey;	/* -d */
+	bool sequence;		/* -s */
+	bool utf8_off;		/* -u */
+	int build_flags;	/* MKMAP_*: -o, -p */
+	int open_flags;		/* -i */
+	int dict_flags;		/* -f, -r, -w */
+	int nul_flags;		/* -N, -n */
+};
+
 #define MKMAP_AS_OWNER  (1 << 0) /* run as the source file's owner */
 #define MKMAP_SAVE_PERM (1 << 1) /* result's g/o read bits from source */
 
@@ -103,6 +120,8 @@ bool mkmap_utf8_ok(const char *, size_t);
 const char *mkmap_printable(const char *, struct str *);
 void mkmap_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 int mkmap_read_flags(int);
+void mkmap_init(char **, struct mkmap_opts *);
+bool mkmap_option(int, const char *, struct mkmap_opts *);
 
 /* Shared by mkmap.c and mkmap_query.c only. */
 extern bool mkmap_base64;

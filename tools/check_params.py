@@ -18,33 +18,13 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mkpostconf5 import c_unescape  # noqa: E402  (one parser of C escapes)
+
 TYPES = {"STR", "RAW", "BOOL", "INT", "LONG", "TIME"}
 FLAGS = {"P_NOTYET", "P_DYN", "P_DIFF"}
 LINE_RE = re.compile(
     r'^PARAM\((\w+), (\w+), "((?:[^"\\]|\\.)*)", (-?\d+), (-?\d+), ([\w |]+)\)$')
-
-
-def c_unescape(s):
-    """Undo the C string literal escapes that params.def uses."""
-    out, i = [], 0
-    simple = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "'": "'", "?": "?"}
-    while i < len(s):
-        ch = s[i]
-        if ch != "\\":
-            out.append(ch)
-            i += 1
-            continue
-        nxt = s[i + 1]
-        if nxt in simple:
-            out.append(simple[nxt])
-            i += 2
-        elif nxt in "01234567":
-            m = re.match(r"[0-7]{1,3}", s[i + 1:])
-            out.append(chr(int(m.group(0), 8)))
-            i += 1 + len(m.group(0))
-        else:
-            raise ValueError("unsupported escape \\" + nxt)
-    return "".join(out)
 
 
 def parse_def(path, problems):

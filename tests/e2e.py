@@ -79,3 +79,160 @@ class TempDirTest(unittest.TestCase):
         with open(os.path.join(d, "master.cf"), "w") as f:
             f.write(master_cf)
         return d
+
+
+def ensure_users():
+    """As root, create the postfix user and postdrop group the tests need."""
+    if os.geteuid() != 0:
+        raise unittest.SkipTest("SKIPPED LOUDLY: needs root (to create the "
+                                "postfix user and run master)")
+    if subprocess.run(["getent", "group", "postdrop"],
+                      capture_output=True).returncode != 0:
+        subprocess.run(["groupadd", "-r", "postdrop"], check=True)
+    if subprocess.run(["getent", "passwd", "postfix"],
+                      capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "-r", "-U", "-M", "-d", "/nonexistent",
+                        "-s", "/usr/sbin/nologin", "postfix"], check=True)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sanitizer_env():
+    """import_environment entries that keep sanitizer settings for children.
+
+    Leak checking is turned off in the instance: it cannot inspect a
+    process that has dropped privileges (a LeakSanitizer limitation).
+    """
+    out = []
+    for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        val = os.environ.get(name)
+        if val:
+            if name == "ASAN_OPTIONS":
+                val = val.replace("detect_leaks=1", "detect_leaks=0")
+            out.append("%s=%s" % (name, val))
+    return " ".join(out)
+
+
+class Instance:
+    """A private Postern instance under dir: etc/, spool/, data/, libexec/.
+
+    libexec/ holds links to the built daemons (master, postlogd, and the
+    test daemon testd); bin/ links to the built commands.  main.cf puts the
+    log in log/maillog; extra main.cf text and the master.cf are the test's.
+    """
+
+    DAEMONS = ("master/master", "postlogd/postlogd", "tests/fixtures/testd")
+    COMMANDS = ("postfix", "postconf", "postmap", "postalias", "postlog",
+                "postmulti")
+
+    def __init__(self, top, master_cf, main_extra=""):
+        ensure_users()
+        os.chmod(top, 0o755)
+        self.top = top
+        self.conf = os.path.join(top, "etc")
+        self.queue = os.path.join(top, "spool")
+        self.data = os.path.join(top, "data")
+        self.libexec = os.path.join(top, "libexec")
+        self.bin = os.path.join(top, "bin")
+        self.logdir = os.path.join(top, "log")
+        self.maillog = os.path.join(self.logdir, "maillog")
+        for d in (self.conf, self.libexec, self.bin, self.logdir):
+            os.makedirs(d, exist_ok=True)
+        for rel in self.DAEMONS:
+            shutil.copy2(os.path.join(BUILD, rel),
+                         os.path.join(self.libexec, os.path.basename(rel)))
+        for name in self.COMMANDS:
+            os.symlink(prog(name), os.path.join(self.bin, name))
+        env = sanitizer_env()
+        main = ("queue_directory = %s\ndata_directory = %s\n"
+                "daemon_directory = %s\ncommand_directory = %s\n"
+                "inet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n"
+                "myhostname = mx.example.test\n"
+                "maillog_file = %s\nmaillog_file_prefixes = %s\n"
+                "compatibility_level = 3.6\n"
+                % (self.queue, self.data, self.libexec, self.bin,
+                   self.maillog, top))
+        if env:
+            main += ("import_environment = MAIL_CONFIG MAIL_DEBUG "
+                     "MAIL_LOGTAG TZ LANG=C %s\n" % env)
+        self.write("main.cf", main + main_extra)
+        self.write("master.cf", master_cf)
+
+    def write(self, name, text):
+        with open(os.path.join(self.conf, name), "w") as f:
+            f.write(text)
+
+    def postfix(self, *args, timeout=60):
+        e = dict(os.environ)
+        e.pop("MAIL_CONFIG", None)
+        return subprocess.run([prog("postfix"), "-c", self.conf] + list(args),
+                              capture_output=True, text=True, env=e,
+                              timeout=timeout)
+
+    def start(self):
+        r = self.postfix("start")
+        if r.returncode != 0:
+            raise AssertionError("postfix start failed: %s%s\nlog:\n%s"
+                                 % (r.stdout, r.stderr, self.log()))
+        return r
+
+    def stop(self):
+        """Stop the instance if it runs; wait until no process is left."""
+        import time
+        if self.master_pid() is not None:
+            self.postfix("stop")
+        deadline = time.time() + 10
+        while self.processes() and time.time() < deadline:
+            time.sleep(0.1)
+        for pid in self.processes():
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.queue, "pid", "master.pid")) as f:
+                pid = int(f.readline())
+        except (OSError, ValueError):
+            return None
+        return pid if os.path.exists("/proc/%d" % pid) else None
+
+    def processes(self):
+        """PIDs of this instance: master and its children work in spool/."""
+        out = []
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            for link in ("cwd", "root"):
+                try:
+                    if os.readlink("/proc/%s/%s" % (p, link)) == self.queue:
+                        out.append(int(p))
+                        break
+                except OSError:
+                    pass
+        return out
+
+    def log(self):
+        try:
+            with open(self.maillog, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_log(self, pattern, timeout=10):
+        """Wait until the log matches the regex pattern; the match or None."""
+        import re
+        import time
+        deadline = time.time() + timeout
+        while True:
+            m = re.search(pattern, self.log(), re.M)
+            if m or time.time() > deadline:
+                return m
+            time.sleep(0.1)

@@ -1,10 +1,9 @@
 #!/bin/sh
-# Build Postern, install it under ./demo, and set up a demo instance's
-# configuration on loopback.  Run from the top of the source tree, as root
-# on a fresh Debian machine (it installs the build dependencies).
-#
-# Until the mail path exists (master, smtpd, ...), the demo shows the
-# instance's configuration; later issues make this start the instance.
+# Build Postern, install it under ./demo, and start a demo instance on
+# loopback in the foreground, logging to standard output (Ctrl-C or
+# "demo/usr/sbin/postfix -c demo/etc/postfix stop" ends it).  Run from the
+# top of the source tree, as root on a fresh Debian machine (it installs
+# the build dependencies and creates the postfix user and postdrop group).
 set -e
 cd "$(dirname "$0")/.."
 sh tools/deps.sh
@@ -17,6 +16,9 @@ top=$PWD/demo
 conf=$top/etc/postfix
 bin=$top/usr/sbin
 mkdir -p "$top/var/spool/postfix" "$top/var/lib/postfix"
+getent group postdrop >/dev/null || groupadd -r postdrop
+getent passwd postfix >/dev/null ||
+    useradd -r -U -M -d /nonexistent -s /usr/sbin/nologin postfix
 "$bin/postconf" -c "$conf" -e \
     "queue_directory = $top/var/spool/postfix" \
     "data_directory = $top/var/lib/postfix" \
@@ -33,3 +35,9 @@ echo "== Postern installed in $top; demo configuration ($conf):"
 "$bin/postconf" -c "$conf" -n
 echo "== aliases: postmap -q postmaster hash:$conf/aliases"
 "$bin/postmap" -c "$conf" -q postmaster "hash:$conf/aliases"
+# Never port 25 on a development machine: SMTP on 127.0.0.1:2525.
+sed -i 's/^smtp      inet/127.0.0.1:2525 inet/' "$conf/master.cf"
+echo "== services (postconf -M):"
+"$bin/postconf" -c "$conf" -M
+echo "== starting the demo instance in the foreground (Ctrl-C stops it)"
+exec "$bin/postfix" -c "$conf" start-fg

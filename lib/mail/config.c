@@ -88,9 +88,9 @@ void
 config_init(const char *dir)
 {
 	const char *env;
+	char *old = config_directory;	/* dir may point into it */
 
 	config_tables();
-	free(config_directory);
 	config_dir_explicit = true;
 	if (dir == NULL) {
 		if ((env = getenv("MAIL_CONFIG")) != NULL && *env)
@@ -101,6 +101,7 @@ config_init(const char *dir)
 		}
 	}
 	config_directory = xstrdup(dir);
+	free(old);
 }
 
 const char *

@@ -276,6 +276,70 @@ class MasterTest(e2e.TempDirTest):
         self.assertEqual(ask(fk, "still there"), "still there")
         kept.close()
 
+    def test_chrooted_unprivileged_daemon_logs_through_postlogd(self):
+        port = e2e.free_port()
+        inst = self.instance("%d inet n - y - - testd\n"
+                             "  -o syslog_name=postfix/submission single\n"
+                             % port)
+        inst.start()
+        s, f = connect(port)
+        pid = int(f.readline().split()[1])
+        self.assertEqual(ask(f, "log hello from the jail"), "logged")
+        s.close()
+        self.assertLog(r"^[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d mx "
+                       r"postfix/submission/testd\[%d\]: hello from the jail$"
+                       % pid)
+        self.assertEqual(os.readlink("/proc/%d/root" % pid), inst.queue)
+
+    def test_stress_is_set_while_at_the_process_limit(self):
+        port = e2e.free_port()
+        inst = self.instance("%d inet n - n - 2 testd single\n" % port)
+        inst.start()
+        a, fa = connect(port)
+        fa.readline()
+        b, fb = connect(port)
+        fb.readline()
+        self.assertEqual(sorted([ask(fa, "param stress"),
+                                 ask(fb, "param stress")]), ["", "yes"])
+        a.close()
+        b.close()
+
+    def test_pass_service_receives_the_client_descriptor(self):
+        inst = self.instance("handoff pass - - n - - testd single\n")
+        inst.start()
+        path = os.path.join(inst.queue, "private", "handoff")
+        ours, theirs = socket.socketpair()
+        u = socket.socket(socket.AF_UNIX)
+        u.settimeout(10)
+        u.connect(path)
+        socket.send_fds(u, [b"x"], [theirs.fileno()])
+        theirs.close()
+        u.close()
+        ours.settimeout(10)
+        f = ours.makefile("rw", newline="\n")
+        self.assertTrue(f.readline().startswith("hello "))
+        self.assertEqual(ask(f, "passed"), "passed")
+        ours.close()
+
+    def test_fifo_trigger_service(self):
+        log = os.path.join(self.dir, "fifo-triggers")
+        inst = self.instance("kick fifo n - n - 1 testd trigger %s\n" % log)
+        inst.start()
+        path = os.path.join(inst.queue, "public", "kick")
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        os.write(fd, b"AFD")
+        os.close(fd)
+        deadline = time.time() + 10
+        text = ""
+        while time.time() < deadline:
+            if os.path.exists(log):
+                with open(log) as f:
+                    text = f.read()
+                if text:
+                    break
+            time.sleep(0.1)
+        self.assertRegex(text, r"^\d+: AFD\n$")
+
     def test_broken_master_cf_fails_start_naming_file_and_line(self):
         inst = self.instance("bogus unix - - n - - testd single\n"
                              "broken inet x - n - - testd\n")

@@ -414,10 +414,17 @@ msg_logger_append(const char *buf, size_t len)
 		return -1;
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
+	/*
+	 * Our clients send printable text only; from anyone else with access
+	 * to the socket, a NUL would make the file binary to grep, a newline
+	 * would start a second line, an escape sequence would reach the
+	 * terminal of whoever reads the log.
+	 */
 	line = str_new(len + 1);
 	str_catn(line, buf, len);
 	for (size_t i = 0; i < len; i++)
-		if (str_ptr(line)[i] == 0 || str_ptr(line)[i] == '\n')
+		if ((unsigned char)str_ptr(line)[i] < 0x20 ||
+		    str_ptr(line)[i] == 0x7f)
 			str_ptr(line)[i] = '?';
 	str_catc(line, '\n');
 	rc = msg_logger_write(str_ptr(line), str_len(line));

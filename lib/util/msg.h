@@ -40,7 +40,8 @@
  * msg_logger_clock(fn)            where the time stamp comes from (tests; NULL: time)
  * msg_logger_append(buf, len)     append buf as one line to the logger's file
  *                                 (postlogd): one trailing newline is dropped,
- *                                 NULs and other newlines become '?'; 0 or -1
+ *                                 other control bytes (NUL, newline, ESC...)
+ *                                 become '?'; 0 or -1
  * msg_output(fn)                  add a sink that receives (level, text) (tests)
  * msg_cleanup(fn)                 run fn before exiting on fatal
  * msg_info/warn/error/fatal/panic  log; fatal exits 1, panic aborts

@@ -320,8 +320,11 @@ test_writer(struct test *t)
 	TEST_INT(t, msg_logger_append("nl\n", 3), 0);
 	TEST_INT(t, msg_logger_append("a\0b\nc\n\n", 7), 0);
 	TEST_INT(t, msg_logger_append("", 0), 0);
+	TEST_INT(t, msg_logger_append("\033[2J\t\r\177\303\251\377", 10), 0);
 	str_fmt(exp, "%swarning: own\nplain\nnl\na?b?c?\n\n",
 	    prefix("postfix/msg_test.c"));
+	/* Bytes above 0x7f are the client's business (its smtputf8_enable). */
+	str_cat(exp, "?[2J???\303\251\377\n");
 	TEST_STR(t, slurp(in_tmp("writer.log"), got), str_ptr(exp));
 	logger_off();
 	/* Not in writer mode: nothing to append to. */

@@ -360,8 +360,7 @@ main(int argc, char **argv)
 	postfix_environment();
 
 	if (argc > 0 && postfix_creates(argv[0]) &&
-	    !postfix_is_dir(var_queue_directory) &&
-	    postfix_perms_create(why) < 0)
+	    postfix_perms_create_queue(why) < 0)
 		msg_fatal("%s", str_ptr(why));
 	if (chdir(var_queue_directory) < 0)
 		msg_fatal("chdir(%s): %m", var_queue_directory);

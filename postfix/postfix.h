@@ -39,6 +39,7 @@
  *
  * postfix_perms_create(why)       create missing queue and data directories
  *                                 with Postfix's owners and modes: 0 or -1
+ * postfix_perms_create_queue(why) the same for queue_directory itself only
  * postfix_perms_set()             set-permissions (fatal on failure)
  * postfix_perms_file(path, uid, gid, mode)  chown (-1: keep) and chmod one
  *                                 file: 0, or -1 with errno
@@ -91,6 +92,7 @@ int postfix_check_fatal(void);
 void postfix_check_warn(void);
 
 int postfix_perms_create(struct str *);
+int postfix_perms_create_queue(struct str *);
 void postfix_perms_set(void);
 int postfix_perms_file(const char *, uid_t, gid_t, mode_t);
 

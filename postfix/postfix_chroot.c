@@ -21,8 +21,9 @@
  *     local_recipient_maps reads unix:passwd.byname other than through
  *     proxy:.
  * Not done: Debian's /etc/default/postfix settings (SYNC_CHROOT,
- * chroot_extra_files) and copying smtp(d)_tls_CApath (no TLS yet).  Each copy is written to a temporary name
- * and renamed, so a running daemon never sees a missing or partial file.
+ * chroot_extra_files) and copying smtp(d)_tls_CApath (no TLS yet).  Each
+ * copy is written to a temporary name and renamed, so a running daemon
+ * never sees a missing or partial file.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -301,6 +302,8 @@ postfix_chroot_passwd(struct str *why)
 	if (strstr(var_local_recipient_maps, "unix:passwd.byname") == NULL ||
 	    strstr(var_local_recipient_maps, "proxy:unix:passwd.byname"))
 		return 0;
+	if (postfix_chroot_mkdirs("etc/passwd", why) < 0)
+		return -1;
 	in = str_new(4096);
 	if ((rc = postfix_chroot_read("etc/passwd", in, &st, why)) != 0) {
 		str_free(in);

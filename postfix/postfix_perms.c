@@ -210,8 +210,9 @@ postfix_perms_apply(const struct postfix_file *f, const char *path,
 	str_free(t.where);
 }
 
-int
-postfix_perms_create(struct str *why)
+/* mkdir missing directories (only the queue directory itself: top_only). */
+static int
+postfix_perms_mkdirs(bool top_only, struct str *why)
 {
 	struct str *path = str_new(100);
 	struct stat st;
@@ -219,7 +220,8 @@ postfix_perms_create(struct str *why)
 	for (size_t i = 0; i < POSTFIX_NFILES; i++) {
 		const struct postfix_file *f = postfix_files + i;
 
-		if ((f->flags & PF_CREATE) == 0)
+		if ((f->flags & PF_CREATE) == 0 ||
+		    (top_only && (f->where != PF_QUEUE || f->name != NULL)))
 			continue;
 		postfix_perms_path(f, path);
 		if (stat(str_ptr(path), &st) == 0 && S_ISDIR(st.st_mode))
@@ -236,6 +238,18 @@ postfix_perms_create(struct str *why)
 	}
 	str_free(path);
 	return 0;
+}
+
+int
+postfix_perms_create(struct str *why)
+{
+	return postfix_perms_mkdirs(false, why);
+}
+
+int
+postfix_perms_create_queue(struct str *why)
+{
+	return postfix_perms_mkdirs(true, why);
 }
 
 void

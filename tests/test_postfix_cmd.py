@@ -578,6 +578,18 @@ class CheckTest(PostfixCmdTest):
         self.assertEqual(outputs["ours"], outputs["oracle"])
         self.assertTrue(len(outputs["ours"]) >= 10, outputs["ours"])
 
+    def test_cannot_create_directories(self):
+        self.main_cf("data_directory = %s/no/such/dir\n" % self.top)
+        rc, out, err = self.postfix("check")
+        self.assertEqual(rc, 1)
+        self.assertEqual(err, "postfix: warning: %s/etc/main.cf, line 10: "
+                         "overriding earlier entry: data_directory=%s\n"
+                         "postfix/postfix-script: warning: cannot create "
+                         "directory %s/no/such/dir: No such file or "
+                         "directory\npostfix/postfix-script: fatal: unable "
+                         "to create missing queue directories\n"
+                         % (self.top, self.data, self.top))
+
     def test_no_master_cf(self):
         os.unlink(os.path.join(self.conf, "master.cf"))
         rc, out, err = self.postfix("check")
@@ -759,6 +771,26 @@ class ChrootTest(PostfixCmdTest):
         with open("/etc/services", "rb") as a, \
                 open(os.path.join(self.queue, "etc/services"), "rb") as b:
             self.assertEqual(a.read(), b.read())
+
+    def test_chroot_passwd(self):
+        """unix:passwd.byname read in the jail gets a password-less copy."""
+        self.master_cf(MASTER_CF + "smtp      inet  n       -       y       "
+                       "-       -       smtpd\n")
+        self.main_cf("local_recipient_maps = unix:passwd.byname\n")
+        self.assertEqual(self.postfix("check")[0], 0)
+        with open("/etc/passwd") as f:
+            want = [re.sub(r"^([^:]*):[^:]*", r"\1:x", line)
+                    for line in f.read().splitlines()]
+        with open(os.path.join(self.queue, "etc/passwd")) as f:
+            self.assertEqual(f.read().splitlines(), want)
+        self.assertEqual(self.mode_owner(
+            os.path.join(self.queue, "etc/passwd"))[0], 0o644)
+        # Through proxymap (the default) the jail needs no copy.
+        shutil.rmtree(os.path.join(self.queue, "etc"))
+        self.main_cf("")
+        self.assertEqual(self.postfix("check")[0], 0)
+        self.assertFalse(os.path.exists(os.path.join(self.queue,
+                                                     "etc/passwd")))
 
     def test_chroot_default_by_compatibility_level(self):
         # "-" means chroot below compatibility_level 1.

@@ -205,7 +205,8 @@ daemon_trigger_read(int lfd)
 		while (n < 0 && errno == EINTR);
 		if (n < 0 && errno == ENOTSOCK)
 			n = read(lfd, daemon_buf, daemon_spec->trigger_limit);
-		if (n <= 0)
+		/* An empty datagram is a message too (an empty log line). */
+		if (n < 0 || (n == 0 && strcmp(daemon_type, "fifo") == 0))
 			return;
 	} else {
 		if ((fd = sock_accept(lfd)) < 0)

@@ -15,7 +15,8 @@ make -s install DESTDIR="$PWD/demo"
 top=$PWD/demo
 conf=$top/etc/postfix
 bin=$top/usr/sbin
-mkdir -p "$top/var/spool/postfix" "$top/var/lib/postfix"
+# postfix start-fg creates the queue and data directories with their owners.
+mkdir -p "$top/var/spool" "$top/var/lib"
 getent group postdrop >/dev/null || groupadd -r postdrop
 getent passwd postfix >/dev/null ||
     useradd -r -U -M -d /nonexistent -s /usr/sbin/nologin postfix

@@ -340,6 +340,38 @@ class MasterTest(e2e.TempDirTest):
             time.sleep(0.1)
         self.assertRegex(text, r"^\d+: AFD\n$")
 
+    def test_second_master_is_refused_by_the_lock(self):
+        inst = self.instance("")
+        inst.start()
+        r = subprocess.run([os.path.join(inst.libexec, "master"), "-c",
+                            inst.conf], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("fatal: open lock file pid/master.pid: unable to set "
+                      "exclusive lock: Resource temporarily unavailable",
+                      r.stderr + inst.log())
+        self.assertIsNotNone(inst.master_pid())
+
+    def test_listen_addresses_and_disabled_services(self):
+        p1, p2, p3 = e2e.free_port(), e2e.free_port(), e2e.free_port()
+        inst = self.instance("%d inet n - n - - testd single\n"
+                             "127.0.0.1:%d inet n - n - - testd single\n"
+                             "%d inet n - n - - testd single\n"
+                             "off unix - - n - - testd single\n"
+                             % (p1, p2, p3),
+                             "inet_interfaces = loopback-only\n"
+                             "master_service_disable = %d/inet off/unix\n"
+                             % p3)
+        inst.start()
+        for port in (p1, p2):
+            s, f = connect(port)
+            self.assertTrue(f.readline().startswith("hello "))
+            s.close()
+        with self.assertRaises(ConnectionRefusedError):
+            connect(p3)
+        self.assertFalse(os.path.exists(os.path.join(inst.queue, "private",
+                                                     "off")))
+
     def test_broken_master_cf_fails_start_naming_file_and_line(self):
         inst = self.instance("bogus unix - - n - - testd single\n"
                              "broken inet x - n - - testd\n")

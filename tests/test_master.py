@@ -372,6 +372,36 @@ class MasterTest(e2e.TempDirTest):
         self.assertFalse(os.path.exists(os.path.join(inst.queue, "private",
                                                      "off")))
 
+    def test_debian_master_cf_with_chroot_runs_unchanged(self):
+        """Debian's own master.cf (chroot y) starts; what exists runs."""
+        dist = "/usr/share/postfix/master.cf.dist"
+        if not os.path.exists(dist):
+            e2e.need_oracle()
+            self.skipTest("SKIPPED LOUDLY: %s is missing" % dist)
+        port = e2e.free_port()
+        with open(dist) as f:
+            text = f.read()
+        # Only the port changes: never 25 in a test.
+        text = re.sub(r"^smtp      inet", "%d inet" % port, text, flags=re.M)
+        inst = self.instance("")
+        inst.write("master.cf", text + "probe unix - - y - - testd single\n")
+        inst.start()
+        for name in ("etc/resolv.conf", "etc/services", "etc/hosts"):
+            if os.path.exists("/" + name):
+                self.assertTrue(os.path.exists(os.path.join(inst.queue,
+                                                            name)), name)
+        self.assertLog(r"service smtp/unix: cannot execute .*/smtp: No such "
+                       r"file or directory -- service skipped")
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(os.path.join(inst.queue, "private", "probe"))
+        f = s.makefile("rw", newline="\n")
+        pid = int(f.readline().split()[1])
+        self.assertEqual(os.readlink("/proc/%d/root" % pid), inst.queue)
+        self.assertEqual(ask(f, "log resolved in the jail"), "logged")
+        s.close()
+        self.assertLog(r"postfix/testd\[%d\]: resolved in the jail" % pid)
+
     def test_broken_master_cf_fails_start_naming_file_and_line(self):
         inst = self.instance("bogus unix - - n - - testd single\n"
                              "broken inet x - n - - testd\n")

@@ -435,8 +435,12 @@ daemon_main(int argc, char **argv, const struct daemon_spec *spec)
 	daemon_listen(true);
 	daemon_arm_idle();
 	for (;;) {
-		/* The watchdog: a process stuck this long is killed. */
+		/*
+		 * The watchdog: a process stuck this long is killed.  The loop
+		 * wakes up before it fires, so a quiet resident daemon lives on.
+		 */
 		alarm(var_daemon_timeout);
-		event_loop(-1);
+		event_loop(var_daemon_timeout > 2000000 ? 1000000000 :
+							  var_daemon_timeout * 500);
 	}
 }

@@ -31,13 +31,12 @@
 #include "lib/mail/params.h"
 #include "master.h"
 
-#define MASTER_PID_FILE	      "pid/master.pid"
-#define MASTER_WAIT_SECONDS   100	/* -w: how long start-up may take */
+#define MASTER_PID_FILE     "pid/master.pid"
+#define MASTER_WAIT_SECONDS 100 /* -w: how long start-up may take */
 
 int master_verbose;
 
-static void __attribute__((noreturn))
-master_usage(void)
+static void __attribute__((noreturn)) master_usage(void)
 {
 	msg_fatal("usage: master [-Ddistvw] [-c config_dir] [-e exit_time]");
 }
@@ -63,8 +62,7 @@ master_lock(const char *path, struct str *why)
 }
 
 /* -t: exit 0 when no master holds the pid file's lock. */
-static void __attribute__((noreturn))
-master_test(void)
+static void __attribute__((noreturn)) master_test(void)
 {
 	int fd = open(MASTER_PID_FILE, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 
@@ -238,9 +236,8 @@ main(int argc, char **argv)
 		msg_fatal("chdir %s: %m", var_queue_directory);
 	if (test)
 		master_test();
-	maillog_init(MAILLOG_FALLBACK | (isatty(2) || debug || wait_mode ?
-						    MAILLOG_STDERR :
-						    0));
+	maillog_init(MAILLOG_FALLBACK |
+		     (isatty(2) || debug || wait_mode ? MAILLOG_STDERR : 0));
 	mail_owner_init();
 	master_environment();
 	umask(022);
@@ -269,7 +266,8 @@ main(int argc, char **argv)
 	if (wait_fd >= 0) {
 		master_stdio(keep_stdout || debug, debug);
 		if (write(wait_fd, "", 1) != 1)
-			msg_warn("cannot report start-up to the foreground: %m");
+			msg_warn(
+			    "cannot report start-up to the foreground: %m");
 		(void)close(wait_fd);
 	}
 	msg_info("daemon started -- version %s, configuration %s",
@@ -299,7 +297,7 @@ main(int argc, char **argv)
 			/* postlogd stops too: the last words go to the file. */
 			if (*var_maillog_file)
 				maillog_init(MAILLOG_WRITER |
-				    (debug ? MAILLOG_STDERR : 0));
+					     (debug ? MAILLOG_STDERR : 0));
 			msg_info("terminating on signal %d", stop[i]);
 			master_kill_all(SIGTERM);
 			exit(0);

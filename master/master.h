@@ -21,38 +21,37 @@
 #include "lib/mail/mastercf.h"
 
 struct master_serv {
-	char *ext_name;		/* master.cf name: "smtp", "127.0.0.1:2525" */
-	char *endpoint;		/* "25", "private/cleanup" (log text) */
-	char *key;		/* name/type: identifies it across reloads */
+	char *ext_name; /* master.cf name: "smtp", "127.0.0.1:2525" */
+	char *endpoint; /* "25", "private/cleanup" (log text) */
+	char *key;      /* name/type: identifies it across reloads */
 	enum mastercf_type type;
-	char *path;		/* program to run */
-	struct argv *args;	/* master.cf arguments (args->argv[0]: command) */
-	int max_proc;		/* 0: no limit */
-	int wakeup;		/* seconds; 0: none */
-	bool wakeup_cond;	/* "?": only once the service was used */
+	char *path;        /* program to run */
+	struct argv *args; /* master.cf arguments (args->argv[0]: command) */
+	int max_proc;      /* 0: no limit */
+	int wakeup;        /* seconds; 0: none */
+	bool wakeup_cond;  /* "?": only once the service was used */
 	bool unpriv, chroot, used;
-	struct argv *addrs;	/* inet: listen hosts ("" = all); else NULL */
+	struct argv *addrs; /* inet: listen hosts ("" = all); else NULL */
 	int *listen_fds;
 	int nlisten;
-	int status_fd[2];	/* -1 once retired */
+	int status_fd[2]; /* -1 once retired */
 	unsigned gen;
 	int total_proc, avail_proc;
-	bool listening;		/* master watches listen_fds */
+	bool listening; /* master watches listen_fds */
 	bool throttled;
 	bool limit_warned;
 	struct master_serv *next;
 };
 
 extern struct master_serv *master_services;
-extern int master_verbose;	/* -v count, passed on to children */
+extern int master_verbose; /* -v count, passed on to children */
 
 struct master_serv *master_ent_load(struct str *);
 struct master_serv *master_serv_free(struct master_serv *);
 
 int master_listen_open(struct master_serv *, struct str *);
 void master_listen_close(struct master_serv *);
-bool master_listen_same(const struct master_serv *,
-    const struct master_serv *);
+bool master_listen_same(const struct master_serv *, const struct master_serv *);
 
 void master_status_open(struct master_serv *);
 void master_status_close(struct master_serv *);

@@ -97,7 +97,9 @@ master_ent_addrs(struct master_serv *s, const struct mastercf_entry *e,
 		const char *a = ifs->argv[i];
 
 		if (strcmp(a, "all") == 0)
-			argv_add(s->addrs, v4 && v6 ? "" : v4 ? "0.0.0.0" : "::");
+			argv_add(s->addrs, v4 && v6 ? ""
+					   : v4     ? "0.0.0.0"
+						    : "::");
 		else if (strcmp(a, "loopback-only") == 0) {
 			if (v4)
 				argv_add(s->addrs, "127.0.0.1");
@@ -163,8 +165,9 @@ master_ent_one(const struct mastercf_entry *e, const char *cfpath,
 	if (access(s->path, X_OK) < 0) {
 		if (htable_find(warned, s->path) == NULL) {
 			htable_enter(warned, s->path, warned);
-			msg_warn("%s: line %d: service %s: cannot execute %s: %m"
-				 " -- service skipped",
+			msg_warn(
+			    "%s: line %d: service %s: cannot execute %s: %m"
+			    " -- service skipped",
 			    cfpath, e->lineno, s->key, s->path);
 		}
 		return master_serv_free(s);
@@ -200,8 +203,7 @@ master_ent_load(struct str *why)
 	}
 	for (size_t i = 0; i < mc->count && err == 0; i++) {
 		if ((s = master_ent_one(mc->entries[i], str_ptr(path), warned,
-			 why, &err)) ==
-		    NULL)
+			 why, &err)) == NULL)
 			continue;
 		*tail = s;
 		tail = &s->next;

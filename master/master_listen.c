@@ -49,8 +49,8 @@ master_fifo_listen(const char *path, struct str *why)
 static void
 master_listen_add(struct master_serv *s, int fd)
 {
-	s->listen_fds = xreallocarray(s->listen_fds, (size_t)s->nlisten + 1,
-	    sizeof(int));
+	s->listen_fds =
+	    xreallocarray(s->listen_fds, (size_t)s->nlisten + 1, sizeof(int));
 	s->listen_fds[s->nlisten++] = fd;
 }
 
@@ -58,9 +58,9 @@ master_listen_add(struct master_serv *s, int fd)
 int
 master_listen_open(struct master_serv *s, struct str *why)
 {
-	int backlog = s->max_proc > var_default_process_limit ?
-			  s->max_proc :
-			  var_default_process_limit;
+	int backlog = s->max_proc > var_default_process_limit
+			  ? s->max_proc
+			  : var_default_process_limit;
 	int fd = -1;
 
 	if (backlog < 16)

@@ -39,10 +39,10 @@ struct master_proc {
 	struct master_serv *serv;
 	unsigned gen;
 	bool avail;
-	bool used;	/* reported busy at least once */
+	bool used; /* reported busy at least once */
 };
 
-static struct htable *master_procs;	/* "pid" -> struct master_proc */
+static struct htable *master_procs; /* "pid" -> struct master_proc */
 static unsigned master_generation;
 
 static struct master_proc *
@@ -182,8 +182,8 @@ master_argv(struct master_serv *s)
 	/* ${stress?...} defaults switch while the service is at its limit. */
 	if (s->max_proc > 1 && s->unpriv) {
 		argv_add(a, "-o");
-		argv_add(a, s->total_proc + 1 >= s->max_proc ? "stress=yes" :
-							      "stress=");
+		argv_add(a, s->total_proc + 1 >= s->max_proc ? "stress=yes"
+							     : "stress=");
 	}
 	if (s->nlisten > 1) {
 		snprintf(num, sizeof(num), "%d", s->nlisten);
@@ -246,8 +246,8 @@ void
 master_avail_update(struct master_serv *s)
 {
 	bool room = s->max_proc == 0 || s->total_proc < s->max_proc;
-	bool want = s->status_fd[0] >= 0 && !s->throttled &&
-		    s->avail_proc == 0 && room;
+	bool want =
+	    s->status_fd[0] >= 0 && !s->throttled && s->avail_proc == 0 && room;
 
 	/* Single-process services (qmgr, pickup) are busy by design. */
 	if (s->avail_proc == 0 && !room && s->status_fd[0] >= 0 &&
@@ -256,12 +256,14 @@ master_avail_update(struct master_serv *s)
 			msg_warn("service \"%s\" (%s) has reached its process "
 				 "limit \"%d\": new clients may be delayed",
 			    s->ext_name, s->endpoint, s->max_proc);
-			msg_warn("to avoid this condition, increase the process "
-				 "count in master.cf or reduce the service time "
-				 "per client");
-			msg_warn("see http://www.postfix.org/STRESS_README.html "
-				 "for examples of stress-adapting configuration "
-				 "settings");
+			msg_warn(
+			    "to avoid this condition, increase the process "
+			    "count in master.cf or reduce the service time "
+			    "per client");
+			msg_warn(
+			    "see http://www.postfix.org/STRESS_README.html "
+			    "for examples of stress-adapting configuration "
+			    "settings");
 		}
 		s->limit_warned = true;
 	} else if (room)
@@ -269,7 +271,8 @@ master_avail_update(struct master_serv *s)
 	if (want == s->listening)
 		return;
 	for (int i = 0; i < s->nlisten; i++)
-		event_read(s->listen_fds[i], want ? master_avail_event : NULL, s);
+		event_read(s->listen_fds[i], want ? master_avail_event : NULL,
+		    s);
 	s->listening = want;
 }
 

@@ -38,7 +38,8 @@ master_wakeup_start(struct master_serv *s)
 		return;
 	if (s->type == MCF_INET) {
 		msg_warn("service %s: wakeup is not supported for inet "
-			 "services -- ignored", s->ext_name);
+			 "services -- ignored",
+		    s->ext_name);
 		return;
 	}
 	event_timer(master_wakeup_event, s, s->wakeup * 1000);

@@ -8,7 +8,6 @@
  * Its own messages go to the same file directly, never to its own socket.
  */
 #include <sys/stat.h>
-#include <limits.h>
 #include <unistd.h>
 
 #include "lib/util/msg.h"
@@ -34,12 +33,6 @@ postlogd_pre_jail(const char *service, char **argv)
 	 */
 	umask(077);
 	maillog_init(MAILLOG_WRITER | (isatty(2) ? MAILLOG_STDERR : 0));
-	/*
-	 * Like Postfix's postlogd, serve any number of datagrams (one of its
-	 * processes took 250 in a row, observed); max_idle still ends us, so
-	 * that main.cf changes are picked up.
-	 */
-	var_max_use = INT_MAX;
 }
 
 static void
@@ -67,7 +60,12 @@ main(int argc, char **argv)
 		.trigger = postlogd_trigger,
 		.trigger_limit = POSTLOGD_RECORD_LIMIT,
 		.pre_jail = postlogd_pre_jail,
-		.flags = DAEMON_SOLITARY,
+		/*
+		 * Like Postfix's postlogd, serve any number of datagrams (one
+		 * of its processes took 250 in a row, observed); max_idle still
+		 * ends us, so that main.cf changes are picked up.
+		 */
+		.flags = DAEMON_SOLITARY | DAEMON_NO_USE_LIMIT,
 	};
 
 	return daemon_main(argc, argv, &spec);

@@ -34,20 +34,20 @@
 #include "lib/mail/params.h"
 
 #define DAEMON_TRIGGER_LIMIT   1024
-#define DAEMON_TRIGGER_TIMEOUT 10000	/* ms: a wakeup client must be quick */
+#define DAEMON_TRIGGER_TIMEOUT 10000 /* ms: a wakeup client must be quick */
 
 static const struct daemon_spec *daemon_spec;
-static char *daemon_name;		/* -n, else the program name */
+static char *daemon_name;                /* -n, else the program name */
 static const char *daemon_type = "unix"; /* -t */
-static char **daemon_args;		/* master.cf arguments */
-static int daemon_nlisten = 1;		/* -s */
-static unsigned daemon_gen;		/* GENERATION */
-static bool daemon_under_master;	/* MASTER_STATUS_FD is open */
-static bool daemon_master_lost;		/* master closed our status pipe */
-static bool daemon_draining;		/* no new clients: exit when idle */
+static char **daemon_args;               /* master.cf arguments */
+static int daemon_nlisten = 1;           /* -s */
+static unsigned daemon_gen;              /* GENERATION */
+static bool daemon_under_master;         /* MASTER_STATUS_FD is open */
+static bool daemon_master_lost;          /* master closed our status pipe */
+static bool daemon_draining;             /* no new clients: exit when idle */
 static int daemon_use_count;
-static int daemon_client_count;		/* MULTI: open connections */
-static char *daemon_buf;		/* TRIGGER: one wakeup */
+static int daemon_client_count; /* MULTI: open connections */
+static char *daemon_buf;        /* TRIGGER: one wakeup */
 
 static void daemon_accept(int, void *);
 
@@ -63,8 +63,7 @@ daemon_transport(void)
 	return daemon_type;
 }
 
-static void __attribute__((noreturn))
-daemon_exit(void)
+static void __attribute__((noreturn)) daemon_exit(void)
 {
 	if (daemon_spec->on_exit)
 		daemon_spec->on_exit();
@@ -113,7 +112,7 @@ daemon_done(void)
 {
 	daemon_use_count++;
 	if (daemon_master_lost ||
-	    (!(daemon_spec->flags & DAEMON_RESIDENT) &&
+	    (!(daemon_spec->flags & (DAEMON_RESIDENT | DAEMON_NO_USE_LIMIT)) &&
 		daemon_use_count >= var_max_use)) {
 		daemon_draining = true;
 		daemon_listen(false);
@@ -440,7 +439,8 @@ daemon_main(int argc, char **argv, const struct daemon_spec *spec)
 		 * wakes up before it fires, so a quiet resident daemon lives on.
 		 */
 		alarm(var_daemon_timeout);
-		event_loop(var_daemon_timeout > 2000000 ? 1000000000 :
-							  var_daemon_timeout * 500);
+		event_loop(var_daemon_timeout > 2000000
+			       ? 1000000000
+			       : var_daemon_timeout * 500);
 	}
 }

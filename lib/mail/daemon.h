@@ -39,7 +39,8 @@
  * max_use clients (triggers), when master closes its status pipe (after the
  * current client), and when daemon_timeout passes without finishing a
  * request (watchdog: SIGALRM's default action).  DAEMON_RESIDENT daemons
- * ignore max_idle and max_use (qmgr); spec->on_exit runs before a voluntary
+ * ignore max_idle and max_use (qmgr), DAEMON_NO_USE_LIMIT daemons only
+ * max_use (postlogd); spec->on_exit runs before a voluntary
  * exit.  Multi and trigger daemons may use event_*() for their own timers and
  * descriptors.
  */
@@ -52,10 +53,11 @@
 
 enum daemon_kind { DAEMON_SINGLE, DAEMON_MULTI, DAEMON_TRIGGER };
 
-#define DAEMON_SOLITARY	  (1 << 0)	/* requires maxproc 1 */
-#define DAEMON_UNLIMITED  (1 << 1)	/* requires maxproc 0 */
-#define DAEMON_PRIVILEGED (1 << 2)	/* requires unpriv "n" (runs as root) */
-#define DAEMON_RESIDENT	  (1 << 3)	/* no max_idle, no max_use */
+#define DAEMON_SOLITARY     (1 << 0) /* requires maxproc 1 */
+#define DAEMON_UNLIMITED    (1 << 1) /* requires maxproc 0 */
+#define DAEMON_PRIVILEGED   (1 << 2) /* requires unpriv "n" (runs as root) */
+#define DAEMON_RESIDENT     (1 << 3) /* no max_idle, no max_use */
+#define DAEMON_NO_USE_LIMIT (1 << 4) /* no max_use (postlogd) */
 
 typedef void daemon_hook_fn(const char *, char **);
 typedef void daemon_single_fn(struct stream *, const char *, char **);
@@ -64,14 +66,14 @@ typedef void daemon_trigger_fn(const char *, size_t, const char *, char **);
 
 struct daemon_spec {
 	enum daemon_kind kind;
-	daemon_single_fn *service;	/* DAEMON_SINGLE */
-	daemon_multi_fn *request;	/* DAEMON_MULTI */
-	daemon_trigger_fn *trigger;	/* DAEMON_TRIGGER */
-	size_t trigger_limit;		/* 0: 1024 */
-	daemon_hook_fn *pre_jail;	/* as root, before chroot and setuid */
-	daemon_hook_fn *post_jail;	/* after them */
-	void (*on_exit)(void);		/* before a voluntary exit */
-	int flags;			/* DAEMON_* above */
+	daemon_single_fn *service;  /* DAEMON_SINGLE */
+	daemon_multi_fn *request;   /* DAEMON_MULTI */
+	daemon_trigger_fn *trigger; /* DAEMON_TRIGGER */
+	size_t trigger_limit;       /* 0: 1024 */
+	daemon_hook_fn *pre_jail;   /* as root, before chroot and setuid */
+	daemon_hook_fn *post_jail;  /* after them */
+	void (*on_exit)(void);      /* before a voluntary exit */
+	int flags;                  /* DAEMON_* above */
 };
 
 int daemon_main(int, char **, const struct daemon_spec *)

@@ -14,7 +14,9 @@
 int
 master_notify(unsigned gen, int avail)
 {
-	struct master_status st = { .pid = getpid(), .gen = gen, .avail = avail };
+	struct master_status st = { .pid = getpid(),
+		.gen = gen,
+		.avail = avail };
 	ssize_t n;
 
 	do

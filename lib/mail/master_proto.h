@@ -27,8 +27,8 @@
 #define MASTER_STATUS_FD 5
 #define MASTER_LISTEN_FD 6
 
-#define MASTER_STAT_TAKEN 0	/* busy with a client */
-#define MASTER_STAT_AVAIL 1	/* idle, accepting */
+#define MASTER_STAT_TAKEN 0 /* busy with a client */
+#define MASTER_STAT_AVAIL 1 /* idle, accepting */
 
 #define MASTER_TRIGGER_WAKEUP 'W'
 

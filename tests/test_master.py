@@ -402,6 +402,40 @@ class MasterTest(e2e.TempDirTest):
         s.close()
         self.assertLog(r"postfix/testd\[%d\]: resolved in the jail" % pid)
 
+    def test_daemon_D_runs_debugger_command(self):
+        port = e2e.free_port()
+        mark = os.path.join(self.dir, "debugged")
+        inst = self.instance("%d inet n n n - - testd -D single\n" % port,
+                             "debugger_command = echo $process_name "
+                             "$process_id > %s\n" % mark)
+        inst.start()
+        s, f = connect(port)
+        pid = int(f.readline().split()[1])
+        s.close()
+        with open(mark) as f:
+            self.assertEqual(f.read(), "testd %d\n" % pid)
+
+    def test_daemon_stand_alone_and_by_hand(self):
+        inst = self.instance("")
+        os.makedirs(inst.queue, exist_ok=True)
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ, MAIL_CONFIG=inst.conf)
+        p = subprocess.Popen([os.path.join(inst.libexec, "testd"), "-S",
+                              "single"], stdin=theirs, env=env,
+                             stderr=subprocess.PIPE, text=True)
+        theirs.close()
+        ours.settimeout(10)
+        f = ours.makefile("rw", newline="\n")
+        self.assertTrue(f.readline().startswith("hello %d" % p.pid))
+        self.assertEqual(ask(f, "quit"), "bye")
+        ours.close()
+        self.assertEqual(p.wait(timeout=10), 0)
+        # Not under master and not stand-alone: refused on a terminal.
+        r = subprocess.run(["script", "-qec", "%s single" % os.path.join(
+            inst.libexec, "testd"), "/dev/null"], env=env,
+            capture_output=True, text=True, timeout=30)
+        self.assertIn("fatal: do not run this command by hand", r.stdout)
+
     def test_broken_master_cf_fails_start_naming_file_and_line(self):
         inst = self.instance("bogus unix - - n - - testd single\n"
                              "broken inet x - n - - testd\n")

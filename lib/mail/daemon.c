@@ -369,7 +369,7 @@ daemon_main(int argc, char **argv, const struct daemon_spec *spec)
 	if (config_read(why) < 0)
 		msg_fatal("%s", str_ptr(why));
 	params_load();
-	maillog_init(debug ? MAILLOG_STDERR : 0);
+	maillog_init(debug || isatty(2) ? MAILLOG_STDERR : 0);
 	if (debug)
 		msg_stderr(true);
 	mail_owner_init();

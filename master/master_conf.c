@@ -138,7 +138,7 @@ master_reload(void)
 		return;
 	}
 
-	/* Hand sockets over where the endpoint stays; open the others. */
+	/* Hand sockets over where the endpoint stays. */
 	for (s = fresh; s; s = s->next) {
 		for (op = &old; (o = *op) != NULL; op = &o->next)
 			if (master_listen_same(o, s))
@@ -146,16 +146,26 @@ master_reload(void)
 		if (o != NULL) {
 			*op = o->next;
 			master_serv_retire(o, s);
-		} else if (master_listen_open(s, why) < 0)
-			msg_warn("%s (service %s skipped)", str_ptr(why),
-			    s->key);
+		}
 	}
-	/* What is left of the old list was removed from master.cf. */
+
+	/*
+	 * What is left of the old list was removed from master.cf (its
+	 * processes go now) or listens elsewhere (they finish their client).
+	 * Its sockets close before new ones open on the same port.
+	 */
 	while ((o = old) != NULL) {
 		old = o->next;
-		master_kill(o, SIGTERM);
+		for (s = fresh; s && strcmp(s->key, o->key) != 0; s = s->next)
+			;
+		if (s == NULL)
+			master_kill(o, SIGTERM);
 		master_serv_retire(o, NULL);
 	}
+	for (s = fresh; s; s = s->next)
+		if (s->nlisten == 0 && master_listen_open(s, why) < 0)
+			msg_warn("%s (service %s skipped)", str_ptr(why),
+			    s->key);
 	for (op = &fresh; (s = *op) != NULL;) {
 		if (s->nlisten == 0) {
 			*op = s->next;

@@ -316,7 +316,8 @@ main(int argc, char **argv)
 	/* The postfix command's own messages: "postfix: ...", syslog "postfix". */
 	msg_init(argv[0]);
 	msg_set_ident("postfix");
-	msg_stderr(isatty(2));
+	/* Until the log is set up, a fatal error must be seen somewhere. */
+	msg_stderr(true);
 	(void)msg_syslog(NULL, "mail");
 	umask(022);
 	/* As postfix-script: "avoid POSIX death due to SIGHUP". */

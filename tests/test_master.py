@@ -436,6 +436,40 @@ class MasterTest(e2e.TempDirTest):
             capture_output=True, text=True, timeout=30)
         self.assertIn("fatal: do not run this command by hand", r.stdout)
 
+    def test_reload_moves_a_service_to_new_interfaces(self):
+        port = e2e.free_port()
+        # mynetworks set: its default would want 127.0.0.2 on an interface.
+        inst = self.instance("%d inet n - n - - testd single\n" % port,
+                             "mynetworks = 127.0.0.0/8\n")
+        inst.start()
+        old, fo = connect(port)
+        old_pid = fo.readline().split()[1]
+        with open(os.path.join(inst.conf, "main.cf"), "a") as f:
+            f.write("inet_interfaces = 127.0.0.2\n")
+        self.assertEqual(inst.postfix("reload").returncode, 0)
+        self.assertLog(r"reload -- version")
+        deadline = time.time() + 10
+        while True:
+            try:
+                s = socket.create_connection(("127.0.0.2", port), timeout=10)
+                break
+            except ConnectionRefusedError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.assertTrue(s.makefile("r").readline().startswith("hello "))
+        s.close()
+        # The old client is still served; once it is done, nothing is
+        # left listening on the old address.
+        self.assertEqual(ask(fo, "pid").split()[0], old_pid)
+        self.assertEqual(ask(fo, "quit"), "bye")
+        old.close()
+        deadline = time.time() + 10
+        while os.path.exists("/proc/" + old_pid) and time.time() < deadline:
+            time.sleep(0.1)
+        with self.assertRaises(ConnectionRefusedError):
+            connect(port)
+
     def test_broken_master_cf_fails_start_naming_file_and_line(self):
         inst = self.instance("bogus unix - - n - - testd single\n"
                              "broken inet x - n - - testd\n")

@@ -95,12 +95,24 @@ daemon_arm_idle(void)
 		event_timer(daemon_idle, NULL, var_max_idle * 1000);
 }
 
+/*
+ * Watch the listening descriptors, or give them up for good: a process
+ * that takes no more clients must not keep a retired address listening.
+ */
 static void
 daemon_listen(bool on)
 {
-	for (int i = 0; i < daemon_nlisten; i++)
-		event_read(MASTER_LISTEN_FD + i, on ? daemon_accept : NULL,
-		    (void *)(intptr_t)(MASTER_LISTEN_FD + i));
+	for (int i = 0; i < daemon_nlisten; i++) {
+		if (on) {
+			event_read(MASTER_LISTEN_FD + i, daemon_accept,
+			    (void *)(intptr_t)(MASTER_LISTEN_FD + i));
+			continue;
+		}
+		event_remove(MASTER_LISTEN_FD + i);
+		(void)close(MASTER_LISTEN_FD + i);
+	}
+	if (!on)
+		daemon_nlisten = 0;
 }
 
 /*
@@ -370,8 +382,6 @@ daemon_main(int argc, char **argv, const struct daemon_spec *spec)
 		msg_fatal("%s", str_ptr(why));
 	params_load();
 	maillog_init(debug || isatty(2) ? MAILLOG_STDERR : 0);
-	if (debug)
-		msg_stderr(true);
 	mail_owner_init();
 	params_warn_notyet();
 

@@ -303,13 +303,16 @@ daemon_debugger(void)
 static void
 daemon_standalone(void)
 {
+	struct stream *st;
 	int fd;
 
 	if (daemon_spec->kind != DAEMON_SINGLE)
 		msg_fatal("-S works only for one-client-per-process services");
 	if ((fd = dup(0)) < 0)
 		msg_fatal("dup: %m");
-	daemon_spec->service(daemon_stream(fd), daemon_name, daemon_args);
+	st = daemon_stream(fd);
+	daemon_spec->service(st, daemon_name, daemon_args);
+	stream_close(st);
 	exit(0);
 }
 

@@ -71,6 +71,25 @@ static void __attribute__((noreturn)) master_test(void)
 	exit(flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : 1);
 }
 
+/*
+ * Master creates sockets and its pid file in the queue directory as root:
+ * whoever else owns or may write that directory could point them
+ * elsewhere.  Postfix's "postfix check" only warns (in these words);
+ * Postern's master refuses to start.
+ */
+static void
+master_queue_check(void)
+{
+	struct stat st;
+
+	if (stat(".", &st) < 0)
+		msg_fatal("stat %s: %m", var_queue_directory);
+	if (st.st_uid != 0)
+		msg_fatal("not owned by root: %s/.", var_queue_directory);
+	if (st.st_mode & 022)
+		msg_fatal("group or other writable: %s/.", var_queue_directory);
+}
+
 /* Keep only what import_environment names (NAME or NAME=value). */
 static void
 master_environment(void)
@@ -239,6 +258,7 @@ main(int argc, char **argv)
 	maillog_init(MAILLOG_FALLBACK |
 		     (isatty(2) || debug || wait_mode ? MAILLOG_STDERR : 0));
 	mail_owner_init();
+	master_queue_check();
 	master_environment();
 	umask(022);
 

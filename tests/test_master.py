@@ -470,6 +470,23 @@ class MasterTest(e2e.TempDirTest):
         with self.assertRaises(ConnectionRefusedError):
             connect(port)
 
+    def test_queue_directory_owned_by_someone_else_is_refused(self):
+        inst = self.instance("")
+        inst.start()
+        inst.stop()
+        os.chown(inst.queue, 65534, -1)
+        r = inst.postfix("start")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertLog(r"postfix/master\[\d+\]: fatal: not owned by root: "
+                       r"%s/\.$" % re.escape(inst.queue))
+        self.assertEqual(inst.processes(), [])
+        os.chown(inst.queue, 0, -1)
+        os.chmod(inst.queue, 0o777)
+        r = inst.postfix("start")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertLog(r"fatal: group or other writable: %s/\.$"
+                       % re.escape(inst.queue))
+
     def test_broken_master_cf_fails_start_naming_file_and_line(self):
         inst = self.instance("bogus unix - - n - - testd single\n"
                              "broken inet x - n - - testd\n")

@@ -255,7 +255,13 @@ main(int argc, char **argv)
 		msg_fatal("chdir %s: %m", var_queue_directory);
 	if (test)
 		master_test();
-	maillog_init(MAILLOG_FALLBACK |
+	/*
+	 * Until start-up is done master writes maillog_file itself: a fatal
+	 * error sent to postlogd, which master has not started yet, would be
+	 * lost.  A new file is 0600, as postlogd makes it.
+	 */
+	umask(077);
+	maillog_init(MAILLOG_WRITER |
 		     (isatty(2) || debug || wait_mode ? MAILLOG_STDERR : 0));
 	mail_owner_init();
 	master_queue_check();
@@ -292,6 +298,7 @@ main(int argc, char **argv)
 	}
 	msg_info("daemon started -- version %s, configuration %s",
 	    var_mail_version, config_dir());
+	maillog_init(MAILLOG_FALLBACK | (debug ? MAILLOG_STDERR : 0));
 	if (exit_time > 0)
 		event_timer(master_exit_time, NULL, exit_time * 1000);
 	if (debugger) {

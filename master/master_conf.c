@@ -62,11 +62,10 @@ master_start(struct str *why)
 	if ((master_services = master_ent_load(why)) == NULL &&
 	    str_len(why) > 0)
 		return -1;
+	/* Postfix's text: "bind 127.0.0.1 port 25: Address already in use". */
 	for (s = master_services; s; s = s->next)
-		if (master_listen_open(s, why) < 0) {
-			str_catfmt(why, " (service %s)", s->key);
+		if (master_listen_open(s, why) < 0)
 			return -1;
-		}
 	for (s = master_services; s; s = s->next)
 		master_serv_run(s);
 	return 0;

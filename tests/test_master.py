@@ -487,6 +487,19 @@ class MasterTest(e2e.TempDirTest):
         self.assertLog(r"fatal: group or other writable: %s/\.$"
                        % re.escape(inst.queue))
 
+    def test_port_in_use_fails_start_with_postfix_text(self):
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        self.addCleanup(busy.close)
+        port = busy.getsockname()[1]
+        inst = self.instance("%d inet n - n - - testd single\n" % port)
+        r = inst.postfix("start")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertLog(r"postfix/master\[\d+\]: fatal: bind 127\.0\.0\.1 port "
+                       r"%d: Address already in use$" % port)
+        self.assertEqual(inst.processes(), [])
+
     def test_broken_master_cf_fails_start_naming_file_and_line(self):
         inst = self.instance("bogus unix - - n - - testd single\n"
                              "broken inet x - n - - testd\n")

@@ -26,6 +26,7 @@
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
 #include "lib/mail/config.h"
+#include "lib/mail/debug_process.h"
 #include "lib/mail/maillog.h"
 #include "lib/mail/mail_owner.h"
 #include "lib/mail/params.h"
@@ -301,13 +302,8 @@ main(int argc, char **argv)
 	maillog_init(MAILLOG_FALLBACK | (debug ? MAILLOG_STDERR : 0));
 	if (exit_time > 0)
 		event_timer(master_exit_time, NULL, exit_time * 1000);
-	if (debugger) {
-		if (*var_debugger_command == 0)
-			msg_fatal("no debugger_command variable set up");
-		if (system(var_debugger_command) != 0)
-			msg_warn("debugger_command exited with a non-zero "
-				 "status");
-	}
+	if (debugger)
+		debug_process();
 	str_free(why);
 
 	for (;;) {

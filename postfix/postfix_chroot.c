@@ -36,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/util/fdio.h"
 #include "lib/util/mac_expand.h"
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
@@ -95,24 +96,6 @@ postfix_chroot_mkdirs(const char *rel, struct str *why)
 	return 0;
 }
 
-/* Write all of buf (with transform applied by the caller) into fd. */
-static int
-postfix_chroot_write(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Replace rel (relative to the queue directory) with content, mode as cp
  * gives a new file (src_mode minus the umask) plus a+rX.
@@ -135,7 +118,7 @@ postfix_chroot_install(const char *rel, const struct str *content,
 		str_free(tmp);
 		return -1;
 	}
-	if (postfix_chroot_write(fd, str_ptr(content), str_len(content)) < 0 ||
+	if (fdio_write(fd, str_ptr(content), str_len(content)) < 0 ||
 	    fchmod(fd, mode) < 0 || fsync(fd) < 0 || close(fd) < 0) {
 		str_fmt(why, "cannot write %s/%s: %m", var_queue_directory,
 		    str_ptr(tmp));

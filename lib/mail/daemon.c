@@ -28,6 +28,7 @@
 #include "lib/util/stream.h"
 #include "lib/mail/config.h"
 #include "lib/mail/daemon.h"
+#include "lib/mail/debug_process.h"
 #include "lib/mail/maillog.h"
 #include "lib/mail/mail_owner.h"
 #include "lib/mail/master_proto.h"
@@ -291,16 +292,6 @@ daemon_override(const char *arg)
 }
 
 static void
-daemon_debugger(void)
-{
-	if (*var_debugger_command == 0)
-		msg_fatal("no debugger_command variable set up");
-	msg_info("running: %s", var_debugger_command);
-	if (system(var_debugger_command) != 0)
-		msg_warn("debugger_command exited with a non-zero status");
-}
-
-static void
 daemon_standalone(void)
 {
 	struct stream *st;
@@ -423,7 +414,7 @@ daemon_main(int argc, char **argv, const struct daemon_spec *spec)
 	if (spec->post_jail)
 		spec->post_jail(daemon_name, daemon_args);
 	if (debugger)
-		daemon_debugger();
+		debug_process();
 	str_free(why);
 
 	if (standalone)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "lib/util/alloc.h"
+#include "lib/util/fdio.h"
 #include "lib/util/msg.h"
 #include "lib/util/safe_open.h"
 #include "lib/util/str.h"
@@ -279,24 +280,6 @@ msg_logger_clock(msg_clock_fn *fn)
 	msg_log.clock = fn;
 }
 
-/* Write all of buf, retrying short writes; logging must not give up early. */
-static int
-msg_write(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * One datagram to the postlog socket: 0 when it was taken whole, -1 when
  * the caller should fall back.  A reader that went away (ECONNREFUSED
@@ -362,7 +345,7 @@ msg_logger_write(const char *buf, size_t len)
 		}
 		str_free(why);
 	}
-	if (msg_write(msg_log.file_fd, buf, len) < 0) {
+	if (fdio_write(msg_log.file_fd, buf, len) < 0) {
 		/* postlogd keeps going: there may be room again soon. */
 		if (!fallback)
 			return -1;
@@ -512,7 +495,7 @@ msg_emit(enum msg_level level, const char *text)
 		str_fmt(line, "%s: %s%s\n",
 		    msg_ident ? msg_ident : msg_program(),
 		    msg_level_names[level], text);
-		(void)msg_write(2, str_ptr(line), str_len(line));
+		(void)fdio_write(2, str_ptr(line), str_len(line));
 		str_free(line);
 	}
 	if (msg_to_syslog)

@@ -6,8 +6,7 @@
  *                 master_listen_close(s), master_listen_same(a, b)
  * master_spawn.c  children: master_avail_update(s), master_reap(),
  *                 master_status_open(s), master_status_close(s),
- *                 master_kill(s, sig), master_kill_all(sig),
- *                 master_proc_count()
+ *                 master_kill(s, sig), master_kill_all(sig)
  * master_wakeup.c wakeup timers: master_wakeup_start(s), master_wakeup_stop(s)
  * master_conf.c   start-up, reload and stop of the service list:
  *                 master_start(why), master_reload(), master_stop(sig)
@@ -59,7 +58,6 @@ void master_avail_update(struct master_serv *);
 void master_reap(void);
 void master_kill(struct master_serv *, int);
 void master_kill_all(int);
-int master_proc_count(void);
 
 void master_wakeup_start(struct master_serv *);
 void master_wakeup_stop(struct master_serv *);

@@ -54,12 +54,6 @@ master_proc_find(pid_t pid)
 	return master_procs ? htable_find(master_procs, key) : NULL;
 }
 
-int
-master_proc_count(void)
-{
-	return master_procs ? (int)htable_count(master_procs) : 0;
-}
-
 static void master_status_event(int, void *);
 static void master_unthrottle(int, void *);
 

@@ -20,7 +20,6 @@
 #include "lib/mail/params.h"
 
 static char tmpdir[] = "/tmp/config_test.XXXXXX";
-static int fatal_fd = -1;
 
 /* Write main.cf (n bytes, NULs allowed) into a fresh directory. */
 static const char *
@@ -71,56 +70,23 @@ eval(const char *name)
 	return str_ptr(out);
 }
 
+/* config_read() of this directory's main.cf, in test_fatal()'s child. */
 static void
-fatal_sink(enum msg_level level, const char *text)
+read_child(void *dir)
 {
-	if (fatal_fd >= 0 && level == MSG_FATAL) {
-		ssize_t n = write(fatal_fd, text, strlen(text));
+	struct str *why = str_new(10);
 
-		(void)n;
-	}
+	config_init(dir);
+	if (config_read(why) < 0)
+		msg_fatal("%s", str_ptr(why));
 }
 
 /* Read main.cf in a child; return its fatal message ("" if none). */
 static const char *
 read_fatal(const char *text, size_t n, const char **dirp)
 {
-	static struct str *msg;
-	const char *dir = write_main(text, n);
-	char buf[512];
-	int fds[2], status;
-	ssize_t got;
-	pid_t pid;
-
-	if (msg == NULL)
-		msg = str_new(100);
-	str_reset(msg);
-	*dirp = dir;
-	fflush(stdout);
-	if (pipe(fds) < 0 || (pid = fork()) < 0) {
-		perror("pipe/fork");
-		exit(2);
-	}
-	if (pid == 0) {
-		struct str *why = str_new(10);
-
-		close(fds[0]);
-		fatal_fd = fds[1];
-		msg_output(fatal_sink);
-		config_init(dir);
-		if (config_read(why) < 0)
-			msg_fatal("%s", str_ptr(why));
-		_exit(0);
-	}
-	close(fds[1]);
-	while ((got = read(fds[0], buf, sizeof(buf))) > 0)
-		str_catn(msg, buf, (size_t)got);
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	if (str_len(msg) == 0 &&
-	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		str_set(msg, "(child died without a message)");
-	return str_ptr(msg);
+	*dirp = write_main(text, n);
+	return test_fatal(read_child, (void *)*dirp);
 }
 
 static void

@@ -25,7 +25,6 @@
 #include "lib/mail/params.h"
 
 static char tmpdir[] = "/tmp/mail_owner_test.XXXXXX";
-static int fatal_fd = -1;
 
 /* Two users (a: default_privs, b: mail_owner) and a group for setgid_group. */
 static struct {
@@ -114,16 +113,6 @@ need_accounts(struct test *t)
 	return ids.found;
 }
 
-static void
-fatal_sink(enum msg_level level, const char *text)
-{
-	if (fatal_fd >= 0 && level == MSG_FATAL) {
-		ssize_t n = write(fatal_fd, text, strlen(text));
-
-		(void)n;
-	}
-}
-
 /* main.cf in a fresh directory; returns the directory. */
 static const char *
 write_main(const char *text)
@@ -147,6 +136,27 @@ write_main(const char *text)
 	return dir;
 }
 
+struct init_args {
+	const char *dir;
+	bool drop;
+};
+
+/* mail_owner_init() (and mail_owner_drop()) in test_fatal()'s child. */
+static void
+init_child(void *ctx)
+{
+	const struct init_args *a = ctx;
+	struct str *why = str_new(10);
+
+	config_init(a->dir);
+	if (config_read(why) < 0)
+		msg_fatal("%s", str_ptr(why));
+	params_load();
+	mail_owner_init();
+	if (a->drop)
+		mail_owner_drop();
+}
+
 /*
  * Run mail_owner_init() (and mail_owner_drop() if drop) on main.cf text in
  * a child; return its fatal text, "" when it passed, with "DIR" standing for the config directory.
@@ -155,53 +165,18 @@ static const char *
 init_fatal(const char *text, bool drop)
 {
 	static struct str *msg;
-	const char *dir = write_main(text);
-	struct str *out = str_new(100);
-	char buf[512], *hit, *p;
-	int fds[2], status;
-	ssize_t got;
-	pid_t pid;
+	struct init_args a = { write_main(text), drop };
+	const char *got = test_fatal(init_child, &a), *hit, *p;
 
 	if (msg == NULL)
 		msg = str_new(100);
 	str_reset(msg);
-	fflush(stdout);
-	if (pipe(fds) < 0 || (pid = fork()) < 0) {
-		perror("pipe/fork");
-		exit(2);
-	}
-	if (pid == 0) {
-		struct str *why = str_new(10);
-
-		close(fds[0]);
-		fatal_fd = fds[1];
-		msg_output(fatal_sink);
-		config_init(dir);
-		if (config_read(why) < 0)
-			msg_fatal("%s", str_ptr(why));
-		params_load();
-		mail_owner_init();
-		if (drop)
-			mail_owner_drop();
-		_exit(0);
-	}
-	close(fds[1]);
-	while ((got = read(fds[0], buf, sizeof(buf))) > 0)
-		str_catn(msg, buf, (size_t)got);
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	if (str_len(msg) == 0 &&
-	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		str_set(msg, "(child died without a message)");
 	/* Replace the directory with DIR so that the wants read plainly. */
-	for (p = str_ptr(msg); (hit = strstr(p, dir)) != NULL;
-	     p = hit + strlen(dir)) {
-		str_catn(out, p, (size_t)(hit - p));
-		str_cat(out, "DIR");
+	for (p = got; (hit = strstr(p, a.dir)) != NULL; p = hit + strlen(a.dir)) {
+		str_catn(msg, p, (size_t)(hit - p));
+		str_cat(msg, "DIR");
 	}
-	str_cat(out, p);
-	str_set(msg, str_ptr(out));
-	str_free(out);
+	str_cat(msg, p);
 	return str_ptr(msg);
 }
 

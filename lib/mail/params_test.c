@@ -18,7 +18,6 @@
 #include "lib/mail/params.h"
 
 static char tmpdir[] = "/tmp/params_test.XXXXXX";
-static int fatal_fd = -1;
 
 static const char *
 write_main(const char *text)
@@ -52,56 +51,23 @@ load(struct test *t, const char *text)
 	str_free(why);
 }
 
+/* params_load() with this main.cf directory, in test_fatal()'s child. */
 static void
-fatal_sink(enum msg_level level, const char *text)
+load_child(void *dir)
 {
-	if (fatal_fd >= 0 && level == MSG_FATAL) {
-		ssize_t n = write(fatal_fd, text, strlen(text));
+	struct str *why = str_new(10);
 
-		(void)n;
-	}
+	config_init(dir);
+	if (config_read(why) < 0)
+		msg_fatal("%s", str_ptr(why));
+	params_load();
 }
 
 /* params_load() in a child with this main.cf: its fatal text, or "". */
 static const char *
 load_fatal(const char *text)
 {
-	static struct str *msg;
-	const char *dir = write_main(text);
-	char buf[512];
-	int fds[2], status;
-	ssize_t got;
-	pid_t pid;
-
-	if (msg == NULL)
-		msg = str_new(100);
-	str_reset(msg);
-	fflush(stdout);
-	if (pipe(fds) < 0 || (pid = fork()) < 0) {
-		perror("pipe/fork");
-		exit(2);
-	}
-	if (pid == 0) {
-		struct str *why = str_new(10);
-
-		close(fds[0]);
-		fatal_fd = fds[1];
-		msg_output(fatal_sink);
-		config_init(dir);
-		if (config_read(why) < 0)
-			msg_fatal("%s", str_ptr(why));
-		params_load();
-		_exit(0);
-	}
-	close(fds[1]);
-	while ((got = read(fds[0], buf, sizeof(buf))) > 0)
-		str_catn(msg, buf, (size_t)got);
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	if (str_len(msg) == 0 &&
-	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		str_set(msg, "(child died without a message)");
-	return str_ptr(msg);
+	return test_fatal(load_child, (void *)write_main(text));
 }
 
 /* The first parameter of a type, optionally with a nonzero min or max. */

@@ -10,13 +10,20 @@
  * Each case prints "PASS file:name" or "FAIL file:name: line N: got ..., want ...".
  * TEST_STR, TEST_INT, TEST_TRUE record a failure and go on; the case fails if any
  * check failed.  test_capture() collects msg_* output so tests can assert log lines.
+ * test_fatal(fn, ctx) runs fn(ctx) in a child and returns the text of the fatal
+ * error it died with: "" when fn returned, "(child died without a message)" when
+ * it died otherwise (valid until the next call).
  */
 #ifndef TEST_H
 #define TEST_H
 
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
@@ -82,6 +89,55 @@ static inline void
 test_log_reset(void)
 {
 	str_reset(test_log);
+}
+
+static int test_fatal_fd = -1;
+
+static inline void
+test_fatal_sink(enum msg_level level, const char *text)
+{
+	if (test_fatal_fd >= 0 && level == MSG_FATAL) {
+		ssize_t n = write(test_fatal_fd, text, strlen(text));
+
+		(void)n;
+	}
+}
+
+typedef void test_child_fn(void *);
+
+static inline const char *
+test_fatal(test_child_fn *fn, void *ctx)
+{
+	static struct str *msg;
+	char buf[512];
+	int fds[2], status;
+	ssize_t got;
+	pid_t pid;
+
+	if (msg == NULL)
+		msg = str_new(100);
+	str_reset(msg);
+	fflush(stdout);
+	if (pipe(fds) < 0 || (pid = fork()) < 0) {
+		perror("pipe/fork");
+		exit(2);
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		test_fatal_fd = fds[1];
+		msg_output(test_fatal_sink);
+		fn(ctx);
+		_exit(0);
+	}
+	close(fds[1]);
+	while ((got = read(fds[0], buf, sizeof(buf))) > 0)
+		str_catn(msg, buf, (size_t)got);
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	if (str_len(msg) == 0 &&
+	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		str_set(msg, "(child died without a message)");
+	return str_ptr(msg);
 }
 
 static inline int

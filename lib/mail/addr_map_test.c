@@ -19,6 +19,10 @@
 #define FOLD (DICT_FLAG_FOLD_FIX | DICT_FLAG_TRY0NULL | DICT_FLAG_TRY1NULL)
 
 static char delim_plus[] = "+";
+static char own_interfaces[] = "127.0.0.1";
+static char empty[] = "";
+static char origin[] = "origin.test";
+static addr_map_local_fn *default_local;
 static char prop_both[] = "canonical, virtual";
 
 /* "local.test" is ours; nothing else is. */
@@ -159,6 +163,45 @@ test_canon_log(struct test *t)
 	    "inline:{{a@x=a@x}}, hash:/nonexistent/table", FOLD);
 	TEST_INT(t, canon_lookup(maps, "a@x", out), 0);
 	TEST_STR(t, str_ptr(out), "a@x");
+	maps_free(maps);
+	str_free(out);
+}
+
+/*
+ * The built-in locality test: $myorigin and [address] of an interface in
+ * inet_interfaces make "user" keys apply (mydestination is match_list's).
+ */
+static void
+test_canon_local(struct test *t)
+{
+	static const struct {
+		const char *addr, *want;
+	} cases[] = {
+		{ "a@origin.test", "b@y" },
+		{ "a@ORIGIN.test.", "b@y" },
+		{ "a@[127.0.0.1]", "b@y" },
+		{ "a@[127.0.0.2]", "a@[127.0.0.2]" },
+		{ "a@[IPv6:::1]", "a@[IPv6:::1]" },
+		{ "a@[bogus]", "a@[bogus]" },
+		{ "a@elsewhere.test", "a@elsewhere.test" },
+		{ 0, 0 },
+	};
+	struct str *out = str_new(10);
+	struct maps *maps;
+
+	setup();
+	addr_map_local = default_local;
+	var_myorigin = origin;
+	var_mydestination = empty;
+	var_inet_interfaces = own_interfaces;
+	var_proxy_interfaces = empty;
+	maps = maps_new("canonical_maps", "inline:{{a=b@y}}", FOLD);
+	for (int i = 0; cases[i].addr; i++) {
+		int rc = canon_lookup(maps, cases[i].addr, out);
+
+		TEST_STR(t, str_ptr(out), cases[i].want);
+		TEST_INT(t, rc, strcmp(cases[i].addr, cases[i].want) != 0);
+	}
 	maps_free(maps);
 	str_free(out);
 }
@@ -443,6 +486,7 @@ test_masquerade(struct test *t)
 static const struct test_case cases[] = {
 	{ "canon", test_canon },
 	{ "canon_log", test_canon_log },
+	{ "canon_local", test_canon_local },
 	{ "virtual", test_virtual },
 	{ "virtual_limits", test_virtual_limits },
 	{ "virtual_files", test_virtual_files },
@@ -453,5 +497,6 @@ static const struct test_case cases[] = {
 int
 main(void)
 {
+	default_local = addr_map_local;
 	return test_main(__FILE__, cases);
 }

@@ -46,7 +46,10 @@
  *                      MIME_CLASS_NESTED (headers of an attached message).
  *                      "Name  : value" arrives as "Name: value" (Postfix
  *                      normalizes the obsolete form).  The text is cut
- *                      with mime_header_cut(header_size_limit)
+ *                      with mime_header_cut(header_size_limit), so it is
+ *                      what goes to the queue file.  (Postfix cuts only
+ *                      when writing: its header_checks see up to one more
+ *                      line or piece of a header that passes the limit.)
  *   header_end(ctx)    the primary headers are over (before the first body
  *                      line, also when the body is empty)
  *   body(ctx, type, p, n)  one body record as fed (REC_TYPE_NORM/CONT):

@@ -33,7 +33,6 @@
 #include "lib/mail/addr.h"
 #include "lib/mail/attr.h"
 #include "lib/mail/cleanup_proto.h"
-#include "lib/mail/confdir.h"
 #include "lib/mail/config.h"
 #include "lib/mail/maillog.h"
 #include "lib/mail/match_list.h"
@@ -408,8 +407,10 @@ static void __attribute__((noreturn)) sm_flush_direct(void)
 	const char *const req[] = { SM_FLUSH_QMGR, SM_FLUSH_PICKUP };
 	int rc;
 
+	if (chdir(var_queue_directory) < 0)
+		msg_fatal("chdir %s: %m", var_queue_directory);
 	for (int i = 0; i < 2; i++) {
-		str_fmt(path, "%s/public/%s", var_queue_directory, svc[i]);
+		str_fmt(path, "public/%s", svc[i]);
 		rc = trigger_send(str_ptr(path), req[i], strlen(req[i]), why);
 		if (rc == TRIGGER_ERR_LOOKUP)
 			msg_warn("%s", str_ptr(why));
@@ -691,6 +692,8 @@ main(int argc, char **argv)
 	umask(022);
 	signal(SIGPIPE, SIG_IGN);
 	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	/* getopt's messages name the program as Postfix's do. */
+	argv[0] = (char *)base;
 	msg_init(base);
 	msg_stderr(true);
 	msg_cleanup(sm_tempfail);
@@ -702,8 +705,7 @@ main(int argc, char **argv)
 		dir = sm_config_dir(arg_dir);
 	else if ((env = getenv("MAIL_CONFIG")) != NULL && *env)
 		dir = xstrdup(env);
-	if (dir != NULL && getuid() != 0)
-		confdir_check(dir);
+	/* Not privileged: postdrop checks the directory (Postfix 3.2+). */
 	config_init(dir);
 	why = str_new(100);
 	if (config_read(why) < 0)

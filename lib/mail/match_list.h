@@ -25,10 +25,19 @@
  *                         pattern as domain_list, or an address pattern:
  *                         "1.2.3.4", "1.2.3.0/24", "[::1]", "[2001:db8::]/32"
  * Postfix's "static:all" / "static:anyone" match everything.
+ *
+ * flags: 0, or MATCH_LIST_PARENT to make "example.com" match subdomains
+ * whatever parent_domain_matches_subdomains says.  A ".example.com"
+ * pattern matches subdomains in both modes.  A network pattern with host
+ * bits set is fatal, with Postfix's text ("non-null host address bits in
+ * "10.1.2.3/8", perhaps you should use "10.0.0.0/8" instead").  A "/file"
+ * that cannot be opened makes the list's lookups fail (-1), as in Postfix.
  * A list's first match decides; an empty list matches nothing.
  */
 #ifndef MATCH_LIST_H
 #define MATCH_LIST_H
+
+#define MATCH_LIST_PARENT (1 << 0)
 
 struct match_list;
 

@@ -13,6 +13,13 @@
  *                                the table below), REC_ERROR (read error,
  *                                timeout).  buf never holds a partial record
  *                                that the caller could mistake for data.
+ * rec_get_meta(st, buf, limit, meta)  rec_get that also fills meta (may
+ *                                be NULL): the type byte read (0 if none),
+ *                                the length as declared (0 if not read in
+ *                                full) and the bytes consumed, also after a
+ *                                failure, for offsets and error messages
+ *                                (postcat: "unexpected EOF in data, record
+ *                                type 78 length 10")
  * rec_size(len)                  bytes that a record with len data bytes
  *                                takes on disk (type + length + data)
  * rec_name(type)                 postcat's name for a type ("sender"), or
@@ -48,23 +55,23 @@
 #define REC_ERROR   (-5)
 
 /* Envelope segment. */
-#define REC_TYPE_VERSION 'Z' /* first record of every queue file: "1" */
-#define REC_TYPE_SIZE    'C' /* fixed-width sizes, see queue.h */
-#define REC_TYPE_TIME    'T' /* arrival time "sec usec" */
-#define REC_TYPE_FULL    'F' /* sender full name */
-#define REC_TYPE_FILT    'L' /* content_filter "transport:nexthop" */
-#define REC_TYPE_FROM    'S' /* envelope sender (internal form) */
-#define REC_TYPE_DONE    'D' /* recipient already delivered */
-#define REC_TYPE_RCPT    'R' /* recipient (internal form) */
-#define REC_TYPE_ORCP    'O' /* original recipient of the next R */
-#define REC_TYPE_DRCP    '/' /* recipient cancelled (duplicate) */
-#define REC_TYPE_WARN    'W' /* delay warning time */
-#define REC_TYPE_ATTR    'A' /* named attribute "name=value" */
-#define REC_TYPE_KILL    'K' /* (not used; reserved) */
-#define REC_TYPE_RDR     '>' /* redirect: replaces all recipients */
-#define REC_TYPE_FLGS    'f' /* cleanup flags from the client, decimal */
-#define REC_TYPE_DELAY   'd' /* (reserved) */
-#define REC_TYPE_VERP    'V' /* VERP delimiters */
+#define REC_TYPE_VERSION    'Z' /* first record of every queue file: "1" */
+#define REC_TYPE_SIZE       'C' /* fixed-width sizes, see queue.h */
+#define REC_TYPE_TIME       'T' /* arrival time "sec usec" */
+#define REC_TYPE_FULL       'F' /* sender full name */
+#define REC_TYPE_FILT       'L' /* content_filter "transport:nexthop" */
+#define REC_TYPE_FROM       'S' /* envelope sender (internal form) */
+#define REC_TYPE_DONE       'D' /* recipient already delivered */
+#define REC_TYPE_RCPT       'R' /* recipient (internal form) */
+#define REC_TYPE_ORCP       'O' /* original recipient of the next R */
+#define REC_TYPE_DRCP       '/' /* recipient cancelled (duplicate) */
+#define REC_TYPE_WARN       'W' /* delay warning time */
+#define REC_TYPE_ATTR       'A' /* named attribute "name=value" */
+#define REC_TYPE_KILL       'K' /* (not used; reserved) */
+#define REC_TYPE_RDR        '>' /* redirect: replaces all recipients */
+#define REC_TYPE_FLGS       'f' /* cleanup flags from the client, decimal */
+#define REC_TYPE_DELAY      'd' /* (reserved) */
+#define REC_TYPE_VERP       'V' /* VERP delimiters */
 #define REC_TYPE_DSN_RET    '<' /* DSN RET=, decimal DSN_RET_* */
 #define REC_TYPE_DSN_ENVID  'i' /* DSN ENVID= (xtext decoded) */
 #define REC_TYPE_DSN_ORCPT  'o' /* DSN ORCPT= of the next R "type;addr" */
@@ -83,11 +90,19 @@
 
 #define REC_TYPE_END 'E' /* last record, required */
 
+struct rec_meta {
+	int type;     /* type byte, or 0 when none was read */
+	size_t len;   /* declared data length */
+	size_t bytes; /* bytes consumed: type + length + data read */
+};
+
 int rec_put(struct stream *, int, const void *, size_t);
 int rec_puts(struct stream *, int, const char *);
 int rec_fmt(struct stream *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 int rec_get(struct stream *, struct str *, size_t)
+    __attribute__((warn_unused_result));
+int rec_get_meta(struct stream *, struct str *, size_t, struct rec_meta *)
     __attribute__((warn_unused_result));
 size_t rec_size(size_t);
 const char *rec_name(int);

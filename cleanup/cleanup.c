@@ -46,7 +46,7 @@
 struct cleanup_config cleanup_cfg;
 
 /* The name the log lines give the client: "host[addr]" or "local". */
-static const char *
+const char *
 cleanup_client(struct cleanup_state *s)
 {
 	if (s->client_name == NULL)
@@ -64,9 +64,9 @@ static void
 cleanup_bad(struct cleanup_state *s, const char *what, int type)
 {
 	if (type > 0)
-		msg_warn("%s: %s record type %d (%c) from %s",
-		    str_ptr(s->queue_id), what, type,
-		    type >= 32 && type < 127 ? type : '?', cleanup_client(s));
+		msg_warn("%s: %s record type %c from %s", str_ptr(s->queue_id),
+		    what, type >= 32 && type < 127 ? type : '?',
+		    cleanup_client(s));
 	else
 		msg_warn("%s: %s from %s", str_ptr(s->queue_id), what,
 		    cleanup_client(s));

@@ -137,6 +137,9 @@ struct cleanup_config {
 
 extern struct cleanup_config cleanup_cfg;
 
+/* cleanup.c */
+const char *cleanup_client(struct cleanup_state *);
+
 /* cleanup_envelope.c */
 void cleanup_envelope(struct cleanup_state *, int, const char *, size_t);
 void cleanup_env_done(struct cleanup_state *);

@@ -160,31 +160,18 @@ cleanup_recipient(struct cleanup_state *s, const char *addr, const char *orcpt,
 	    cleanup_cfg.virtual->count > 0) {
 		list = argv_new();
 		why = str_new(64);
+		/* Nonzero: ADDR_MAP_DEFER or ADDR_MAP_LIMIT (or -1). */
 		if (virtual_expand(cleanup_cfg.virtual, str_ptr(rcpt), list,
-			why) < 0) {
-			/* Postfix keeps nothing and has the client retry. */
-			msg_warn(
-			    "%s: %s -- message not accepted, try again later",
-			    str_ptr(s->queue_id),
-			    str_len(why)
-				? str_ptr(why)
-				: "virtual_alias_maps map lookup problem");
+			why) != 0) {
+			/*
+			 * Postfix keeps nothing and has the client retry; why
+			 * holds its text, "... -- message not accepted, try
+			 * again later".
+			 */
+			msg_warn("%s: %s", str_ptr(s->queue_id), str_ptr(why));
 			cleanup_fail(s, CLEANUP_STAT_DEFER,
 			    "4.6.0 Alias expansion error");
 			goto out;
-		}
-		for (i = 0; i < list->argc; i++) {
-			if (strlen(list->argv[i]) >
-			    (size_t)var_virtual_alias_address_length_limit) {
-				msg_warn(
-				    "%s: unreasonable virtual_alias_maps "
-				    "map expansion length for %s -- "
-				    "message not accepted, try again later",
-				    str_ptr(s->queue_id), str_ptr(rcpt));
-				cleanup_fail(s, CLEANUP_STAT_DEFER,
-				    "4.6.0 Alias expansion error");
-				goto out;
-			}
 		}
 		for (i = 0; i < list->argc; i++)
 			cleanup_out_rcpt(s, list->argv[i], orig, str_ptr(dsn),

@@ -44,7 +44,7 @@ static void
 cleanup_env_bad(struct cleanup_state *s, const char *what, int type)
 {
 	msg_warn("%s: %s record type %c from %s", str_ptr(s->queue_id), what,
-	    type, s->client_name ? s->client_name : "local");
+	    type, cleanup_client(s));
 	s->status |= CLEANUP_STAT_BAD;
 }
 

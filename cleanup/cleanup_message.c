@@ -152,6 +152,19 @@ cleanup_header_cb(void *ctx, int class, const char *text, size_t len)
 	    hdr_is(text, len, "Content-Length"))
 		goto out;
 
+	/* sendmail -t: the addresses as written (O records show them). */
+	if (hdr_is(text, len, "To") || hdr_is(text, len, "Cc") ||
+	    hdr_is(text, len, "Bcc")) {
+		s->seen |= SEEN_DEST;
+		if (s->flags & CLEANUP_XFLAG_EXTRACT_RCPT)
+			(void)addr_parse_list(hdr_value(text), s->xrcpt);
+	} else if (hdr_is(text, len, "Resent-To") ||
+		   hdr_is(text, len, "Resent-Cc") ||
+		   hdr_is(text, len, "Resent-Bcc")) {
+		s->seen |= SEEN_RESENT_DEST;
+		if (s->flags & CLEANUP_XFLAG_EXTRACT_RCPT)
+			(void)addr_parse_list(hdr_value(text), s->xrcpt_resent);
+	}
 	/* Addresses: rewritten in local (or configured remote) context. */
 	if ((hopts & MIME_HOPT_ADDRESS) && s->hdr_ctx != NULL) {
 		val = str_new(len);
@@ -178,18 +191,6 @@ cleanup_header_cb(void *ctx, int class, const char *text, size_t len)
 		s->seen |= SEEN_RESENT_MSGID;
 		free(s->resent_msgid);
 		s->resent_msgid = xstrdup(hdr_value(text));
-	}
-	if (hdr_is(text, len, "To") || hdr_is(text, len, "Cc") ||
-	    hdr_is(text, len, "Bcc")) {
-		s->seen |= SEEN_DEST;
-		if (s->flags & CLEANUP_XFLAG_EXTRACT_RCPT)
-			(void)addr_parse_list(hdr_value(text), s->xrcpt);
-	} else if (hdr_is(text, len, "Resent-To") ||
-		   hdr_is(text, len, "Resent-Cc") ||
-		   hdr_is(text, len, "Resent-Bcc")) {
-		s->seen |= SEEN_RESENT_DEST;
-		if (s->flags & CLEANUP_XFLAG_EXTRACT_RCPT)
-			(void)addr_parse_list(hdr_value(text), s->xrcpt_resent);
 	}
 	/* Bcc never leaves the machine (Postfix drops it always). */
 	if (hdr_is(text, len, "Bcc") || hdr_is(text, len, "Resent-Bcc"))
@@ -378,8 +379,8 @@ cleanup_extracted(struct cleanup_state *s, int type, const char *data,
 		cleanup_out(s, type, data, len);
 		return;
 	default:
-		msg_warn("%s: unexpected record type %c in extracted segment",
-		    str_ptr(s->queue_id), type);
+		msg_warn("%s: unexpected record type %c from %s",
+		    str_ptr(s->queue_id), type, cleanup_client(s));
 		s->status |= CLEANUP_STAT_BAD;
 		return;
 	}

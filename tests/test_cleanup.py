@@ -107,6 +107,7 @@ class Client:
 
     def reply(self):
         r = self.read_attrs()
+        self.f.close()
         self.s.close()
         return int(r["status"]), r.get("reason", "")
 
@@ -489,6 +490,7 @@ class CleanupTest(e2e.TempDirTest):
         c = Client(self.sock)
         data = message(body=["line"] * 50)
         c.send(data[:len(data) // 2])
+        c.f.close()
         c.s.close()
         self.assertLog(r"warning: %s: unexpected EOF in data from local"
                        % c.queue_id)

@@ -132,7 +132,8 @@ cleanup_out_rcpt(struct cleanup_state *s, const char *rcpt, const char *orcpt,
  * One recipient as the client gave it (internal form): rewrite, map,
  * expand virtual aliases, and write the results.  orcpt is the original
  * recipient for the O record; dsn_orcpt the client's ORCPT ("" for none:
- * then "rfc822;" and the rewritten address, as Postfix records it).
+ * then "rfc822;" and the rewritten address, as Postfix records it; NULL:
+ * none at all, as for a BCC recipient).
  */
 void
 cleanup_recipient(struct cleanup_state *s, const char *addr, const char *orcpt,
@@ -151,7 +152,9 @@ cleanup_recipient(struct cleanup_state *s, const char *addr, const char *orcpt,
 		goto out;
 	if (s->first_rcpt == NULL)
 		s->first_rcpt = xstrdup(str_ptr(rcpt));
-	if (*dsn_orcpt)
+	if (dsn_orcpt == NULL)
+		str_reset(dsn);
+	else if (*dsn_orcpt)
 		str_set(dsn, dsn_orcpt);
 	else
 		str_fmt(dsn, "rfc822;%s", str_ptr(rcpt));

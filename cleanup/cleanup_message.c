@@ -400,7 +400,8 @@ cleanup_extracted_done(struct cleanup_state *s)
 	if (s->redirect)
 		cleanup_out_str(s, REC_TYPE_RDR, str_ptr(s->redirect));
 	for (i = 0; i < s->bcc->argc && s->status == 0; i++)
-		cleanup_recipient(s, s->bcc->argv[i], s->bcc->argv[i], "", 1);
+		/* Postfix: no ORCPT, NOTIFY=NEVER (1). */
+		cleanup_recipient(s, s->bcc->argv[i], s->bcc->argv[i], NULL, 1);
 	if (s->status == 0 && !s->discard && s->rcpt_count == 0)
 		cleanup_fail(s, CLEANUP_STAT_RCPT,
 		    "5.1.0 no recipients specified");

@@ -235,6 +235,30 @@ class CleanupTest(e2e.TempDirTest):
         self.assertLog(r"postfix/cleanup\[\d+\]: %s: message-id=%s$"
                        % (qid, re.escape(msgid[0][len("Message-Id: "):])))
 
+    def test_remote_context_adds_and_rewrites_nothing(self):
+        self.instance()
+        data = message(headers=["To: bob", "Subject: r"]).replace(
+            rec("A", "rewrite_context=local"), rec("A", "rewrite_context=remote"))
+        qid, st, _ = self.submit(data)
+        self.assertEqual(st, 0)
+        _, recs = self.qfile(qid)
+        c = self.content(recs)
+        self.assertEqual(c, ["To: bob", "Subject: r", "", "body"])
+        self.assertLog(r"%s: message-id=<>$" % qid)
+        # qmgr does not run: Postfix's warning, and the mail stays.
+        self.assertLog(r"postfix/cleanup\[\d+\]: warning: unable to look up "
+                       r"public/qmgr: No such file or directory")
+
+    def test_remote_header_rewrite_domain(self):
+        self.instance("remote_header_rewrite_domain = domain.invalid\n")
+        data = message(headers=["To: bob", "Subject: r"]).replace(
+            rec("A", "rewrite_context=local"), rec("A", "rewrite_context=remote"))
+        qid, st, _ = self.submit(data)
+        _, recs = self.qfile(qid)
+        c = self.content(recs)
+        self.assertIn("To: bob@domain.invalid", c)
+        self.assertTrue([h for h in c if h.startswith("Message-Id: ")])
+
     def test_null_sender_and_special_full_name(self):
         self.instance()
         qid, st, _ = self.submit(message(sender="", fullname="Doe, John"))
@@ -368,7 +392,9 @@ class CleanupTest(e2e.TempDirTest):
 
         qid, st, _ = send("bcc me")
         _, recs = self.qfile(qid)
-        self.assertIn(("R", "bcc@example.org"), recs)
+        x = recs[[t for t, d in recs].index("X"):]
+        i = x.index(("R", "bcc@example.org"))
+        self.assertEqual(x[i - 2:i], [("n", "1"), ("O", "bcc@example.org")])
         self.assertLog(r"%s: bcc: header Subject: bcc me%s: "
                        r"bcc@example\.org$" % (qid, re.escape(tail)))
 

@@ -235,6 +235,36 @@ class CleanupTest(e2e.TempDirTest):
         self.assertLog(r"postfix/cleanup\[\d+\]: %s: message-id=%s$"
                        % (qid, re.escape(msgid[0][len("Message-Id: "):])))
 
+    def test_dsn_and_smtputf8(self):
+        self.instance()
+        data = (rec("T", "1700000000 5") + rec("A", "rewrite_context=local") +
+                rec("A", "encoding=8bit") + rec("<", "2") +
+                rec("i", "ENV-1") + rec("S", "alice") +
+                rec("o", "rfc822;orig@example.org") + rec("n", "6") +
+                rec("O", "first@example.org") + rec("R", "bob") +
+                rec("R", "carol") + rec("M") + rec("N", "Subject: s") +
+                rec("N", "") + rec("N", "b") + rec("X") + rec("E"))
+        qid, st, _ = self.submit(data, flags=FLAGS | (1 << 8))
+        self.assertEqual(st, 0)
+        _, recs = self.qfile(qid)
+        self.assertIn(("T", "1700000000 5"), recs)
+        self.assertIn(("<", "2"), recs)
+        self.assertIn(("i", "ENV-1"), recs)
+        i = recs.index(("R", "bob@mx.example.test"))
+        self.assertEqual(recs[i - 3:i], [("o", "rfc822;orig@example.org"),
+                                         ("n", "6"),
+                                         ("O", "first@example.org")])
+        # The DSN data belonged to bob only.
+        i = recs.index(("R", "carol@mx.example.test"))
+        self.assertEqual(recs[i - 2:i], [("o", "rfc822;carol@mx.example.test"),
+                                         ("O", "carol")])
+        size = [d for t, d in recs if t == "C"][0].split()
+        self.assertEqual(int(size[3]) & 1, 1)  # 8BITMIME
+        self.assertEqual(int(size[5]) & 1, 1)  # SMTPUTF8 requested
+        # Date: from the arrival time, not from now.
+        self.assertTrue([h for h in self.content(recs)
+                         if h.startswith("Date: ") and "2023" in h])
+
     def test_remote_context_adds_and_rewrites_nothing(self):
         self.instance()
         data = message(headers=["To: bob", "Subject: r"]).replace(

@@ -266,6 +266,12 @@ daemon_accept(int ev, void *ctx)
 		daemon_done();
 		return;
 	}
+	if (daemon_spec->connect != NULL &&
+	    daemon_spec->connect(st, daemon_name, daemon_args) < 0) {
+		stream_close(st);
+		daemon_done();
+		return;
+	}
 	daemon_client_count++;
 	event_read(fd, daemon_multi_client, st);
 	daemon_done();

@@ -29,7 +29,10 @@
  *            skeleton closes st afterwards.
  *   MULTI    request(st, service_name, argv): called whenever the client's
  *            connection has input; return 0 to keep the connection, -1 to
- *            close it (EOF, error, protocol violation).
+ *            close it (EOF, error, protocol violation).  The optional
+ *            connect(st, service_name, argv) runs once when a client
+ *            connects (a server that speaks first greets there); -1
+ *            closes the connection.
  *   TRIGGER  trigger(buf, len, service_name, argv): the bytes of one wakeup
  *            (a connection's data up to EOF, a fifo read, one datagram), at
  *            most trigger_limit bytes (default 1024).
@@ -68,6 +71,7 @@ struct daemon_spec {
 	enum daemon_kind kind;
 	daemon_single_fn *service;  /* DAEMON_SINGLE */
 	daemon_multi_fn *request;   /* DAEMON_MULTI */
+	daemon_multi_fn *connect;   /* DAEMON_MULTI, optional: on connect */
 	daemon_trigger_fn *trigger; /* DAEMON_TRIGGER */
 	size_t trigger_limit;       /* 0: 1024 */
 	daemon_hook_fn *pre_jail;   /* as root, before chroot and setuid */

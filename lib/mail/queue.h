@@ -92,7 +92,9 @@
 #define QUEUE_SIZE_WIDTH 15 /* each field of the size record */
 
 struct queue_size {
-	long content_size;   /* bytes of message content (headers + body) */
+	long content_size;   /* bytes of the content records, from data_offset
+				to the X record (Postfix's message_size, which
+				mailq shows and postcat -e skips by; observed) */
 	long data_offset;    /* file offset of the first content record */
 	long rcpt_count;     /* recipients written */
 	long qmgr_flags;     /* QUEUE_FLAG_* */
@@ -100,7 +102,7 @@ struct queue_size {
 	long smtputf8;       /* SMTPUTF8_FLAG_* */
 };
 
-#define QUEUE_FLAG_8BITMIME  (1 << 0) /* qmgr_flags: body may be 8bit */
+#define QUEUE_FLAG_8BITMIME (1 << 0) /* qmgr_flags: body may be 8bit */
 
 struct queue_scan;
 

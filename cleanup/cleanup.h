@@ -121,6 +121,7 @@ struct cleanup_state {
 	struct str *filter;
 	struct argv *bcc;
 	struct hbc_result hres;
+	bool checks_done; /* REDIRECT or PASS: no more inspection */
 
 	/* Scratch. */
 	struct str *buf, *buf2;

@@ -134,7 +134,17 @@ cleanup_act(struct cleanup_state *s, const char *class, const char *content,
 		else
 			cleanup_out_header(s, text, strlen(text));
 		return false;
+	case HBC_PASS:
+		/* Postfix 3.2+: no more inspection of this message. */
+		cleanup_act_log(s, "pass", class, content, len, text);
+		s->checks_done = true;
+		return false;
+	case HBC_STRIP:
+		cleanup_act_log(s, "strip", class, content, len, text);
+		return true;
 	case HBC_REDIRECT:
+		/* Postfix ends all inspection after a REDIRECT too. */
+		s->checks_done = true;
 		cleanup_act_log(s, "redirect", class, content, len, text);
 		if (s->redirect == NULL)
 			s->redirect = str_new(64);
@@ -161,6 +171,8 @@ cleanup_act(struct cleanup_state *s, const char *class, const char *content,
 bool
 cleanup_check_header(struct cleanup_state *s, int class, struct str *hdr)
 {
+	if (s->checks_done)
+		return false;
 	str_reset(s->hres.text);
 	s->hres.map_name = NULL;
 	if (hbc_header(cleanup_cfg.hbc, class, str_ptr(hdr), &s->hres) ==
@@ -176,7 +188,7 @@ cleanup_check_header(struct cleanup_state *s, int class, struct str *hdr)
 bool
 cleanup_check_body(struct cleanup_state *s, const char *line, size_t len)
 {
-	if (s->body_bytes > var_body_checks_size_limit)
+	if (s->checks_done || s->body_bytes > var_body_checks_size_limit)
 		return false;
 	s->body_bytes += (long)len + 1;
 	str_reset(s->hres.text);

@@ -163,7 +163,12 @@ class CleanupTest(e2e.TempDirTest):
     def submit(self, data, flags=FLAGS):
         c = Client(self.sock, flags)
         c.send(data)
-        st, reason = c.reply()
+        try:
+            st, reason = c.reply()
+        except EOFError:
+            time.sleep(0.5)
+            self.fail("cleanup closed the connection; log:\n%s"
+                      % self.inst.log())
         return c.queue_id, st, reason
 
     def qfile(self, qid, queue="incoming"):

@@ -19,6 +19,7 @@
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
 #include "lib/mail/cleanup_proto.h"
+#include "lib/mail/mime.h"
 #include "lib/mail/params.h"
 #include "lib/mail/queue.h"
 #include "lib/mail/record.h"
@@ -118,11 +119,17 @@ cleanup_out_line(struct cleanup_state *s, const char *p, size_t len)
 	cleanup_out(s, REC_TYPE_NORM, p, len);
 }
 
-/* A logical header: its lines are separated by newlines. */
+/*
+ * A logical header: its lines are separated by newlines.  A header that
+ * cleanup rewrote or made up is cut to header_size_limit as mime cuts the
+ * client's (Postfix's rule; a no-op for what mime already cut).
+ */
 void
 cleanup_out_header(struct cleanup_state *s, const char *p, size_t len)
 {
 	const char *nl;
+
+	len = mime_header_cut(p, len, (size_t)var_header_size_limit);
 
 	while ((nl = memchr(p, '\n', len)) != NULL) {
 		cleanup_out_line(s, p, (size_t)(nl - p));

@@ -341,6 +341,32 @@ class CleanupTest(e2e.TempDirTest):
         _, recs = self.qfile(qid)
         self.assertEqual([d for t, d in recs if t == "R"], ["r@x"])
 
+    def test_client_hold_and_discard_flags(self):
+        self.instance()
+        qid, st, _ = self.submit(message(), flags=FLAGS | (1 << 2))
+        self.assertEqual(st, 0)
+        sb, _ = self.qfile(qid, "hold")
+        self.assertEqual(stat.S_IMODE(sb.st_mode), 0o700)
+        self.assertFalse(os.path.exists(os.path.join(self.inst.queue,
+                                                     "incoming", qid)))
+        qid, st, _ = self.submit(message(), flags=FLAGS | (1 << 3))
+        self.assertEqual(st, 0)
+        self.assertNoFile(qid)
+
+    def test_bad_check_answer_and_stray_cr(self):
+        self.instance("header_checks = regexp:%s\n"
+                      % os.path.join(self.dir, "hc"),
+                      files={"hc": "/^Subject: bad/ FOO bar\n"})
+        qid, st, _ = self.submit(message(headers=["Subject: bad\rx"],
+                                         body=["a\rb\r"]))
+        self.assertEqual(st, 0)
+        _, recs = self.qfile(qid)
+        c = self.content(recs)
+        self.assertIn("Subject: bad x", c)
+        self.assertIn("a b ", c)
+        self.assertLog(r"postfix/cleanup\[\d+\]: warning: unknown command in "
+                       r"header_checks map: FOO bar$")
+
     def test_no_recipients(self):
         self.instance()
         qid, st, reason = self.submit(message(rcpts=()))

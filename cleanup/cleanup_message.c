@@ -280,6 +280,38 @@ cleanup_body_cb(void *ctx, int type, const char *p, size_t len)
 	cleanup_out(s, type, p, len);
 }
 
+/*
+ * mime callback: a structure error.  Postfix's cleanup rejects too deep
+ * MIME nesting when it inspects content (a *header_checks table or a
+ * strict_* option), and 8-bit header text with strict_7bit_headers or
+ * strict_8bitmime; a cut header is never a reason.
+ */
+static void
+cleanup_mime_error_cb(void *ctx, int bit, const char *text, size_t len)
+{
+	struct cleanup_state *s = ctx;
+	bool strict = var_strict_7bit_headers || var_strict_8bitmime ||
+		      var_strict_8bitmime_body ||
+		      var_strict_mime_encoding_domain;
+	bool checks = (s->flags & CLEANUP_FLAG_FILTER) &&
+		      (*var_header_checks || *var_mime_header_checks ||
+			  *var_nested_header_checks);
+	const char *why = mime_error_text(bit);
+	struct str *class;
+
+	if (s->status || s->discard || why == NULL)
+		return;
+	if (!((bit & MIME_ERR_NESTING) && (checks || strict)) &&
+	    !((bit & MIME_ERR_8BIT_IN_HEADER) &&
+		(var_strict_7bit_headers || var_strict_8bitmime)))
+		return;
+	class = str_new(64);
+	str_fmt(class, "mime-error %s:", why);
+	cleanup_act_log(s, "reject", str_ptr(class), text, len, NULL);
+	cleanup_fail(s, CLEANUP_STAT_CONT, "5.6.0 %s", why);
+	str_free(class);
+}
+
 void
 cleanup_content_start(struct cleanup_state *s)
 {
@@ -287,6 +319,7 @@ cleanup_content_start(struct cleanup_state *s)
 		.header = cleanup_header_cb,
 		.header_end = cleanup_header_end_cb,
 		.body = cleanup_body_cb,
+		.error = cleanup_mime_error_cb,
 	};
 	struct str *v;
 

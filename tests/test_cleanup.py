@@ -367,6 +367,19 @@ class CleanupTest(e2e.TempDirTest):
         self.assertLog(r"postfix/cleanup\[\d+\]: warning: unknown command in "
                        r"header_checks map: FOO bar$")
 
+    def test_strict_7bit_headers(self):
+        self.instance("strict_7bit_headers = yes\n")
+        qid, st, reason = self.submit(message(headers=["Subject: caf\u00e9"]))
+        self.assertEqual(st, STAT_CONT)
+        self.assertEqual(reason, "5.6.0 improper use of 8-bit data in "
+                                 "message header")
+        self.assertNoFile(qid)
+        # Postfix 3.7's line (observed), without a reply text.
+        self.assertLog(r"%s: reject: mime-error improper use of 8-bit data in "
+                       r"message header: Subject: caf\u00e9 from local; "
+                       r"from=<alice@mx\.example\.test> "
+                       r"to=<bob@mx\.example\.test>$" % qid)
+
     def test_no_recipients(self):
         self.instance()
         qid, st, reason = self.submit(message(rcpts=()))

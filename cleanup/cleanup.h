@@ -89,6 +89,7 @@ struct cleanup_state {
 
 	/* Envelope. */
 	bool have_time, have_sender;
+	bool own_time;      /* T written by cleanup, not the client */
 	long arrival;       /* seconds */
 	struct str *sender; /* internal form, rewritten */
 	struct str *fullname;

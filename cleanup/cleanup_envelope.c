@@ -118,6 +118,22 @@ out:
 	str_free(name);
 }
 
+/* Write T (the client's, or now) and the creation time after it. */
+static void
+cleanup_env_time(struct cleanup_state *s, const char *data, size_t len)
+{
+	time_t now = time(NULL);
+
+	if (data != NULL) {
+		cleanup_out(s, REC_TYPE_TIME, data, len);
+	} else {
+		s->arrival = (long)now;
+		cleanup_out_fmt(s, REC_TYPE_TIME, "%ld 0", (long)now);
+	}
+	cleanup_out_fmt(s, REC_TYPE_ATTR, "create_time=%ld", (long)now);
+	s->have_time = true;
+}
+
 /* One envelope record. */
 void
 cleanup_envelope(struct cleanup_state *s, int type, const char *data,
@@ -125,8 +141,19 @@ cleanup_envelope(struct cleanup_state *s, int type, const char *data,
 {
 	long n;
 
+	/*
+	 * The file starts T, A create_time=..., as Postfix's do: a client that
+	 * does not begin with T gets the time of now, and a T it sends later
+	 * is dropped.
+	 */
+	if (!s->have_time && type != REC_TYPE_TIME) {
+		cleanup_env_time(s, NULL, 0);
+		s->own_time = true;
+	}
 	switch (type) {
 	case REC_TYPE_TIME:
+		if (s->own_time)
+			return;
 		if (s->have_time || len == 0) {
 			cleanup_env_bad(s, "unexpected", type);
 			return;
@@ -145,9 +172,8 @@ cleanup_envelope(struct cleanup_state *s, int type, const char *data,
 				return;
 			}
 		}
+		cleanup_env_time(s, data, len);
 		s->arrival = n;
-		s->have_time = true;
-		cleanup_out(s, type, data, len);
 		return;
 	case REC_TYPE_ATTR:
 		cleanup_attr(s, data, len);
@@ -222,23 +248,16 @@ cleanup_envelope(struct cleanup_state *s, int type, const char *data,
 }
 
 /*
- * The envelope is over: what it still owes (arrival time, creation time),
- * then the M record (no data: the size record holds the content offset).
+ * The envelope is over: no DSN data may wait for a recipient; then the M
+ * record (no data: the size record holds the content offset).
  */
 void
 cleanup_env_done(struct cleanup_state *s)
 {
-	time_t now = time(NULL);
-
 	if (!s->have_sender) {
 		cleanup_env_bad(s, "missing sender before", REC_TYPE_MESG);
 		return;
 	}
-	if (!s->have_time) {
-		s->arrival = (long)now;
-		cleanup_out_fmt(s, REC_TYPE_TIME, "%ld 0", (long)now);
-	}
-	cleanup_out_fmt(s, REC_TYPE_ATTR, "create_time=%ld", (long)now);
 	if (str_len(s->orcpt) || str_len(s->dsn_orcpt) || s->dsn_notify) {
 		cleanup_env_bad(s, "DSN data without recipient before",
 		    REC_TYPE_MESG);

@@ -204,7 +204,8 @@ class CleanupTest(e2e.TempDirTest):
         sb, recs = self.qfile(qid)
         self.assertEqual(stat.S_IMODE(sb.st_mode), 0o700)
         types = "".join(t for t, d in recs)
-        self.assertTrue(types.startswith("ZC"), types)
+        self.assertTrue(types.startswith("ZCTA"), types)
+        self.assertTrue(recs[3][1].startswith("create_time="), recs[3])
         self.assertTrue(types.endswith("XE"), types)
         env = dict((t, d) for t, d in recs if t in "SFO")
         self.assertEqual(env["S"], "alice@mx.example.test")
@@ -269,6 +270,12 @@ class CleanupTest(e2e.TempDirTest):
         # Date: from the arrival time, not from now.
         self.assertTrue([h for h in self.content(recs)
                          if h.startswith("Date: ") and "2023" in h])
+        # A client that does not start with T gets one (and Date: now).
+        data = message()
+        data = data[len(rec("T", data[2:data[1] + 2])):]
+        qid, st, _ = self.submit(data)
+        _, recs = self.qfile(qid)
+        self.assertEqual("".join(t for t, d in recs[:4]), "ZCTA")
 
     def test_remote_context_adds_and_rewrites_nothing(self):
         self.instance()

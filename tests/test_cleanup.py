@@ -301,6 +301,15 @@ class CleanupTest(e2e.TempDirTest):
         self.assertIn("To: bob@domain.invalid", c)
         self.assertTrue([h for h in c if h.startswith("Message-Id: ")])
 
+    def test_long_queue_id_message_id(self):
+        self.instance("enable_long_queue_ids = yes\n")
+        qid, st, _ = self.submit(message())
+        self.assertEqual(st, 0)
+        self.assertIn("z", qid)
+        _, recs = self.qfile(qid)
+        self.assertIn("Message-Id: <%s@mx.example.test>" % qid,
+                      self.content(recs))
+
     def test_null_sender_and_special_full_name(self):
         self.instance()
         qid, st, _ = self.submit(message(sender="", fullname="Doe, John"))

@@ -240,6 +240,13 @@ class CleanupTest(e2e.TempDirTest):
                          sum(len(l) + 1 for l in body))
         self.assertLog(r"postfix/cleanup\[\d+\]: %s: message-id=%s$"
                        % (qid, re.escape(msgid[0][len("Message-Id: "):])))
+        # postcat reads the file as a queue file.
+        r = e2e.run([e2e.prog("postcat"), "-c", self.inst.conf,
+                     os.path.join(self.inst.queue, "incoming", qid)])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("*** MESSAGE FILE END", r.stdout)
+        self.assertIn("sender: alice@mx.example.test", r.stdout)
+        self.assertEqual(r.stderr, "")
 
     def test_dsn_and_smtputf8(self):
         self.instance()

@@ -158,9 +158,12 @@ pickup_one(const char *id)
 		submit_free(&state);
 		goto out;
 	}
+	/* Read it again from the start, through a fresh buffer. */
+	if ((fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		msg_fatal("dup: %m");
+	stream_close(st);
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		msg_fatal("lseek %s: %m", str_ptr(path));
-	stream_close(st);
 	st = stream_open(fd);
 
 	if ((c = cleanup_open("public/cleanup", PICKUP_CLEANUP_FLAGS, why)) ==

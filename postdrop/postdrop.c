@@ -124,6 +124,7 @@ postdrop_copy(struct stream *in, struct stream *out, struct str *why)
 	struct str *buf = str_new(256);
 	struct timeval tv;
 	int type, rc = -1;
+	long size = 0;
 
 	gettimeofday(&tv, NULL);
 	if (rec_fmt(out, REC_TYPE_TIME, "%ld %ld", (long)tv.tv_sec,
@@ -150,6 +151,18 @@ postdrop_copy(struct stream *in, struct stream *out, struct str *why)
 		if (submit_check(&state, type, str_ptr(buf), str_len(buf),
 			why) < 0)
 			goto out;
+		/*
+		 * Postfix's postdrop limits its file to message_size_limit
+		 * (with RLIMIT_FSIZE); sendmail turns the refusal into
+		 * "message file too big".  Counting is the same limit
+		 * without a signal.
+		 */
+		size += (long)rec_size(str_len(buf));
+		if (var_message_size_limit > 0 &&
+		    size > var_message_size_limit) {
+			str_set(why, POSTDROP_TOO_BIG);
+			goto out;
+		}
 		if (rec_put(out, type, str_ptr(buf), str_len(buf)) < 0) {
 			str_fmt(why, "queue file write error: %m");
 			goto out;

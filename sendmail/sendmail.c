@@ -569,6 +569,30 @@ sm_postdrop_done(pid_t pid, bool ok)
 	str_free(path);
 }
 
+/*
+ * postdrop refused the message because it passed message_size_limit: wait
+ * for it (it has logged "uid=N: File too large") and say what Postfix's
+ * sendmail says.
+ */
+static void
+sm_too_big(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		continue;
+	msg_fatal("%s(%ld): message file too big", str_ptr(sm_user), sm_uid);
+}
+
+/* Writing to postdrop failed: it may have said why before it stopped. */
+static void
+sm_postdrop_refused(struct stream *from, struct attr_list *al, pid_t pid)
+{
+	if (attr_read(from, al, SM_ATTR_LIMIT) == 0 &&
+	    attr_expect(al, "reason", POSTDROP_TOO_BIG))
+		sm_too_big(pid);
+}
+
 static void
 sm_enqueue(const struct sm_opts *o, struct argv *rcpts)
 {
@@ -654,8 +678,10 @@ sm_enqueue(const struct sm_opts *o, struct argv *rcpts)
 	in = stream_open(0);
 	hdr_rcpt = sendmail_copy(in, to, &copy);
 	stream_close(in);
-	if (hdr_rcpt < 0)
+	if (hdr_rcpt < 0) {
+		sm_postdrop_refused(from, al, pid);
 		goto done;
+	}
 	if (o->extract && rcpts->argc == 0 && hdr_rcpt == 0)
 		msg_fatal("%s(%ld): No recipient addresses found in message "
 			  "header",
@@ -665,6 +691,8 @@ sm_enqueue(const struct sm_opts *o, struct argv *rcpts)
 	if (attr_read(from, al, SM_ATTR_LIMIT) == 0 &&
 	    attr_expect(al, "status", "0"))
 		ok = true;
+	else if (attr_expect(al, "reason", POSTDROP_TOO_BIG))
+		sm_too_big(pid);
 done:
 	stream_close(to);
 	stream_close(from);

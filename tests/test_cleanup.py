@@ -145,9 +145,6 @@ class CleanupTest(e2e.TempDirTest):
                 raise unittest.SkipTest("SKIPPED LOUDLY: %s is not built "
                                         "yet" % rel)
         inst = e2e.Instance(self.dir, MASTER_CF, main_extra)
-        for rel in ("cleanup/cleanup", "trivial-rewrite/trivial-rewrite"):
-            os.symlink(os.path.join(e2e.BUILD, rel),
-                       os.path.join(inst.libexec, os.path.basename(rel)))
         for name, text in (files or {}).items():
             with open(os.path.join(self.dir, name), "w") as f:
                 f.write(text)

@@ -37,7 +37,10 @@
  *   sendmail -> postdrop   records as above, without T, ending with E
  *   postdrop -> sendmail   status=0 once the file is complete and durable
  *                          (status=1 reason=TEXT on a refusal; postdrop
- *                          also prints its error on stderr and exits 1)
+ *                          also prints its error on stderr and exits 1;
+ *                          reason POSTDROP_TOO_BIG when the file would
+ *                          pass message_size_limit, which sendmail reports
+ *                          as "message file too big", as Postfix's does)
  * A sendmail that stops before E (a fatal error, a signal) cancels the
  * message: postdrop removes its file.
  */
@@ -50,6 +53,8 @@
 #include "lib/util/str.h"
 
 #define POSTDROP_PROTOCOL "postdrop_protocol"
+/* postdrop's reason when the message passes message_size_limit. */
+#define POSTDROP_TOO_BIG  "File too large"
 
 #define SUBMIT_TIME (1 << 0) /* a T record comes first (maildrop file) */
 

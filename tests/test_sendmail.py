@@ -401,6 +401,24 @@ class TestFlow(Submit):
             self.inst.queue, "corrupt", "ABCDE12345")))
         self.assertEqual(len(self.incoming()), 1)
 
+    def test_truncated_maildrop_file(self):
+        # A complete-marked file cut short (a disk full, a crash of a
+        # foreign writer) goes to corrupt/ with a warning naming it; the
+        # mail behind it still flows.
+        data = message(("T", "1 0"), ("S", "x"), ("R", "y@example.test"),
+                       ("M", ""), ("N", "Subject: cut"), ("N", ""),
+                       ("N", "body"), ("X", ""), ("E", ""))
+        path = os.path.join(self.inst.queue, "maildrop", "ABCDE12347")
+        with open(path, "wb") as f:
+            f.write(data[:len(data) - 12])
+        os.chmod(path, 0o744)
+        self.sendmail(["r@example.test"], "x\n")
+        self.assertTrue(self.inst.wait_log(r"warning: .*ABCDE12347.*corrupt"),
+                        self.inst.log())
+        self.assertTrue(os.path.exists(os.path.join(
+            self.inst.queue, "corrupt", "ABCDE12347")))
+        self.assertEqual(len(self.incoming()), 1)
+
 
 if __name__ == "__main__":
     unittest.main()

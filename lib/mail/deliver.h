@@ -44,7 +44,8 @@
  *   QID: to=<RCPT>, orig_to=<ORIG>, relay=RELAY, delay=N, delays=a/b/c/d,
  *   dsn=X.Y.Z, status=sent (TEXT)
  * (orig_to only when the original recipient is known and differs; the
- * addresses as carried, i.e. in internal form; delay = now - arrival;
+ * addresses in external, quoted form as Postfix logs them; "relay" is
+ * "none" when NULL; delay = now - arrival;
  * a = active - arrival, b = agent start - active, c = connection setup,
  * d = the rest; numbers per deliver_delay_fmt with
  * delay_logging_resolution_limit decimals) and returns 0 when the outcome
@@ -127,10 +128,12 @@
 #define DELIVER_STAT_DEFER (1 << 0) /* some recipient was not final */
 
 /* DSN NOTIFY= bits (n records, notify_flags), Postfix's values. */
+#ifndef DSN_NOTIFY_NEVER
 #define DSN_NOTIFY_NEVER   (1 << 0)
 #define DSN_NOTIFY_SUCCESS (1 << 1)
-#define DSN_NOTIFY_FAILURE (1 << 2)
-#define DSN_NOTIFY_DELAY   (1 << 3)
+#define DSN_NOTIFY_DELAY   (1 << 2)
+#define DSN_NOTIFY_FAILURE (1 << 3)
+#endif
 
 /* Limits on what a request may carry. */
 #define DELIVER_VALUE_MAX 102400 /* any one attribute value */

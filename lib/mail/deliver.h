@@ -8,9 +8,9 @@
  * deliver_request_new(), deliver_request_free(req)  build / free (NULL ok)
  * deliver_rcpt_add(req, orig, addr, offset, dsn_orcpt, notify)  append a
  *                             recipient; returns it
- * deliver_request_send(st, req, why)  after reading the agent's greeting
- *                             (protocol=delivery_request_protocol), send
- *                             the request; 0, or -1 with why
+ * deliver_request_send(st, req, why)  read the agent's greeting
+ *                             (protocol=delivery_request_protocol), then
+ *                             send the request; 0, or -1 with why
  * deliver_reply_read(st, status, why)  the agent's reply: 0 with *status
  *                             (0: every recipient final, else try again),
  *                             or -1 with why (the agent died or spoke
@@ -28,8 +28,9 @@
  * deliver_conn_done(req)      (optional) connection setup ended now: splits
  *                             delays=a/b/c/d between c and d
  * deliver_sent(req, rcpt, relay, dsn, fmt, ...)  the recipient was
- *                             delivered: log the status=sent line, mark the
- *                             recipient done in the queue file
+ *                             delivered: log the status=sent line, append
+ *                             to trace/QID when its NOTIFY has SUCCESS, mark
+ *                             the recipient done in the queue file
  * deliver_bounce(req, rcpt, relay, dsn, fmt, ...)  permanent failure: log
  *                             status=bounced, append to bounce/QID, mark done
  * deliver_defer(req, rcpt, relay, dsn, fmt, ...)  temporary failure: log
@@ -91,10 +92,12 @@
  *                   service reads the message itself from the queue file)
  *   bounce -> qmgr  status=N (0: done, the log(s) removed; else try later)
  * request is one of:
- *   notify  non-delivery notice from bounce/QID (recipients that failed in
- *           this run); removes bounce/QID; logs "QID: sender non-delivery
- *           notification: NEWQID" (nothing is sent to a null sender's
- *           notices beyond Postfix's double-bounce rules)
+ *   notify  non-delivery notice from bounce/QID (recipients that failed),
+ *           and success notice from trace/QID (recipients with NOTIFY=
+ *           SUCCESS, written by deliver_sent), each when present; removes
+ *           those logs; logs "QID: sender non-delivery notification:
+ *           NEWQID" (a null sender's notices follow Postfix's double-bounce
+ *           rules)
  *   flush   the message expired: one notice from bounce/QID and defer/QID
  *           (deferred recipients reported as failed); removes both logs
  *   warn    delay_warning_time passed: "delayed" notice from defer/QID,

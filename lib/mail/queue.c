@@ -29,9 +29,10 @@
 #define QUEUE_HASH_MAX     16    /* deeper hash_queue_depth is clamped */
 #define QUEUE_CREATE_TRIES 10000 /* renames before queue_create gives up */
 
-/* Digits and letters without vowels; base 51 drops the final 'z'. */
-static const char queue_b52[] =
-    "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjkmnpqrstvwxyz";
+/* Digits and letters without vowels (52); base 51 drops the final 'z'. */
+#define QUEUE_B52 "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz"
+_Static_assert(sizeof(QUEUE_B52) == 52 + 1, "the base-52 alphabet");
+static const char queue_b52[] = QUEUE_B52;
 
 static const char *const queue_names[] = { QUEUE_MAILDROP, QUEUE_INCOMING,
 	QUEUE_ACTIVE, QUEUE_DEFERRED, QUEUE_HOLD, QUEUE_CORRUPT, QUEUE_BOUNCE,

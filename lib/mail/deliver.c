@@ -301,6 +301,14 @@ parse_tv(const char *s, struct timeval *tv)
 	return 0;
 }
 
+/* Recipient records live in the envelope or after the content (X). */
+static bool
+offset_ok(const struct deliver_request *req, long offset)
+{
+	return offset > 0 && (offset < req->data_offset ||
+				 offset - req->data_offset >= req->data_size);
+}
+
 int
 deliver_request_read(struct stream *st, struct deliver_request *req,
     struct str *why)
@@ -380,8 +388,9 @@ deliver_request_read(struct stream *st, struct deliver_request *req,
 				     "recipient attributes");
 			goto out;
 		}
-		if (get_num(al, rc_names[RC_OFFSET], 1, req->data_offset - 1,
-			&offset) < 0 ||
+		if (get_num(al, rc_names[RC_OFFSET], 1, LONG_MAX, &offset) <
+			0 ||
+		    !offset_ok(req, offset) ||
 		    get_num(al, rc_names[RC_NOTIFY], 0, 15, &notify) < 0) {
 			str_set(why, "malformed delivery request: bad "
 				     "recipient offset or notify flags");
@@ -582,7 +591,7 @@ mark_done(struct deliver_request *req, const struct deliver_rcpt *r)
 			goto out;
 		}
 	}
-	if (r->offset <= 0 || r->offset >= req->data_offset ||
+	if (!offset_ok(req, r->offset) ||
 	    pread(req->qfd, &type, 1, r->offset) != 1 ||
 	    (type != REC_TYPE_RCPT && type != REC_TYPE_DONE)) {
 		msg_warn("%s: no recipient record at offset %ld",

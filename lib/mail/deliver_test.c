@@ -306,9 +306,10 @@ test_reject(struct test *t)
 		    "malformed" },
 		{ "rcpt attr", 1, "offset", NULL, NULL,
 		    "malformed delivery request: wrong recipient attributes" },
-		{ "offset", 1, "offset", "300", NULL,
+		{ "offset", 1, "offset", "305", NULL,
 		    "malformed delivery request: bad recipient offset or "
 		    "notify flags" },
+		{ "extracted", 1, "offset", "310", NULL, "" },
 		{ "offset0", 1, "offset", "0", NULL,
 		    "malformed delivery request: bad recipient offset or "
 		    "notify flags" },

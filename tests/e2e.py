@@ -127,7 +127,9 @@ class Instance:
     log in log/maillog; extra main.cf text and the master.cf are the test's.
     """
 
-    DAEMONS = ("master/master", "postlogd/postlogd", "tests/fixtures/testd")
+    DAEMONS = ("master/master", "postlogd/postlogd", "tests/fixtures/testd",
+               "trivial-rewrite/trivial-rewrite", "qmgr/qmgr", "error/error",
+               "discard/discard", "tests/fixtures/dieagent")
     COMMANDS = ("postfix", "postconf", "postmap", "postalias", "postlog",
                 "postmulti")
 

@@ -327,16 +327,29 @@ qmgr_trigger(const char *buf, size_t len, const char *service, char **argv)
 		scan_incoming();
 }
 
-/* At start: what a crash left in active/ goes back to incoming/ now. */
+/* The first scans, and then one of deferred/ every queue_run_delay. */
 static void
 startup(int ev, void *ctx)
+{
+	(void)ev;
+	(void)ctx;
+	scan_incoming();
+	deferred_timer(0, NULL);
+}
+
+/*
+ * At start: what a crash left in active/ goes back to incoming/, before
+ * any wakeup is served, and is taken again at once.
+ */
+static void
+qmgr_post_jail(const char *service, char **argv)
 {
 	struct queue_scan *qs = queue_scan_open(QUEUE_ACTIVE);
 	struct str *why = str_new(0);
 	const char *id;
 
-	(void)ev;
-	(void)ctx;
+	(void)service;
+	(void)argv;
 	if (qs == NULL) {
 		msg_warn("scan %s: %m", QUEUE_ACTIVE);
 	} else {
@@ -347,15 +360,6 @@ startup(int ev, void *ctx)
 		queue_scan_close(qs);
 	}
 	str_free(why);
-	scan_incoming();
-	deferred_timer(0, NULL);
-}
-
-static void
-qmgr_post_jail(const char *service, char **argv)
-{
-	(void)service;
-	(void)argv;
 	event_timer(startup, NULL, 0);
 }
 

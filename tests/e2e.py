@@ -132,7 +132,8 @@ class Instance:
     DAEMONS = ("master/master", "postlogd/postlogd", "tests/fixtures/testd",
                "trivial-rewrite/trivial-rewrite", "cleanup/cleanup",
                "pickup/pickup", "qmgr/qmgr", "local/local", "bounce/bounce",
-               "error/error", "discard/discard", "showq/showq")
+               "error/error", "discard/discard", "showq/showq",
+               "tests/fixtures/dieagent")
     COMMANDS = ("postfix", "postconf", "postmap", "postalias", "postlog",
                 "postmulti", "sendmail", "postdrop", "postcat", "postqueue",
                 "postsuper")

@@ -108,6 +108,51 @@ put_text(struct stream *st, const char *text)
 	return 0;
 }
 
+/*
+ * One long line folded as Postfix's line_wrap() folds the reasons: break
+ * at white space before a line would pass BOUNCE_WRAP columns, indent the
+ * continuation lines by BOUNCE_INDENT (observed on 3.7.11).
+ */
+#define BOUNCE_WRAP   79
+#define BOUNCE_INDENT 4
+
+static int
+put_wrapped(struct stream *st, const char *text)
+{
+	struct str *line = str_new(BOUNCE_WRAP + 1);
+	const char *start = text, *word = text, *sp, *end;
+	size_t limit = BOUNCE_WRAP, len;
+	int ret = -1;
+
+	for (;;) {
+		sp = word + strcspn(word, " \t");
+		if (word > start && (size_t)(sp - start) > limit) {
+			/* Emit start..word, without the white space before word. */
+			end = word;
+			while (
+			    end > start && (end[-1] == ' ' || end[-1] == '\t'))
+				end--;
+			str_catn(line, start, (size_t)(end - start));
+			if (put_line(st, str_ptr(line), str_len(line)) < 0)
+				goto out;
+			str_set(line, "    ");
+			limit = BOUNCE_WRAP - BOUNCE_INDENT;
+			start = word;
+		}
+		if (*sp == 0)
+			break;
+		word = sp + strspn(sp, " \t");
+		if (*word == 0)
+			break;
+	}
+	len = strlen(start);
+	str_catn(line, start, len);
+	ret = put_line(st, str_ptr(line), str_len(line));
+out:
+	str_free(line);
+	return ret;
+}
+
 bool
 bounce_notice_wants(const struct bounce_notice *n,
     const struct rcpt_log_entry *e)
@@ -145,7 +190,7 @@ put_rcpt_text(struct stream *st, struct str *buf, struct str *ext,
 		str_catfmt(buf, " (expanded from <%s>)", str_ptr(ext));
 	}
 	str_catfmt(buf, ": %s", e->reason);
-	return put_line(st, str_ptr(buf), str_len(buf));
+	return put_wrapped(st, str_ptr(buf));
 }
 
 /* One per-recipient block of the message/delivery-status part. */
@@ -175,9 +220,11 @@ put_rcpt_dsn(struct stream *st, struct str *buf, struct str *ext,
 		return -1;
 	if (*e->mta && put_fmt(st, buf, "Remote-MTA: dns; %s", e->mta) < 0)
 		return -1;
-	if (*e->reason &&
-	    put_fmt(st, buf, "Diagnostic-Code: X-Postfix; %s", e->reason) < 0)
-		return -1;
+	if (*e->reason) {
+		str_fmt(buf, "Diagnostic-Code: X-Postfix; %s", e->reason);
+		if (put_wrapped(st, str_ptr(buf)) < 0)
+			return -1;
+	}
 	if (n->kind == BOUNCE_DELAY && strcmp(action, "delayed") == 0) {
 		mail_date(ext,
 		    (time_t)(msg->arrival.tv_sec + var_maximal_queue_lifetime));

@@ -339,6 +339,31 @@ class BounceTest(e2e.TempDirTest):
         _, _, _, praw = self.notice(pm[0])
         self.assertIn("<y@bad.test>: nope", praw)
 
+    def test_long_reason_wrapped(self):
+        # Folded as Debian's Postfix 3.7.11 folds this text (observed).
+        rcpt = "a.very.long.local.part.for.testing.wrap@long.test"
+        text = ("this is a rather long diagnostic text that goes on and on "
+                "well past the seventy-nine column mark so that wrapping must "
+                "happen somewhere in it and again later on the next line too")
+        qid = self.message(recipients=[rcpt])
+        self.logs("bounce", qid, log_entry(rcpt, reason=text))
+        self.assertEqual(self.request("notify", qid), 0)
+        new = self.notices(qid, "sender", "non-delivery")
+        raw = self.notice(new[0])[3]
+        self.assertIn(
+            "\n<%s>: this is a rather long\n"
+            "    diagnostic text that goes on and on well past the "
+            "seventy-nine column mark\n"
+            "    so that wrapping must happen somewhere in it and again "
+            "later on the next\n"
+            "    line too\n" % rcpt, raw)
+        self.assertIn(
+            "\nDiagnostic-Code: X-Postfix; this is a rather long diagnostic "
+            "text that goes on\n"
+            "    and on well past the seventy-nine column mark so that "
+            "wrapping must happen\n"
+            "    somewhere in it and again later on the next line too\n", raw)
+
     def test_only_never_gives_postmaster_copy_only(self):
         qid = self.message()
         self.logs("bounce", qid, log_entry("x@bad.test", notify=NEVER))

@@ -295,11 +295,11 @@ bounce_service(struct stream *st, const char *service, char **argv)
 		free(msg.sender);
 		msg.sender = xstrdup(v);
 	}
-	if ((v = attr_get(al, "envid")) != NULL) {
+	if ((v = attr_get(al, "envid")) != NULL && *v != 0) {
 		free(msg.envid);
 		msg.envid = xstrdup(v);
 	}
-	if (attr_get(al, "ret") != NULL) {
+	if ((v = attr_get(al, "ret")) != NULL && *v != 0) {
 		if (attr_get_long(al, "ret", &n) < 0) {
 			msg_warn("%s: bad ret in bounce request", id);
 			goto reply;

@@ -315,7 +315,11 @@ class BounceTest(e2e.TempDirTest):
                   log_entry("z@bad.test", orig="Z@Bad.Test", status="5.0.0",
                             reason="host mx[1.2.3.4] said: 550 no",
                             mta="mx.bad.test"))
-        self.assertEqual(self.request("notify", qid), 0)
+        # All request attributes, as qmgr sends them (empty ret and envid
+        # in the request do not hide the queue file's).
+        self.assertEqual(self.request("notify", qid, encoding="",
+                                      sendopts="0", ret="",
+                                      arrival_time="1700000000 123456"), 0)
         new = self.notices(qid, "sender", "non-delivery")
         self.assertEqual(len(new), 1, self.inst.log())
         _, _, msg, raw = self.notice(new[0])

@@ -31,6 +31,24 @@
  *   cleanup -> client   status=N reason=TEXT
  * cleanup replies only after the queue file is complete and durable
  * (queue.h), so status=0 means the message cannot be lost any more.
+ *
+ * Added by the cleanup work (compatible):
+ * - reason= is "" on success and otherwise starts with an enhanced status
+ *   code: the check's text for CLEANUP_STAT_CONT ("5.7.1 no spam"), else
+ *   cleanup's own text ("4.6.0 Alias expansion error", "5.3.4 message
+ *   file too big"); a client that wants Postfix's SMTP reply uses
+ *   cleanup_stat_smtp(status) for the code.
+ * - An envelope attribute "A submit_uid=N" (a local submission; pickup
+ *   sends the maildrop file owner) makes cleanup add Postfix's local
+ *   Received: header first, "Received: by $myhostname ($mail_name, from
+ *   userid N)" NL TAB "id QID; DATE" (DATE: the arrival time), as
+ *   Postfix's pickup writes it.  The attribute is not stored.  A client
+ *   that writes the header itself must not send it.
+ * - Client description for log lines: A log_client_name, log_client_address,
+ *   log_protocol_name, log_helo_name (or the same without log_); without
+ *   them cleanup's lines say "from local;".  They are stored as given.
+ * - A dsn_orig_rcpt=TYPE;ADDR attribute is accepted as the ORCPT of the
+ *   next R (Postfix's form), like an 'o' record.
  */
 #ifndef CLEANUP_PROTO_H
 #define CLEANUP_PROTO_H

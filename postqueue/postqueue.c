@@ -424,14 +424,16 @@ pq_trigger(const char *service, const char *bytes)
 }
 
 /*
- * -f: forget dead destinations, ignore the deferred queue's time stamps
- * and scan it (qmgr's F, A, D), then wake pickup, as Postfix's
- * mail_flush_deferred() and mail_flush_maildrop().
+ * -f: forget dead destinations, ignore the deferred queue's time stamps,
+ * scan it and incoming (qmgr's F, A, D, I: the bytes Postfix 3.7 sends,
+ * observed), then wake pickup, as Postfix's mail_flush_deferred() and
+ * mail_flush_maildrop().
  */
+#define PQ_FLUSH_QMGR "FADI"
 static void
 pq_flush(void)
 {
-	if (!pq_trigger(var_queue_service_name, "FAD") ||
+	if (!pq_trigger(var_queue_service_name, PQ_FLUSH_QMGR) ||
 	    !pq_trigger(var_pickup_service_name, "W"))
 		msg_fatal_status(EX_UNAVAILABLE,
 		    "Cannot flush mail queue - mail system is down");
@@ -439,15 +441,15 @@ pq_flush(void)
 
 /*
  * -i: Postfix asks its flush service to deliver one deferred message.
- * Postern has no flush service yet, so the whole deferred queue is
- * scanned, which delivers that message too.
+ * Postern has no flush service yet, so qmgr scans the whole deferred
+ * queue ignoring time stamps, which delivers that message too.
  */
 static void
 pq_flush_file(const char *id)
 {
 	if (!queue_id_ok(id))
 		msg_fatal_status(EX_USAGE, "Invalid request: \"%s\"", id);
-	if (!pq_trigger(var_queue_service_name, "FAD"))
+	if (!pq_trigger(var_queue_service_name, PQ_FLUSH_QMGR))
 		msg_fatal_status(EX_UNAVAILABLE,
 		    "Cannot flush mail queue - mail system is down");
 }

@@ -123,10 +123,6 @@ class QueueAdminTest(e2e.TempDirTest):
     def setUp(self):
         super().setUp()
         inst = e2e.Instance(self.dir, POSTLOG + SHOWQ, "")
-        for name in ("showq/showq",):
-            shutil.copy2(os.path.join(e2e.BUILD, name), inst.libexec)
-        for name in ("postqueue", "postsuper"):
-            os.symlink(e2e.prog(name), os.path.join(inst.bin, name))
         self.addCleanup(inst.stop)
         self.inst = inst
         r = inst.postfix("check")
@@ -300,6 +296,16 @@ class QueueAdminTest(e2e.TempDirTest):
                          "b@dead.test\n\n"
                          "-- 1 Kbytes in 1 Request.\n")
 
+    def test_mailq_and_sendmail_bp(self):
+        if not os.path.exists(e2e.prog("sendmail")):
+            self.skipTest("SKIPPED LOUDLY: sendmail is not built")
+        env = {"TZ": "UTC", "MAIL_CONFIG": self.inst.conf}
+        for argv in ([os.path.join(self.inst.bin, "mailq")],
+                     [os.path.join(self.inst.bin, "sendmail"), "-bp"]):
+            r = e2e.run(argv, env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, self.expected_listing())
+
     def test_empty_queue(self):
         for rel in ("maildrop/24F86A72277", "incoming/3A1C4A72001",
                     "active/3B2D5A72002", "deferred/2/2B5FEA72395",
@@ -356,7 +362,7 @@ class QueueAdminTest(e2e.TempDirTest):
             got[name] = data
             c.close()
         self.assertEqual(p.wait(timeout=30), 0, p.stderr.read())
-        self.assertEqual(got, {"qmgr": b"FAD", "pickup": b"W"})
+        self.assertEqual(got, {"qmgr": b"FADI", "pickup": b"W"})
 
     # -- postsuper ----------------------------------------------------
 

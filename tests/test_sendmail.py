@@ -18,23 +18,12 @@ import time
 import unittest
 
 import e2e
+import qfile
 
 NOBODY = pwd.getpwnam("nobody").pw_uid
 
 
-def record(rtype, data):
-    """One record in our encoding: type, LEB128 length, data."""
-    if isinstance(data, str):
-        data = data.encode()
-    n = len(data)
-    out = bytearray(rtype.encode())
-    while True:
-        b = n & 0x7f
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            break
-    return bytes(out) + data
+record = qfile.record
 
 
 def message(*recs):

@@ -7,9 +7,10 @@
  * Reads main.cf (-c DIR or $MAIL_CONFIG) for queue_directory and the
  * hash_queue_* settings; queue IDs from the command line or stdin ("-"),
  * each checked with queue_id_ok() before it is used in a path.
- * Moves files between queues with rename (queue_move: durable), removes
- * their bounce/defer/trace logs with them, marks force-expiry with the
- * group execute bit (QUEUE_MODE_EXPIRE).  Reports each message to stderr
+ * Moves files between queues with rename (queue_move: durable), rewrites
+ * requeued ones as maildrop files for pickup (postsuper_requeue.c),
+ * removes their bounce/defer/trace logs with them, marks force-expiry
+ * with the group execute bit (QUEUE_MODE_EXPIRE).  Reports each message to stderr
  * and the log with Postfix's words ("QID: placed on hold", "Deleted: 1
  * message").  Lines read from stdin are bounded by line_length_limit.
  */
@@ -38,6 +39,7 @@
 #include "lib/mail/rcpt_log.h"
 #include "lib/mail/showq_proto.h"
 #include "lib/mail/trigger.h"
+#include "postsuper/postsuper.h"
 
 /* Temporary files (cleanup's "usec.pid" names) older than this go with -p. */
 #define PS_TEMP_AGE 3600
@@ -154,6 +156,7 @@ static bool
 ps_apply(enum ps_op op, const char *queue, const char *id, bool report)
 {
 	struct str *path = str_new(64), *why = str_new(64);
+	struct str *newid = str_new(QUEUE_ID_MAX + 1);
 	struct stat st;
 	bool done = false;
 
@@ -206,13 +209,21 @@ ps_apply(enum ps_op op, const char *queue, const char *id, bool report)
 		done = true;
 		break;
 	case OP_REQUEUE:
-		/* pickup re-injects it with a new ID (logging orig_id=). */
-		if (queue_move(queue, id, QUEUE_MAILDROP, why) < 0) {
-			if (errno != ENOENT)
-				msg_warn("%s", str_ptr(why));
-			goto out;
+		/* pickup re-injects it through cleanup, with a new ID. */
+		switch (ps_requeue(queue, id, newid, why)) {
+		case 0:
+			if (msg_verbose)
+				msg_info("%s: rewritten as maildrop/%s", id,
+				    str_ptr(newid));
+			ps_remove_logs(id);
+			done = true;
+			break;
+		case 1:
+			msg_warn("%s: no recipients left -- not requeued", id);
+			break;
+		default:
+			msg_warn("%s", str_ptr(why));
 		}
-		done = true;
 		break;
 	default:
 		msg_panic("ps_apply: bad op %d", op);
@@ -225,6 +236,7 @@ ps_apply(enum ps_op op, const char *queue, const char *id, bool report)
 out:
 	str_free(path);
 	str_free(why);
+	str_free(newid);
 	return done;
 }
 

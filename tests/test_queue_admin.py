@@ -425,7 +425,9 @@ class QueueAdminTest(e2e.TempDirTest):
         r = self.postsuper("-r", "2B5FEA72395")
         self.assertEqual(r.stderr, "postsuper: 2B5FEA72395: requeued\n"
                          "postsuper: Requeued: 1 message\n")
-        self.assertTrue(self.exists("maildrop/2B5FEA72395"))
+        self.assertFalse(self.exists("deferred/2/2B5FEA72395"))
+        self.assertEqual(len(os.listdir(os.path.join(self.inst.queue,
+                                                     "maildrop"))), 2)
         r = self.postsuper("-e", "3A1C4A72001")
         self.assertEqual(r.stderr, "postsuper: 3A1C4A72001: expired\n"
                          "postsuper: Force-expired: 1 message\n")
@@ -445,6 +447,40 @@ class QueueAdminTest(e2e.TempDirTest):
         self.assertIn("\n3A1C4A72001#     300 ", r.stdout)
         r = self.postsuper("-r", "ALL")
         self.assertEqual(r.stderr, "postsuper: Requeued: 3 messages\n")
+
+    def test_requeue_through_pickup(self):
+        for name in ("pickup/pickup", "cleanup/cleanup",
+                     "trivial-rewrite/trivial-rewrite"):
+            if not os.path.exists(os.path.join(e2e.BUILD, name)):
+                self.skipTest("SKIPPED LOUDLY: %s is not built" % name)
+        self.inst.write("master.cf", POSTLOG + SHOWQ +
+                        "pickup    unix  n       -       n       60      1"
+                        "       pickup\n"
+                        "cleanup   unix  n       -       n       -       0"
+                        "       cleanup\n"
+                        "rewrite   unix  -       -       n       -       -"
+                        "       trivial-rewrite\n")
+        self.inst.start()
+        r = self.postsuper("-r", "25A14A72246")
+        self.assertEqual(r.stderr, "postsuper: 25A14A72246: requeued\n"
+                         "postsuper: Requeued: 1 message\n")
+        self.assertFalse(self.exists("hold/25A14A72246"))
+        self.assertFalse(self.exists("defer/2/25A14A72246"))
+        m = self.inst.wait_log(r"pickup\[\d+\]: ([0-9A-F]+): uid=%d "
+                               r"from=<admin@example.test>" % self.pw.pw_uid)
+        self.assertIsNotNone(m, self.inst.log())
+        new = m.group(1)
+        self.assertNotEqual(new, "25A14A72246")
+        r = self.run_cmd("postqueue", "-j")
+        got = [json.loads(x) for x in r.stdout.splitlines()]
+        mine = [x for x in got if x["queue_id"] == new]
+        self.assertEqual(len(mine), 1, r.stdout)
+        self.assertEqual(mine[0]["queue_name"], "incoming")
+        self.assertEqual([x["address"] for x in mine[0]["recipients"]],
+                         ["y@dead.test", "z@dead.test"])
+        corrupt = os.path.join(self.inst.queue, "corrupt")
+        self.assertEqual(os.listdir(corrupt) if os.path.isdir(corrupt)
+                         else [], [])
 
     def test_structure_and_purge(self):
         # A deferred file in the wrong hash directory is moved into place.

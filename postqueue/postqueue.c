@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util/alloc.h"
 #include "lib/util/lline.h"
 #include "lib/util/msg.h"
 #include "lib/util/sock.h"
@@ -492,11 +493,21 @@ main(int argc, char **argv)
 	int ch;
 
 	msg_init(argv[0]);
-	/* The caller's environment decides nothing for a set-gid program. */
-	if (pq_untrusted())
-		(void)clearenv();
+	/*
+	 * A set-gid program keeps only what Postfix's import_environment
+	 * lets through by default: the config directory (checked below) and
+	 * the time zone that the listing's times are shown in.
+	 */
 	if (getenv("MAIL_CONFIG") != NULL)
-		dir = getenv("MAIL_CONFIG");
+		dir = xstrdup(getenv("MAIL_CONFIG"));
+	if (pq_untrusted()) {
+		char *tz = getenv("TZ") ? xstrdup(getenv("TZ")) : NULL;
+
+		(void)clearenv();
+		if (tz != NULL && setenv("TZ", tz, 1) < 0)
+			msg_fatal("setenv: %m");
+		free(tz);
+	}
 	while ((ch = getopt(argc, argv, "c:fi:jps:v")) > 0) {
 		enum pq_mode want = PQ_NONE;
 

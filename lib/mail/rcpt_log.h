@@ -76,8 +76,8 @@
 #ifndef DSN_NOTIFY_NEVER
 #define DSN_NOTIFY_NEVER   (1 << 0)
 #define DSN_NOTIFY_SUCCESS (1 << 1)
-#define DSN_NOTIFY_DELAY   (1 << 2)
-#define DSN_NOTIFY_FAILURE (1 << 3)
+#define DSN_NOTIFY_FAILURE (1 << 2)
+#define DSN_NOTIFY_DELAY   (1 << 3)
 #endif
 
 /* What one entry says; strings are never NULL when read back ("" if absent). */

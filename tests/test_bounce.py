@@ -34,7 +34,7 @@ CLASSES = ("notify_classes = bounce, 2bounce, delay, resource, software\n"
            "delay_notice_recipient = pmd@example.test\n"
            "delay_warning_time = 4h\n")
 
-NEVER, SUCCESS, DELAY, FAILURE = 1, 2, 4, 8
+NEVER, SUCCESS, FAILURE, DELAY = 1, 2, 4, 8  # lib/mail/dsn.h
 RET_FULL, RET_HDRS = 1, 2
 HOST = "mx.example.test"
 

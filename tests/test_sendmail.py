@@ -118,11 +118,17 @@ class TestOptions(Submit):
         self.assertEqual(self.maildrop(), [])
 
     def test_not_yet(self):
-        # -bs, -bp, -bv need smtpd, postqueue and trace: a clear fatal.
-        for args in (["-bs"], ["-bp"], ["-bv", "x"], ["-qRx"]):
+        # -bs and -bv need smtpd and the trace service: a clear fatal.
+        for args in (["-bs"], ["-bv", "x"]):
             r = self.sendmail(args)
             self.assertEqual(r.returncode, 75, args)
-            self.assertRegex(r.stderr, r"fatal: unsupported: -(bs|bp|bv|qR)")
+            self.assertRegex(r.stderr, r"fatal: unsupported: -(bs|bv)")
+        # -qR runs postqueue -s, which has no flush service to ask
+        # (Postfix's text and status 69).
+        r = self.sendmail(["-qRdead.test"])
+        self.assertEqual(r.returncode, 69, r.stderr)
+        self.assertIn('Flush service is not configured for destination '
+                      '"dead.test"', r.stderr)
 
     def test_ignored(self):
         for args in (["-bh"], ["-bH"], ["-q5m"]):

@@ -115,6 +115,7 @@
 
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
+#include "lib/mail/dsn.h"
 
 #define DELIVER_PROTOCOL "delivery_request_protocol"
 #define BOUNCE_PROTOCOL  "bounce_protocol"
@@ -131,13 +132,6 @@
 #define DELIVER_STAT_OK    0
 #define DELIVER_STAT_DEFER (1 << 0) /* some recipient was not final */
 
-/* DSN NOTIFY= bits (n records, notify_flags), Postfix's values. */
-#ifndef DSN_NOTIFY_NEVER
-#define DSN_NOTIFY_NEVER   (1 << 0)
-#define DSN_NOTIFY_SUCCESS (1 << 1)
-#define DSN_NOTIFY_DELAY   (1 << 2)
-#define DSN_NOTIFY_FAILURE (1 << 3)
-#endif
 
 /* Limits on what a request may carry. */
 #define DELIVER_VALUE_MAX 102400 /* any one attribute value */

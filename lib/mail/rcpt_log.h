@@ -68,17 +68,11 @@
 #include <stddef.h>
 
 #include "lib/util/str.h"
+#include "lib/mail/dsn.h"
 
 #define RCPT_LOG_VALUE_MAX 10240 /* bytes of one value (reason texts) */
 #define RCPT_LOG_ATTR_MAX  64    /* attributes in one entry */
 
-/* DSN NOTIFY bits, as in the queue file's n record (Postfix's values). */
-#ifndef DSN_NOTIFY_NEVER
-#define DSN_NOTIFY_NEVER   (1 << 0)
-#define DSN_NOTIFY_SUCCESS (1 << 1)
-#define DSN_NOTIFY_FAILURE (1 << 2)
-#define DSN_NOTIFY_DELAY   (1 << 3)
-#endif
 
 /* What one entry says; strings are never NULL when read back ("" if absent). */
 struct rcpt_log_entry {

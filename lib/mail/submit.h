@@ -51,6 +51,7 @@
 #include <stddef.h>
 
 #include "lib/util/str.h"
+#include "lib/mail/dsn.h"
 
 #define POSTDROP_PROTOCOL "postdrop_protocol"
 /* postdrop's reason when the message passes message_size_limit. */
@@ -58,13 +59,13 @@
 
 #define SUBMIT_TIME (1 << 0) /* a T record comes first (maildrop file) */
 
-/* DSN bits as Postfix's dsn_mask.h (observed in its queue files). */
-#define SUBMIT_NOTIFY_NEVER   1
-#define SUBMIT_NOTIFY_SUCCESS 2
-#define SUBMIT_NOTIFY_FAILURE 4
-#define SUBMIT_NOTIFY_DELAY   8
-#define SUBMIT_RET_FULL       1
-#define SUBMIT_RET_HDRS       2
+/* DSN bits: lib/mail/dsn.h. */
+#define SUBMIT_NOTIFY_NEVER   DSN_NOTIFY_NEVER
+#define SUBMIT_NOTIFY_SUCCESS DSN_NOTIFY_SUCCESS
+#define SUBMIT_NOTIFY_FAILURE DSN_NOTIFY_FAILURE
+#define SUBMIT_NOTIFY_DELAY   DSN_NOTIFY_DELAY
+#define SUBMIT_RET_FULL       DSN_RET_FULL
+#define SUBMIT_RET_HDRS       DSN_RET_HDRS
 
 struct submit_state {
 	int opts;

@@ -1,0 +1,205 @@
+/*
+ * deliver - the delivery protocol between qmgr and the delivery agents
+ * (local, smtp, error, discard, ...), the agent-side library that reads a
+ * request and records each recipient's outcome, and the bounce_notify
+ * request that qmgr makes of the bounce service.
+ *
+ * qmgr side:
+ * deliver_request_new(), deliver_request_free(req)  build / free (NULL ok)
+ * deliver_rcpt_add(req, orig, addr, offset, dsn_orcpt, notify)  append a
+ *                             recipient; returns it
+ * deliver_request_send(st, req, why)  read the agent's greeting
+ *                             (protocol=delivery_request_protocol), then
+ *                             send the request; 0, or -1 with why
+ * deliver_reply_read(st, status, why)  the agent's reply: 0 with *status
+ *                             (0: every recipient final, else try again),
+ *                             or -1 with why (the agent died or spoke
+ *                             wrongly: qmgr defers every recipient)
+ *
+ * agent side:
+ * deliver_request_read(st, req, why)  send the greeting, read one request:
+ *                             0, or -1 with why on EOF, timeout or ANY
+ *                             malformed input (unknown or missing attribute,
+ *                             bad number, bad queue name or ID, a recipient
+ *                             count that does not match, an offset before
+ *                             the data, ...): the agent then replies nothing
+ *                             and closes, which qmgr takes as a defer
+ * deliver_reply_send(st, req)  send status=req->status; 0/-1
+ * deliver_conn_done(req)      (optional) connection setup ended now: splits
+ *                             delays=a/b/c/d between c and d
+ * deliver_sent(req, rcpt, relay, dsn, fmt, ...)  the recipient was
+ *                             delivered: log the status=sent line, append
+ *                             to trace/QID when its NOTIFY has SUCCESS, mark
+ *                             the recipient done in the queue file
+ * deliver_bounce(req, rcpt, relay, dsn, fmt, ...)  permanent failure: log
+ *                             status=bounced, append to bounce/QID, mark done
+ * deliver_defer(req, rcpt, relay, dsn, fmt, ...)  temporary failure: log
+ *                             status=deferred, append to defer/QID; the
+ *                             recipient stays in the queue file
+ * deliver_delay_fmt(out, sec, usec, maxdig)  Postfix's delay number
+ *                             (2 significant digits, whole seconds from 10 s,
+ *                             at most maxdig decimals, trailing zeros cut):
+ *                             0, 0.01, 0.9, 1.2, 62, 103
+ *
+ * Each of deliver_sent/bounce/defer logs exactly Postfix's line
+ *   QID: to=<RCPT>, orig_to=<ORIG>, relay=RELAY, delay=N, delays=a/b/c/d,
+ *   dsn=X.Y.Z, status=sent (TEXT)
+ * (orig_to only when the original recipient is known and differs; the
+ * addresses in external, quoted form as Postfix logs them; "relay" is
+ * "none" when NULL; delay = now - arrival;
+ * a = active - arrival, b = agent start - active, c = connection setup,
+ * d = the rest; numbers per deliver_delay_fmt with
+ * delay_logging_resolution_limit decimals) and returns 0 when the outcome
+ * is recorded.  When it cannot be (the bounce/defer log cannot be
+ * appended, the queue file cannot be marked), the function logs a warning
+ * and sets DELIVER_STAT_DEFER in req->status, so that qmgr keeps the
+ * message and tries that recipient again; it returns -1.  deliver_bounce
+ * with soft_bounce = yes becomes a defer (the DSN class 5 becomes 4), as
+ * in Postfix.
+ *
+ * Crash safety.  A final outcome (sent, bounced) is logged and recorded
+ * first (bounce/QID appended and fsynced), and only then is the
+ * recipient's R record marked: its type byte is rewritten in place to D
+ * (REC_TYPE_DONE) and the file fsynced before the function returns.  A
+ * crash between delivery and marking leaves the R record, so the recipient
+ * is tried again: a duplicate, never a loss.  qmgr never removes a message
+ * while an R record remains.  The agent opens the queue file
+ * (queue_name/queue_id relative to queue_directory) without following
+ * symlinks, and refuses a recipient offset that does not point at an R or
+ * D record inside the envelope (before data_offset).
+ *
+ * The conversation over private/<transport> (attr.h lists):
+ *   agent -> qmgr   protocol=delivery_request_protocol
+ *   qmgr  -> agent  flags queue_name queue_id data_offset data_size
+ *                   nexthop encoding sendopts sender envid ret
+ *                   arrival_time active_time (both "SEC USEC")
+ *                   client_name client_addr client_port protocol_name
+ *                   helo_name sasl_method sasl_username sasl_sender
+ *                   log_ident rewrite_context recipient_count
+ *                   (all present, in this order; values may be empty)
+ *   qmgr  -> agent  one list per recipient: original_recipient recipient
+ *                   offset dsn_orig_rcpt notify_flags
+ *   agent -> qmgr   status=N (DELIVER_STAT_*; 0: all recipients final)
+ * One request per connection; the agent closes after replying.  An agent
+ * that dies or times out before the reply means: every recipient of the
+ * request that is still an R record is tried again.
+ *
+ * The bounce_notify request over private/bounce (attr.h lists), made by
+ * qmgr once every recipient of a message is final or deferred:
+ *   bounce -> qmgr  protocol=bounce_protocol
+ *   qmgr -> bounce  request=R queue_name queue_id sender envid ret
+ *                   (encoding sendopts arrival_time follow; the bounce
+ *                   service reads the message itself from the queue file)
+ *   bounce -> qmgr  status=N (0: done, the log(s) removed; else try later)
+ * request is one of:
+ *   notify  non-delivery notice from bounce/QID (recipients that failed),
+ *           and success notice from trace/QID (recipients with NOTIFY=
+ *           SUCCESS, written by deliver_sent), each when present; removes
+ *           those logs; logs "QID: sender non-delivery notification:
+ *           NEWQID" (a null sender's notices follow Postfix's double-bounce
+ *           rules)
+ *   flush   the message expired: one notice from bounce/QID and defer/QID
+ *           (deferred recipients reported as failed); removes both logs
+ *   warn    delay_warning_time passed: "delayed" notice from defer/QID,
+ *           which is kept
+ * If the bounce service cannot be reached or answers nonzero, qmgr keeps
+ * the message (deferred) and asks again at the next attempt.
+ */
+#ifndef DELIVER_H
+#define DELIVER_H
+
+#include <sys/time.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/util/str.h"
+#include "lib/util/stream.h"
+
+#define DELIVER_PROTOCOL "delivery_request_protocol"
+#define BOUNCE_PROTOCOL  "bounce_protocol"
+
+#define BOUNCE_REQ_NOTIFY "notify"
+#define BOUNCE_REQ_FLUSH  "flush"
+#define BOUNCE_REQ_WARN   "warn"
+
+/* Request flags (flags=N). */
+#define DELIVER_FLAG_RECORD_SUCCESS (1 << 0) /* success notices (trace) */
+#define DELIVER_FLAG_VERIFY         (1 << 1) /* address probe (-bv) */
+
+/* Reply status (status=N). */
+#define DELIVER_STAT_OK    0
+#define DELIVER_STAT_DEFER (1 << 0) /* some recipient was not final */
+
+/* DSN NOTIFY= bits (n records, notify_flags), Postfix's values. */
+#ifndef DSN_NOTIFY_NEVER
+#define DSN_NOTIFY_NEVER   (1 << 0)
+#define DSN_NOTIFY_SUCCESS (1 << 1)
+#define DSN_NOTIFY_DELAY   (1 << 2)
+#define DSN_NOTIFY_FAILURE (1 << 3)
+#endif
+
+/* Limits on what a request may carry. */
+#define DELIVER_VALUE_MAX 102400 /* any one attribute value */
+#define DELIVER_RCPT_MAX  100000 /* recipients in one request */
+
+struct deliver_rcpt {
+	struct str *orig_rcpt; /* original recipient, "" when unknown */
+	struct str *address;   /* recipient (internal form) */
+	long offset;           /* file offset of its R record */
+	struct str *dsn_orcpt; /* DSN ORCPT "type;address" or "" */
+	int notify;            /* DSN_NOTIFY_* or 0 */
+};
+
+struct deliver_request {
+	int flags;              /* DELIVER_FLAG_* */
+	struct str *queue_name; /* "active" */
+	struct str *queue_id;
+	long data_offset; /* first content record */
+	long data_size;   /* content size (queue.h content_size) */
+	struct str *nexthop;
+	struct str *encoding;   /* "7bit", "8bit" or "" */
+	int sendopts;           /* SMTPUTF8 bits */
+	struct str *sender;     /* envelope sender, "" for <> */
+	struct str *envid;      /* DSN ENVID or "" */
+	int ret;                /* DSN RET bits or 0 */
+	struct timeval arrival; /* the message's arrival (T record) */
+	struct timeval active;  /* when qmgr took it into active/ */
+	struct str *client_name, *client_addr, *client_port;
+	struct str *protocol_name, *helo_name;
+	struct str *sasl_method, *sasl_username, *sasl_sender;
+	struct str *log_ident;       /* queue ID to log under */
+	struct str *rewrite_context; /* "local" or "remote" */
+	struct deliver_rcpt *rcpt;   /* rcpt_count of them */
+	size_t rcpt_count;
+
+	/* Agent side: filled by deliver_request_read() and the results. */
+	int status;               /* DELIVER_STAT_*: the reply */
+	struct timeval handoff;   /* when the agent read the request */
+	struct timeval conn_done; /* deliver_conn_done(), or zero */
+	int qfd;                  /* queue file, opened on first mark */
+	size_t rcpt_alloc;
+};
+
+struct deliver_request *deliver_request_new(void);
+struct deliver_request *deliver_request_free(struct deliver_request *);
+struct deliver_rcpt *deliver_rcpt_add(struct deliver_request *, const char *,
+    const char *, long, const char *, int);
+int deliver_request_send(struct stream *, const struct deliver_request *,
+    struct str *) __attribute__((warn_unused_result));
+int deliver_reply_read(struct stream *, int *, struct str *)
+    __attribute__((warn_unused_result));
+
+int deliver_request_read(struct stream *, struct deliver_request *,
+    struct str *) __attribute__((warn_unused_result));
+int deliver_reply_send(struct stream *, const struct deliver_request *);
+void deliver_conn_done(struct deliver_request *);
+int deliver_sent(struct deliver_request *, struct deliver_rcpt *, const char *,
+    const char *, const char *, ...) __attribute__((format(printf, 5, 6)));
+int deliver_bounce(struct deliver_request *, struct deliver_rcpt *,
+    const char *, const char *, const char *, ...)
+    __attribute__((format(printf, 5, 6)));
+int deliver_defer(struct deliver_request *, struct deliver_rcpt *, const char *,
+    const char *, const char *, ...) __attribute__((format(printf, 5, 6)));
+void deliver_delay_fmt(struct str *, long, long, int);
+
+#endif

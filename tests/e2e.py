@@ -127,7 +127,8 @@ class Instance:
     log in log/maillog; extra main.cf text and the master.cf are the test's.
     """
 
-    DAEMONS = ("master/master", "postlogd/postlogd", "tests/fixtures/testd")
+    DAEMONS = ("master/master", "postlogd/postlogd", "tests/fixtures/testd",
+               "local/local")
     COMMANDS = ("postfix", "postconf", "postmap", "postalias", "postlog",
                 "postmulti")
 

@@ -140,7 +140,8 @@ local_kernel_lock(int fd, int mask, struct str *why)
  */
 static int
 local_mbox_append(struct local_state *s, const char *path,
-    const struct local_user *u, bool as_user, int copy_flags, struct str *why)
+    const struct local_user *u, bool as_user, bool mailbox, int copy_flags,
+    struct str *why)
 {
 	struct local_writer w;
 	struct stat st;
@@ -155,8 +156,14 @@ local_mbox_append(struct local_state *s, const char *path,
 	    u->gid, why);
 	if (fd < 0)
 		goto out;
-	if (var_strict_mailbox_ownership && st.st_uid != u->uid &&
-	    !(st.st_uid == 0 && S_ISCHR(st.st_mode))) {
+	if (!mailbox && S_ISREG(st.st_mode) &&
+	    (st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH))) {
+		str_set(why, "file is executable");
+		errno = EPERM;
+		goto out;
+	}
+	if (mailbox && var_strict_mailbox_ownership && st.st_uid != u->uid &&
+	    !S_ISCHR(st.st_mode)) {
 		str_fmt(why, "file %s should be owned by uid %ld", path,
 		    (long)u->uid);
 		errno = EPERM;
@@ -225,7 +232,7 @@ local_mbox(struct local_state *s, const char *path, const struct local_user *u,
 	if (!home && stat(var_mail_spool_directory, &st) == 0 &&
 	    (st.st_mode & S_IWOTH))
 		as_user = true;
-	if (local_mbox_append(s, path, u, as_user, flags, why) < 0) {
+	if (local_mbox_append(s, path, u, as_user, true, flags, why) < 0) {
 		const char *dsn = local_dsn_errno(errno, "5.2.0");
 
 		local_result(s, dsn[0] == '4' ? LOCAL_DEFER : LOCAL_BOUNCE, dsn,
@@ -257,7 +264,7 @@ local_file(struct local_state *s, const char *path, const struct local_user *u)
 	}
 	if (!(local_hdr_mask & LOCAL_HDR_FILE))
 		flags &= ~COPY_DELIVERED;
-	if (local_mbox_append(s, path, u, true, flags, why) < 0) {
+	if (local_mbox_append(s, path, u, true, false, flags, why) < 0) {
 		const char *dsn = local_dsn_errno(errno, "5.2.0");
 
 		local_result(s, dsn[0] == '4' ? LOCAL_DEFER : LOCAL_BOUNCE, dsn,

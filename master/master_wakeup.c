@@ -42,7 +42,9 @@ master_wakeup_start(struct master_serv *s)
 		    s->ext_name);
 		return;
 	}
-	event_timer(master_wakeup_event, s, s->wakeup * 1000);
+	/* The first wakeup goes out at once, as Postfix's master does: that
+	 * is what starts qmgr (and pickup) right after "postfix start". */
+	event_timer(master_wakeup_event, s, 0);
 }
 
 void

@@ -128,7 +128,8 @@ class Instance:
     """
 
     DAEMONS = ("master/master", "postlogd/postlogd", "tests/fixtures/testd",
-               "local/local")
+               "local/local", "trivial-rewrite/trivial-rewrite", "qmgr/qmgr",
+               "error/error", "discard/discard", "tests/fixtures/dieagent")
     COMMANDS = ("postfix", "postconf", "postmap", "postalias", "postlog",
                 "postmulti")
 

@@ -59,8 +59,8 @@ static const char *const rq_names[RQ_COUNT] = { "flags", "queue_name",
 	"queue_id", "data_offset", "data_size", "nexthop", "encoding",
 	"sendopts", "sender", "envid", "ret", "arrival_time", "active_time",
 	"client_name", "client_addr", "client_port", "protocol_name",
-	"helo_name", "sasl_method", "sasl_username", "sasl_sender",
-	"log_ident", "rewrite_context", "recipient_count" };
+	"helo_name", "sasl_method", "sasl_username", "sasl_sender", "log_ident",
+	"rewrite_context", "recipient_count" };
 
 enum { RC_ORIG, RC_ADDR, RC_OFFSET, RC_DSN_ORCPT, RC_NOTIFY, RC_COUNT };
 
@@ -301,6 +301,14 @@ parse_tv(const char *s, struct timeval *tv)
 	return 0;
 }
 
+/* Recipient records live in the envelope or after the content (X). */
+static bool
+offset_ok(const struct deliver_request *req, long offset)
+{
+	return offset > 0 && (offset < req->data_offset ||
+				 offset - req->data_offset >= req->data_size);
+}
+
 int
 deliver_request_read(struct stream *st, struct deliver_request *req,
     struct str *why)
@@ -330,7 +338,8 @@ deliver_request_read(struct stream *st, struct deliver_request *req,
 	str_set(req->queue_id, attr_value(al, RQ_QUEUE_ID));
 	if (!queue_name_ok(str_ptr(req->queue_name)) ||
 	    !queue_id_ok(str_ptr(req->queue_id))) {
-		str_set(why, "malformed delivery request: bad queue name or ID");
+		str_set(why,
+		    "malformed delivery request: bad queue name or ID");
 		goto out;
 	}
 	if (get_num(al, rq_names[RQ_DATA_OFFSET], 1, LONG_MAX,
@@ -379,8 +388,9 @@ deliver_request_read(struct stream *st, struct deliver_request *req,
 				     "recipient attributes");
 			goto out;
 		}
-		if (get_num(al, rc_names[RC_OFFSET], 1, req->data_offset - 1,
-			&offset) < 0 ||
+		if (get_num(al, rc_names[RC_OFFSET], 1, LONG_MAX, &offset) <
+			0 ||
+		    !offset_ok(req, offset) ||
 		    get_num(al, rc_names[RC_NOTIFY], 0, 15, &notify) < 0) {
 			str_set(why, "malformed delivery request: bad "
 				     "recipient offset or notify flags");
@@ -442,7 +452,7 @@ deliver_delay_fmt(struct str *out, long sec, long usec, int maxdig)
 	if (dec > maxdig)
 		dec = maxdig;
 	for (unit = 1000000, scale = 1; scale < 1000000 && dec-- > 0;
-	    scale *= 10)
+	     scale *= 10)
 		unit /= 10;
 	rounded = (total + unit / 2) / unit;
 	str_catfmt(out, "%lld", (long long)(rounded / scale));
@@ -465,8 +475,8 @@ deliver_delay_fmt(struct str *out, long sec, long usec, int maxdig)
 }
 
 static void
-tv_diff(const struct timeval *later, const struct timeval *earlier,
-    long *sec, long *usec)
+tv_diff(const struct timeval *later, const struct timeval *earlier, long *sec,
+    long *usec)
 {
 	long s = (long)(later->tv_sec - earlier->tv_sec);
 	long u = (long)(later->tv_usec - earlier->tv_usec);
@@ -572,8 +582,8 @@ mark_done(struct deliver_request *req, const struct deliver_rcpt *r)
 		why = str_new(0);
 		queue_path(path, str_ptr(req->queue_name),
 		    str_ptr(req->queue_id));
-		req->qfd = safe_open(str_ptr(path), O_RDWR, 0, NULL, -1, -1,
-		    why);
+		req->qfd =
+		    safe_open(str_ptr(path), O_RDWR, 0, NULL, -1, -1, why);
 		if (req->qfd < 0) {
 			msg_warn("%s: cannot update queue file %s: %s",
 			    str_ptr(req->queue_id), str_ptr(path),
@@ -581,7 +591,7 @@ mark_done(struct deliver_request *req, const struct deliver_rcpt *r)
 			goto out;
 		}
 	}
-	if (r->offset <= 0 || r->offset >= req->data_offset ||
+	if (!offset_ok(req, r->offset) ||
 	    pread(req->qfd, &type, 1, r->offset) != 1 ||
 	    (type != REC_TYPE_RCPT && type != REC_TYPE_DONE)) {
 		msg_warn("%s: no recipient record at offset %ld",
@@ -589,8 +599,7 @@ mark_done(struct deliver_request *req, const struct deliver_rcpt *r)
 		goto out;
 	}
 	type = REC_TYPE_DONE;
-	if (pwrite(req->qfd, &type, 1, r->offset) != 1 ||
-	    fsync(req->qfd) < 0) {
+	if (pwrite(req->qfd, &type, 1, r->offset) != 1 || fsync(req->qfd) < 0) {
 		msg_warn("%s: cannot update queue file: %m",
 		    str_ptr(req->queue_id));
 		goto out;

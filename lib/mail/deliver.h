@@ -66,7 +66,8 @@
  * while an R record remains.  The agent opens the queue file
  * (queue_name/queue_id relative to queue_directory) without following
  * symlinks, and refuses a recipient offset that does not point at an R or
- * D record inside the envelope (before data_offset).
+ * D record outside the content (before data_offset, or after data_offset +
+ * data_size: sendmail -t recipients follow the X record).
  *
  * The conversation over private/<transport> (attr.h lists):
  *   agent -> qmgr   protocol=delivery_request_protocol

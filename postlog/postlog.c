@@ -8,7 +8,6 @@
  * syslog.  Set-gid and run by a user other than root, it reads a
  * non-default config directory only when the default main.cf lists it.
  */
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -19,15 +18,13 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "lib/util/lline.h"
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
+#include "lib/mail/confdir.h"
 #include "lib/mail/config.h"
 #include "lib/mail/maillog.h"
 #include "lib/mail/params.h"
-
-#define POSTLOG_CONF_LINE_LIMIT ((size_t)1 << 20)
 
 /* Postfix's names, case-insensitive; crit is fatal (observed). */
 static const struct {
@@ -62,76 +59,6 @@ postlog_log(enum msg_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg_vlog(level, fmt, ap);
 	va_end(ap);
-}
-
-/* Set-gid (or set-uid) and not run by root: the caller is not trusted. */
-static bool
-postlog_untrusted(void)
-{
-	return getuid() != 0 &&
-	       (getuid() != geteuid() || getgid() != getegid() ||
-		   getauxval(AT_SECURE) != 0);
-}
-
-/* Is dir a word of value (comma or white space separated)? */
-static bool
-postlog_listed(const char *value, const char *dir)
-{
-	const char *sep = ", \t\r\n";
-	size_t n;
-
-	while (*(value += strspn(value, sep))) {
-		n = strcspn(value, sep);
-		if (n == strlen(dir) && strncmp(value, dir, n) == 0)
-			return true;
-		value += n;
-	}
-	return false;
-}
-
-/*
- * Postfix's mail_conf_checkdir(): an untrusted caller's config directory
- * must be the default or be named by alternate_config_directories or
- * multi_instance_directories in the default main.cf (read as text: no
- * $name expansion there, as postconf(5) says).  Otherwise that caller
- * would choose maillog_file and the fallback writes with our group.
- */
-static void
-postlog_check_dir(const char *dir)
-{
-	const char *path = DEF_CONFIG_DIR "/main.cf";
-	struct str *buf;
-	struct lline ll;
-	bool found = false;
-	char *eq, *name;
-	FILE *fp;
-	int got;
-
-	if (strcmp(dir, DEF_CONFIG_DIR) == 0)
-		return;
-	if ((fp = fopen(path, "r")) == NULL)
-		msg_fatal("open file %s: %m", path);
-	buf = str_new(200);
-	lline_open(&ll, fp, path, POSTLOG_CONF_LINE_LIMIT);
-	while (!found && (got = lline_read(&ll, buf)) != 0) {
-		if (got < 0 || (eq = strchr(str_ptr(buf), '=')) == NULL)
-			continue;
-		*eq = 0;
-		name = str_ptr(buf) + strspn(str_ptr(buf), " \t");
-		name[strcspn(name, " \t")] = 0;
-		if (strcmp(name, "alternate_config_directories") == 0 ||
-		    strcmp(name, "multi_instance_directories") == 0)
-			found = postlog_listed(eq + 1, dir);
-	}
-	lline_close(&ll);
-	fclose(fp);
-	str_free(buf);
-	if (!found) {
-		msg_error("unauthorized configuration directory name: %s", dir);
-		msg_fatal("specify \"alternate_config_directories = %s\" or "
-			  "\"multi_instance_directories = %s\" in %s",
-		    dir, dir, path);
-	}
 }
 
 /* Each line of standard input is one record; the log keeps 2000 bytes. */
@@ -214,8 +141,8 @@ main(int argc, char **argv)
 
 	if (dir == NULL && (env = getenv("MAIL_CONFIG")) != NULL && *env)
 		dir = env;
-	if (dir != NULL && postlog_untrusted())
-		postlog_check_dir(dir);
+	if (dir != NULL && confdir_untrusted())
+		confdir_check(dir);
 	config_init(dir);
 	why = str_new(100);
 	if (config_read(why) < 0)

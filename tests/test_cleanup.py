@@ -15,6 +15,7 @@ import time
 import unittest
 
 import e2e
+import qfile
 
 FLAG_FILTER = 1 << 1
 FLAG_BCC_OK = 1 << 4
@@ -32,38 +33,13 @@ rewrite   unix  -       -       n       -       -       trivial-rewrite
 """
 
 
-def rec(rtype, data=b""):
-    if isinstance(data, str):
-        data = data.encode()
-    n = len(data)
-    hdr = bytearray()
-    while True:
-        b = n & 0x7f
-        n >>= 7
-        if n:
-            hdr.append(b | 0x80)
-        else:
-            hdr.append(b)
-            break
-    return rtype.encode() + bytes(hdr) + data
+rec = qfile.record
 
 
 def parse_records(buf):
-    out, i = [], 0
-    while i < len(buf):
-        t = chr(buf[i])
-        i += 1
-        n, shift = 0, 0
-        while True:
-            b = buf[i]
-            i += 1
-            n |= (b & 0x7f) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-        out.append((t, buf[i:i + n].decode("utf-8", "replace")))
-        i += n
-    return out
+    """(type, text) of each record: the queue file as cleanup wrote it."""
+    return [(t, d.decode("utf-8", "replace"))
+            for t, d, _ in qfile.records(buf)]
 
 
 def attr_encode(pairs):
@@ -145,9 +121,6 @@ class CleanupTest(e2e.TempDirTest):
                 raise unittest.SkipTest("SKIPPED LOUDLY: %s is not built "
                                         "yet" % rel)
         inst = e2e.Instance(self.dir, MASTER_CF, main_extra)
-        for rel in ("cleanup/cleanup", "trivial-rewrite/trivial-rewrite"):
-            os.symlink(os.path.join(e2e.BUILD, rel),
-                       os.path.join(inst.libexec, os.path.basename(rel)))
         for name, text in (files or {}).items():
             with open(os.path.join(self.dir, name), "w") as f:
                 f.write(text)

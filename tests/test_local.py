@@ -107,10 +107,6 @@ class LocalBase(unittest.TestCase):
         os.makedirs(os.path.join(cls.top, "inst"))
         cls.inst = e2e.Instance(os.path.join(cls.top, "inst"), MASTER_CF,
                                 extra)
-        for rel in ("cleanup/cleanup", "trivial-rewrite/trivial-rewrite"):
-            os.symlink(os.path.join(e2e.BUILD, rel),
-                       os.path.join(cls.inst.libexec,
-                                    os.path.basename(rel)))
         cls.prepare()
         cls.inst.start()
         sock = os.path.join(cls.inst.queue, "private", "local")

@@ -10,7 +10,6 @@ relayhost, transport_maps forms, sender-dependent tables), as Postfix's
 trivial-rewrite(8), transport(5) and ADDRESS_CLASS_README describe them.
 """
 import os
-import shutil
 import unittest
 
 import e2e
@@ -23,9 +22,6 @@ MASTER_CF = (
 class TrivialRewriteTest(e2e.TempDirTest):
     def instance(self, main_extra):
         inst = e2e.Instance(self.dir, MASTER_CF, main_extra)
-        shutil.copy2(os.path.join(e2e.BUILD, "trivial-rewrite",
-                                  "trivial-rewrite"),
-                     os.path.join(inst.libexec, "trivial-rewrite"))
         self.addCleanup(inst.stop)
         inst.start()
         self.inst = inst

@@ -1,0 +1,783 @@
+/*
+ * sendmail - Postfix's Sendmail-compatible command line (also run as
+ * mailq and newaliases, by name).
+ * Runs as the calling user, never privileged.  Reads the message on
+ * standard input and hands it, as records (lib/mail/submit.h), to
+ * "$command_directory/postdrop -r", which writes the maildrop file; it
+ * never touches the queue itself.  -bi/-I run postalias on
+ * $alias_database, -q and -bp run postqueue (or wake qmgr and pickup
+ * directly while there is no postqueue), -bd/-bl run "postfix start".
+ * Every fatal error exits 75 (EX_TEMPFAIL), as Postfix's sendmail does, so
+ * that callers retry instead of losing mail.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "lib/util/alloc.h"
+#include "lib/util/argv.h"
+#include "lib/util/msg.h"
+#include "lib/util/str.h"
+#include "lib/util/stream.h"
+#include "lib/mail/addr.h"
+#include "lib/mail/attr.h"
+#include "lib/mail/cleanup_proto.h"
+#include "lib/mail/config.h"
+#include "lib/mail/maillog.h"
+#include "lib/mail/match_list.h"
+#include "lib/mail/params.h"
+#include "lib/mail/record.h"
+#include "lib/mail/submit.h"
+#include "lib/mail/trigger.h"
+#include "sendmail.h"
+
+/* Postfix's option letters (observed: -c -m -x take no value). */
+#define SM_OPTIONS "+A:B:C:F:GIL:N:O:R:UV:X:b:ce:f:h:imno:p:r:q:tvx"
+
+/* The attr list reply from postdrop is short; bound what we accept. */
+#define SM_ATTR_LIMIT 1024
+
+/* postqueue -f sends these (observed); postfix flush uses the same. */
+#define SM_FLUSH_QMGR   "FADI"
+#define SM_FLUSH_PICKUP "W"
+
+enum sm_mode {
+	SM_ENQUEUE,    /* -bm, the default */
+	SM_MAILQ,      /* -bp, mailq */
+	SM_ALIASES,    /* -bi, -I, newaliases */
+	SM_DAEMON,     /* -bd, -bl */
+	SM_SMTP,       /* -bs */
+	SM_VERIFY,     /* -bv */
+	SM_FLUSH,      /* -q */
+	SM_FLUSH_SITE, /* -qRsite */
+	SM_FLUSH_QID,  /* -qIqid */
+	SM_IGNORE,     /* -bh, -bH, -qinterval: nothing to do */
+};
+
+struct sm_opts {
+	enum sm_mode mode;
+	const char *mode_arg; /* site or queue ID */
+	bool extract;         /* -t */
+	bool dot;             /* a lone . ends input */
+	bool gateway;         /* -G */
+	const char *sender;   /* -f, -r */
+	const char *fullname; /* -F */
+	int notify;           /* -N */
+	int ret;              /* -R */
+	const char *envid;    /* -V */
+	const char *verp;     /* -XV: two delimiters, or NULL */
+	bool verp_default;    /* -XV without delimiters */
+	const char *encoding; /* -B: "7bit", "8bit" or NULL */
+	const char *alias_db; /* -oA */
+};
+
+static struct str *sm_user;
+static long sm_uid;
+
+/* Postfix's sendmail turns every fatal error into a temporary failure. */
+static void
+sm_tempfail(void)
+{
+	fflush(NULL);
+	_exit(EX_TEMPFAIL);
+}
+
+/* -N: "never" alone, or a list of success, delay, failure. */
+static int
+sm_notify(const char *arg)
+{
+	struct argv *words = argv_split(arg, ", \t");
+	int mask = 0;
+	bool bad = words->argc == 0;
+
+	for (size_t i = 0; i < words->argc; i++) {
+		const char *w = words->argv[i];
+
+		if (strcasecmp(w, "never") == 0)
+			mask |= SUBMIT_NOTIFY_NEVER;
+		else if (strcasecmp(w, "success") == 0)
+			mask |= SUBMIT_NOTIFY_SUCCESS;
+		else if (strcasecmp(w, "delay") == 0)
+			mask |= SUBMIT_NOTIFY_DELAY;
+		else if (strcasecmp(w, "failure") == 0)
+			mask |= SUBMIT_NOTIFY_FAILURE;
+		else {
+			msg_warn("unknown DSN NOTIFY command value \"%s\" in "
+				 "\"%s\"",
+			    w, arg);
+			bad = true;
+		}
+	}
+	argv_free(words);
+	if ((mask & SUBMIT_NOTIFY_NEVER) && mask != SUBMIT_NOTIFY_NEVER)
+		bad = true;
+	if (bad) {
+		msg_warn("bad -N option value -- ignored");
+		return 0;
+	}
+	return mask;
+}
+
+static bool
+sm_verp_ok(const char *p)
+{
+	return strlen(p) == 2 && strchr(var_verp_delimiter_filter, p[0]) &&
+	       strchr(var_verp_delimiter_filter, p[1]);
+}
+
+static void __attribute__((noreturn)) sm_usage(void)
+{
+	msg_fatal("usage: %s [options]", msg_program());
+}
+
+/*
+ * "-q" alone is a flush request, but getopt wants a value for -q; Postfix
+ * looks for it before each getopt call.
+ */
+static bool
+sm_bare_q(int argc, char **argv)
+{
+	return optind > 0 && optind < argc && strcmp(argv[optind], "-q") == 0;
+}
+
+/* First pass: only -C, so main.cf can be read before the others. */
+static const char *
+sm_config_option(int argc, char **argv)
+{
+	const char *dir = NULL;
+	int ch;
+
+	optind = 0;
+	for (;;) {
+		if (optind == 0)
+			optind = 1;
+		if (sm_bare_q(argc, argv)) {
+			optind++;
+			continue;
+		}
+		if ((ch = getopt(argc, argv, SM_OPTIONS)) <= 0)
+			break;
+		if (ch == 'C')
+			dir = optarg;
+	}
+	return dir;
+}
+
+/* -C may name main.cf itself or its directory. */
+static char *
+sm_config_dir(const char *arg)
+{
+	struct stat st;
+	char *dir = xstrdup(arg), *slash;
+
+	if (stat(arg, &st) == 0 && !S_ISDIR(st.st_mode) &&
+	    (slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir)
+			slash[1] = 0;
+		else
+			*slash = 0;
+	}
+	return dir;
+}
+
+static void
+sm_options(int argc, char **argv, struct sm_opts *o)
+{
+	int ch;
+
+	optind = 0;
+	for (;;) {
+		if (optind == 0)
+			optind = 1;
+		if (sm_bare_q(argc, argv)) {
+			o->mode = SM_FLUSH;
+			optind++;
+			continue;
+		}
+		if ((ch = getopt(argc, argv, SM_OPTIONS)) <= 0)
+			break;
+		switch (ch) {
+		case 'A': /* -Am, -Ac: same configuration either way */
+		case 'C': /* done */
+		case 'L': /* label: syslog_name */
+		case 'O': /* option=value */
+		case 'U': /* initial user submission */
+		case 'c':
+		case 'e':
+		case 'h': /* hop count: hopcount_limit */
+		case 'm': /* the sender is never eliminated */
+		case 'p':
+		case 'x':
+			break;
+		case 'B':
+			if (strcmp(optarg, "8BITMIME") == 0)
+				o->encoding = "8bit";
+			else if (strcmp(optarg, "7BIT") == 0)
+				o->encoding = "7bit";
+			else
+				msg_fatal("-B option needs 8BITMIME or 7BIT");
+			break;
+		case 'F':
+			o->fullname = optarg;
+			break;
+		case 'G':
+			o->gateway = true;
+			break;
+		case 'I':
+			o->mode = SM_ALIASES;
+			break;
+		case 'N':
+			o->notify = sm_notify(optarg);
+			break;
+		case 'R':
+			if (strcasecmp(optarg, "full") == 0)
+				o->ret = SUBMIT_RET_FULL;
+			else if (strcasecmp(optarg, "hdrs") == 0)
+				o->ret = SUBMIT_RET_HDRS;
+			else
+				msg_warn("bad -R option value -- ignored");
+			break;
+		case 'V':
+			/* Postfix 2.2's -Vxy was VERP; later it is ENVID. */
+			if (strlen(optarg) == 2) {
+				msg_warn("option -V is deprecated with Postfix "
+					 "2.3; specify -XV instead");
+				if (sm_verp_ok(optarg))
+					o->verp = optarg;
+				break;
+			}
+			for (const char *p = optarg; *p; p++)
+				if (!isprint((unsigned char)*p))
+					msg_fatal("-V option contains a "
+						  "non-printable character");
+			if (strlen(optarg) > 100)
+				msg_fatal("-V option: envelope ID is longer "
+					  "than 100 characters");
+			o->envid = optarg;
+			break;
+		case 'X':
+			if (*optarg != 'V')
+				msg_fatal("unsupported: -%c%c", ch, *optarg);
+			if (optarg[1] == 0)
+				o->verp_default = true;
+			else if (sm_verp_ok(optarg + 1))
+				o->verp = optarg + 1;
+			else
+				msg_fatal("-V requires two characters from %s",
+				    var_verp_delimiter_filter);
+			break;
+		case 'b':
+			switch (*optarg) {
+			case 'd':
+			case 'l':
+				o->mode = SM_DAEMON;
+				break;
+			case 'h':
+			case 'H':
+				o->mode = SM_IGNORE;
+				break;
+			case 'i':
+				o->mode = SM_ALIASES;
+				break;
+			case 'm':
+				o->mode = SM_ENQUEUE;
+				break;
+			case 'p':
+				o->mode = SM_MAILQ;
+				break;
+			case 's':
+				o->mode = SM_SMTP;
+				break;
+			case 'v':
+				o->mode = SM_VERIFY;
+				break;
+			default:
+				msg_fatal("unsupported: -%c%c", ch, *optarg);
+			}
+			break;
+		case 'f':
+		case 'r':
+			o->sender = optarg;
+			break;
+		case 'i':
+			o->dot = false;
+			break;
+		case 'n':
+			msg_fatal("-%c option not supported", ch);
+		case 'o':
+			switch (*optarg) {
+			case 'i':
+				o->dot = false;
+				break;
+			case 'A':
+				if (optarg[1] == 0)
+					msg_fatal("-oA requires pathname");
+				o->alias_db = optarg + 1;
+				break;
+			default: /* -o7 -o8 -om and Sendmail's others */
+				break;
+			}
+			break;
+		case 'q':
+			if (*optarg == 'R') {
+				o->mode = SM_FLUSH_SITE;
+				o->mode_arg = optarg + 1;
+			} else if (*optarg == 'I') {
+				o->mode = SM_FLUSH_QID;
+				o->mode_arg = optarg + 1;
+			} else if (*optarg == 'S')
+				msg_fatal("-qS is not implemented");
+			else
+				o->mode = SM_IGNORE; /* -q<interval> */
+			break;
+		case 't':
+			o->extract = true;
+			break;
+		case 'v':
+			msg_verbose++;
+			break;
+		default:
+			sm_usage();
+		}
+	}
+}
+
+/* Replace this process with $DIR/PROG args; fatal when that fails. */
+static void __attribute__((noreturn))
+sm_exec(const char *dir, struct argv *args)
+{
+	struct str *path = str_new(100);
+
+	str_fmt(path, "%s/%s", dir, args->argv[0]);
+	if (msg_verbose)
+		msg_info("exec %s", str_ptr(path));
+	execv(str_ptr(path), args->argv);
+	msg_fatal("execv %s: %m", str_ptr(path));
+}
+
+/* Is $command_directory/name there to run? */
+static bool
+sm_have_command(const char *name)
+{
+	struct str *path = str_new(100);
+	bool ok;
+
+	str_fmt(path, "%s/%s", var_command_directory, name);
+	ok = access(str_ptr(path), X_OK) == 0;
+	str_free(path);
+	return ok;
+}
+
+/* newaliases: postalias on each alias_database entry. */
+static void __attribute__((noreturn)) sm_aliases(const struct sm_opts *o)
+{
+	struct argv *args = argv_new();
+
+	argv_add(args, "postalias");
+	for (int i = 0; i < msg_verbose; i++)
+		argv_add(args, "-v");
+	argv_split_append(args, o->alias_db ? o->alias_db : var_alias_database,
+	    ", \t\r\n");
+	if (args->argc == 1)
+		exit(0);
+	sm_exec(var_command_directory, args);
+}
+
+/*
+ * -q without postqueue: wake qmgr (scan everything, forget dead
+ * destinations) and pickup, as postqueue -f does.  Needs the right to
+ * reach public/ (root or the postdrop group).
+ */
+static void __attribute__((noreturn)) sm_flush_direct(void)
+{
+	struct str *path = str_new(100), *why = str_new(100);
+	const char *const svc[] = { var_queue_service_name,
+		var_pickup_service_name };
+	const char *const req[] = { SM_FLUSH_QMGR, SM_FLUSH_PICKUP };
+	int rc;
+
+	if (chdir(var_queue_directory) < 0)
+		msg_fatal("chdir %s: %m", var_queue_directory);
+	for (int i = 0; i < 2; i++) {
+		str_fmt(path, "public/%s", svc[i]);
+		rc = trigger_send(str_ptr(path), req[i], strlen(req[i]), why);
+		if (rc == TRIGGER_ERR_LOOKUP)
+			msg_warn("%s", str_ptr(why));
+		if (rc < 0)
+			msg_fatal("Cannot flush mail queue - mail system is "
+				  "down");
+	}
+	exit(0);
+}
+
+/* The modes that another program implements. */
+static void __attribute__((noreturn))
+sm_other_mode(const struct sm_opts *o, int nrcpt)
+{
+	struct argv *args = argv_new();
+
+	switch (o->mode) {
+	case SM_ALIASES:
+		if (nrcpt > 0)
+			msg_fatal("alias initialization mode requires no "
+				  "recipient");
+		sm_aliases(o);
+	case SM_DAEMON:
+		if (nrcpt > 0)
+			msg_fatal("daemon mode requires no recipient");
+		argv_add(args, "postfix");
+		argv_add(args, "start");
+		sm_exec(var_command_directory, args);
+	case SM_MAILQ:
+	case SM_FLUSH:
+	case SM_FLUSH_SITE:
+	case SM_FLUSH_QID:
+		if (nrcpt > 0 && o->mode == SM_MAILQ)
+			msg_fatal("display queue mode requires no recipient");
+		if (!sm_have_command("postqueue")) {
+			if (o->mode == SM_FLUSH)
+				sm_flush_direct();
+			msg_fatal("unsupported: %s: postqueue(1), which "
+				  "implements it, is not part of this "
+				  "Postern version",
+			    o->mode == SM_MAILQ        ? "-bp (mailq)"
+			    : o->mode == SM_FLUSH_SITE ? "-qR"
+						       : "-qI");
+		}
+		argv_add(args, "postqueue");
+		argv_add(args, o->mode == SM_MAILQ        ? "-p"
+			       : o->mode == SM_FLUSH      ? "-f"
+			       : o->mode == SM_FLUSH_SITE ? "-s"
+							  : "-i");
+		if (o->mode == SM_FLUSH_SITE || o->mode == SM_FLUSH_QID)
+			argv_add(args, o->mode_arg);
+		sm_exec(var_command_directory, args);
+	case SM_SMTP:
+		msg_fatal(
+		    "unsupported: -bs: stand-alone SMTP mode needs "
+		    "smtpd(8), which is not part of this Postern version");
+	case SM_VERIFY:
+		msg_fatal("unsupported: -bv: address verification needs "
+			  "the trace service, which is not part of this "
+			  "Postern version");
+	case SM_IGNORE:
+		exit(0);
+	case SM_ENQUEUE:
+		break;
+	}
+	msg_panic("sm_other_mode: mode %d", (int)o->mode);
+}
+
+/* The full name from the password file: GECOS up to ',', & = Login. */
+static void
+sm_gecos(const struct passwd *pw, struct str *out)
+{
+	const char *p;
+
+	str_reset(out);
+	if (pw == NULL || pw->pw_gecos == NULL)
+		return;
+	for (p = pw->pw_gecos; *p && *p != ','; p++) {
+		if (*p != '&') {
+			str_catc(out, *p);
+			continue;
+		}
+		str_catc(out, toupper((unsigned char)pw->pw_name[0]));
+		str_cat(out, pw->pw_name + (pw->pw_name[0] != 0));
+	}
+}
+
+/* A full name becomes a header comment: no control characters in it. */
+static void
+sm_clean_fullname(struct str *s)
+{
+	for (size_t i = 0; i < str_len(s); i++)
+		if ((unsigned char)str_ptr(s)[i] < ' ' || str_ptr(s)[i] == 0x7f)
+			str_ptr(s)[i] = ' ';
+}
+
+static bool
+sm_has_line_break(const char *p)
+{
+	return strpbrk(p, "\r\n") != NULL;
+}
+
+/* Start postdrop -r with pipes to and from it. */
+static pid_t
+sm_postdrop(struct stream **to, struct stream **from)
+{
+	struct str *path = str_new(100);
+	int in[2], out[2];
+	pid_t pid;
+
+	str_fmt(path, "%s/postdrop", var_command_directory);
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		msg_fatal("pipe: %m");
+	if ((pid = fork()) < 0)
+		msg_fatal("fork: %m");
+	if (pid == 0) {
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+			msg_fatal("dup2: %m");
+		if (msg_verbose)
+			execl(str_ptr(path), "postdrop", "-r", "-v",
+			    (char *)NULL);
+		else
+			execl(str_ptr(path), "postdrop", "-r", (char *)NULL);
+		msg_fatal("%s(%ld): unable to execute %s -r: %m",
+		    str_ptr(sm_user), sm_uid, str_ptr(path));
+	}
+	close(in[0]);
+	close(out[1]);
+	*to = stream_open(in[1]);
+	*from = stream_open(out[0]);
+	str_free(path);
+	return pid;
+}
+
+/* Wait for postdrop; fatal unless it says the file is safe. */
+static void
+sm_postdrop_done(pid_t pid, bool ok)
+{
+	struct str *path = str_new(100);
+	int status;
+
+	str_fmt(path, "%s/postdrop", var_command_directory);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			msg_fatal("waitpid: %m");
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		msg_warn("command \"%s -r\" exited with status %d",
+		    str_ptr(path), WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		msg_warn("command \"%s -r\" killed by signal %d", str_ptr(path),
+		    WTERMSIG(status));
+	if (!ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		msg_fatal("%s(%ld): unable to execute %s -r: Application "
+			  "error",
+		    str_ptr(sm_user), sm_uid, str_ptr(path));
+	str_free(path);
+}
+
+/*
+ * postdrop refused the message because it passed message_size_limit: wait
+ * for it (it has logged "uid=N: File too large") and say what Postfix's
+ * sendmail says.
+ */
+static void
+sm_too_big(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		continue;
+	msg_fatal("%s(%ld): message file too big", str_ptr(sm_user), sm_uid);
+}
+
+/* Writing to postdrop failed: it may have said why before it stopped. */
+static void
+sm_postdrop_refused(struct stream *from, struct attr_list *al, pid_t pid)
+{
+	if (attr_read(from, al, SM_ATTR_LIMIT) == 0 &&
+	    attr_expect(al, "reason", POSTDROP_TOO_BIG))
+		sm_too_big(pid);
+}
+
+static void
+sm_enqueue(const struct sm_opts *o, struct argv *rcpts)
+{
+	struct sendmail_copy_opts copy = { 0 };
+	struct stream *to, *from, *in;
+	struct attr_list *al = attr_new();
+	struct str *fullname = str_new(100);
+	const char *sender;
+	struct argv *list;
+	bool ok = false;
+	long hdr_rcpt;
+	pid_t pid;
+
+	/* The sender: -f's single address, else the login name. */
+	if (o->sender != NULL) {
+		list = argv_new();
+		if (addr_parse_list(o->sender, list) != 1)
+			msg_warn("-f option specified malformed sender: %s",
+			    o->sender);
+		sender = list->argc > 0 ? xstrdup(list->argv[0]) : "";
+		argv_free(list);
+	} else
+		sender = str_ptr(sm_user);
+	if (sm_has_line_break(sender))
+		msg_fatal("%s(%ld): sender address contains a line break",
+		    str_ptr(sm_user), sm_uid);
+	for (size_t i = 0; i < rcpts->argc; i++)
+		if (sm_has_line_break(rcpts->argv[i]))
+			msg_fatal("%s(%ld): recipient address contains a line "
+				  "break",
+			    str_ptr(sm_user), sm_uid);
+
+	if (o->fullname != NULL)
+		str_set(fullname, o->fullname);
+	else if (getenv("NAME") != NULL)
+		str_set(fullname, getenv("NAME"));
+	else
+		sm_gecos(getpwuid((uid_t)sm_uid), fullname);
+	sm_clean_fullname(fullname);
+
+	pid = sm_postdrop(&to, &from);
+	if (attr_read(from, al, SM_ATTR_LIMIT) < 0 ||
+	    !attr_expect(al, "protocol", POSTDROP_PROTOCOL) ||
+	    attr_get(al, "queue_id") == NULL)
+		goto done;
+	if (msg_verbose)
+		msg_info("queue_id %s", attr_get(al, "queue_id"));
+
+	/* The envelope, in the order submit.h describes. */
+	if (o->extract)
+		rec_fmt(to, REC_TYPE_FLGS, "%d", CLEANUP_XFLAG_EXTRACT_RCPT);
+	rec_fmt(to, REC_TYPE_ATTR, "rewrite_context=%s",
+	    o->gateway ? "remote" : "local");
+	if (o->encoding)
+		rec_fmt(to, REC_TYPE_ATTR, "encoding=%s", o->encoding);
+	if (o->ret)
+		rec_fmt(to, REC_TYPE_DSN_RET, "%d", o->ret);
+	if (o->envid)
+		rec_puts(to, REC_TYPE_DSN_ENVID, o->envid);
+	if (str_len(fullname))
+		rec_put(to, REC_TYPE_FULL, str_ptr(fullname),
+		    str_len(fullname));
+	rec_puts(to, REC_TYPE_FROM, sender);
+	if (o->verp || o->verp_default)
+		rec_puts(to, REC_TYPE_VERP,
+		    o->verp ? o->verp : var_default_verp_delimiters);
+	for (size_t i = 0; i < rcpts->argc; i++) {
+		if (o->notify)
+			rec_fmt(to, REC_TYPE_DSN_NOTIFY, "%d", o->notify);
+		rec_puts(to, REC_TYPE_RCPT, rcpts->argv[i]);
+	}
+
+	/* The content. */
+	copy.dot = o->dot;
+	copy.count_rcpt = o->extract;
+	copy.eol = strcasecmp(var_sendmail_fix_line_endings, "never") == 0
+		       ? EOL_NEVER
+		   : strcasecmp(var_sendmail_fix_line_endings, "strict") == 0
+		       ? EOL_STRICT
+		       : EOL_ALWAYS;
+	copy.line_limit = (size_t)var_line_length_limit;
+	copy.header_limit = (size_t)var_header_size_limit;
+	in = stream_open(0);
+	hdr_rcpt = sendmail_copy(in, to, &copy);
+	stream_close(in);
+	if (hdr_rcpt < 0) {
+		sm_postdrop_refused(from, al, pid);
+		goto done;
+	}
+	if (o->extract && rcpts->argc == 0 && hdr_rcpt == 0)
+		msg_fatal("%s(%ld): No recipient addresses found in message "
+			  "header",
+		    str_ptr(sm_user), sm_uid);
+	if (rec_put(to, REC_TYPE_END, "", 0) < 0 || stream_flush(to) < 0)
+		goto done;
+	if (attr_read(from, al, SM_ATTR_LIMIT) == 0 &&
+	    attr_expect(al, "status", "0"))
+		ok = true;
+	else if (attr_expect(al, "reason", POSTDROP_TOO_BIG))
+		sm_too_big(pid);
+done:
+	stream_close(to);
+	stream_close(from);
+	attr_free(al);
+	str_free(fullname);
+	sm_postdrop_done(pid, ok);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sm_opts opts = { .mode = SM_ENQUEUE, .dot = true };
+	struct str *why;
+	struct passwd *pw;
+	struct argv *rcpts;
+	struct match_list *users;
+	const char *arg_dir, *env, *base;
+	char *dir = NULL;
+	int allowed;
+
+	/* Keep descriptors 0-2 taken, so nothing we open becomes stdout. */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			return EX_TEMPFAIL;
+	umask(022);
+	signal(SIGPIPE, SIG_IGN);
+	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	/* getopt's messages name the program as Postfix's do. */
+	argv[0] = (char *)base;
+	msg_init(base);
+	msg_stderr(true);
+	msg_cleanup(sm_tempfail);
+	if (getenv("MAIL_VERBOSE"))
+		msg_verbose++;
+
+	/* The configuration first, as Postfix: -C or MAIL_CONFIG. */
+	if ((arg_dir = sm_config_option(argc, argv)) != NULL)
+		dir = sm_config_dir(arg_dir);
+	else if ((env = getenv("MAIL_CONFIG")) != NULL && *env)
+		dir = xstrdup(env);
+	/* Not privileged: postdrop checks the directory (Postfix 3.2+). */
+	config_init(dir);
+	why = str_new(100);
+	if (config_read(why) < 0)
+		msg_fatal("%s", str_ptr(why));
+	params_load();
+	maillog_init(MAILLOG_STDERR);
+	/* postdrop and the others read the same configuration. */
+	if (dir != NULL && setenv("MAIL_CONFIG", dir, 1) < 0)
+		msg_fatal("setenv: %m");
+
+	sm_uid = (long)getuid();
+	sm_user = str_new(32);
+	if ((pw = getpwuid(getuid())) == NULL)
+		msg_fatal("no login name found for user ID %ld", sm_uid);
+	str_set(sm_user, pw->pw_name);
+
+	if (strcmp(base, "mailq") == 0)
+		opts.mode = SM_MAILQ;
+	else if (strcmp(base, "newaliases") == 0)
+		opts.mode = SM_ALIASES;
+	sm_options(argc, argv, &opts);
+
+	/* Each argument may hold several addresses, as in Postfix. */
+	rcpts = argv_new();
+	for (int i = optind; i < argc; i++)
+		(void)addr_parse_list(argv[i], rcpts);
+	if (opts.mode != SM_ENQUEUE)
+		sm_other_mode(&opts, argc - optind);
+
+	users = match_list_new("authorized_submit_users",
+	    var_authorized_submit_users, 0);
+	if ((allowed = match_list_string(users, str_ptr(sm_user))) < 0)
+		msg_fatal("authorized_submit_users: table lookup problem");
+	if (allowed == 0)
+		msg_fatal("User %s(%ld) is not allowed to submit mail",
+		    str_ptr(sm_user), sm_uid);
+	match_list_free(users);
+	if (!opts.extract && rcpts->argc == 0)
+		msg_fatal("%s(%ld): Recipient addresses must be specified on "
+			  "the command line or via the -t option",
+		    str_ptr(sm_user), sm_uid);
+	sm_enqueue(&opts, rcpts);
+	argv_free(rcpts);
+	str_free(why);
+	free(dir);
+	return 0;
+}

@@ -83,6 +83,7 @@ def remove_users():
 
 class LocalBase(unittest.TestCase):
     main_extra = ""
+    master_cf = MASTER_CF
 
     @classmethod
     def setUpClass(cls):
@@ -105,7 +106,7 @@ class LocalBase(unittest.TestCase):
                  "deliver_lock_delay = 1s\n" % cls.spool) + cls.main_extra
         extra = extra.replace("TOP", cls.top)
         os.makedirs(os.path.join(cls.top, "inst"))
-        cls.inst = e2e.Instance(os.path.join(cls.top, "inst"), MASTER_CF,
+        cls.inst = e2e.Instance(os.path.join(cls.top, "inst"), cls.master_cf,
                                 extra)
         cls.prepare()
         cls.inst.start()
@@ -427,6 +428,79 @@ class LocalMaildir(LocalBase):
         self.assertIn("\nFrom maildir\n", text)
         self.assertEqual(os.stat(files[0]).st_uid,
                          pwd.getpwnam("pstloc1").pw_uid)
+
+
+FLOW_MASTER_CF = MASTER_CF + """\
+pickup    unix  n       -       n       60      1       pickup
+qmgr      unix  n       -       n       300     1       qmgr
+"""
+
+
+class LocalFlow(LocalBase):
+    """sendmail -> pickup -> cleanup -> qmgr -> local, when qmgr is built."""
+    main_extra = ("alias_maps = hash:TOP/aliases\nmydomain = example.test\n"
+                  "myorigin = $mydomain\n"
+                  "mydestination = $myhostname, localhost, $mydomain\n")
+    master_cf = FLOW_MASTER_CF
+
+    @classmethod
+    def setUpClass(cls):
+        for rel in ("qmgr/qmgr", "pickup/pickup", "sendmail/sendmail",
+                    "postdrop/postdrop"):
+            if not os.path.exists(os.path.join(e2e.BUILD, rel)):
+                raise unittest.SkipTest("SKIPPED LOUDLY: %s is not built"
+                                        % rel)
+        super().setUpClass()
+
+    @classmethod
+    def prepare(cls):
+        path = os.path.join(cls.top, "aliases")
+        with open(path, "w") as f:
+            f.write("crew: pstloc1, pstloc2\n")
+        env = dict(os.environ, MAIL_CONFIG=cls.inst.conf)
+        subprocess.run([e2e.prog("postalias"), "hash:" + path], env=env,
+                       check=True, capture_output=True)
+
+    def sendmail(self, args, text):
+        return e2e.run([os.path.join(self.inst.bin, "sendmail")] + args,
+                       input=text, env={"MAIL_CONFIG": self.inst.conf})
+
+    def wait_mailbox(self, user, needle, timeout=30):
+        path = os.path.join(self.spool, user)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if os.path.exists(path) and needle in self.read(path):
+                return self.read(path)
+            time.sleep(0.2)
+        self.fail("%r not in %s; log:\n%s" % (needle, path,
+                                              self.inst.log()[-3000:]))
+
+    def test_sendmail_to_mbox(self):
+        r = self.sendmail(["-f", "alice@example.test", "pstloc3"],
+                          "Subject: flow\n\nFrom the flow\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = self.wait_mailbox("pstloc3", "the flow")
+        self.assertIn("\n>From the flow\n", text)
+        self.assertIn("Delivered-To: pstloc3@example.test\n", text)
+        m = self.inst.wait_log(r"postfix/local\[\d+\]: \w+: "
+                               r"to=<pstloc3@example.test>, "
+                               r"orig_to=<pstloc3>, relay=local, "
+                               r"delay=[\d.]+, delays=[\d./]+, dsn=2.0.0, "
+                               r"status=sent \(delivered to mailbox\)")
+        self.assertTrue(m, self.inst.log()[-3000:])
+
+    def test_alias_through_queue(self):
+        r = self.sendmail(["-f", "alice@example.test", "crew"],
+                          "Subject: crew\n\ncrew message\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for user in ("pstloc1", "pstloc2"):
+            text = self.wait_mailbox(user, "crew message")
+            self.assertIn("Delivered-To: crew@example.test\n", text)
+            # The original recipient as submitted, as in Postfix.
+            self.assertIn("X-Original-To: crew\n", text)
+        self.assertTrue(self.inst.wait_log(
+            r"to=<crew@example.test>, orig_to=<crew>, relay=local, .*status=sent "
+            r"\(forwarded as \w+\)"), self.inst.log()[-3000:])
 
 
 if __name__ == "__main__":

@@ -197,7 +197,10 @@ class LocalMbox(LocalBase):
                    "tofile: %s/file.out\n"
                    "tocmd: \"|cat > %s/cmd.out && env > %s/cmd.env\"\n"
                    "loopa: loopb@mx.example.test\n"
-                   % (sh, sh, sh))
+                   "inc: :include:%s/inc.list\n"
+                   % (sh, sh, sh, sh))
+        with open(os.path.join(sh, "inc.list"), "w") as f:
+            f.write("# members\n\"|cat > /dev/null\"\n")
         path = os.path.join(cls.top, "aliases")
         with open(path, "w") as f:
             f.write(aliases)
@@ -212,6 +215,18 @@ class LocalMbox(LocalBase):
             f.write("# comment\n\\pstloc3, %s/saved.mbox\n" % home)
         os.chown(fwd, pw.pw_uid, pw.pw_gid)
         os.chmod(fwd, 0o644)
+        # pstloc4: .forward+list runs a command as the user.
+        home = cls.homes["pstloc4"]
+        pw = pwd.getpwnam("pstloc4")
+        fwd = os.path.join(home, ".forward+list")
+        with open(fwd, "w") as f:
+            f.write("\"|env > %s/fwd.env\"\n" % cls.shared)
+        os.chown(fwd, pw.pw_uid, pw.pw_gid)
+        # pstloc2: a .forward owned by someone else is ignored.
+        fwd = os.path.join(cls.homes["pstloc2"], ".forward")
+        with open(fwd, "w") as f:
+            f.write("nobody@example.test\n")
+        os.chown(fwd, pwd.getpwnam("pstloc1").pw_uid, 0)
 
     def test_mbox(self):
         qid, status = self.deliver(
@@ -391,6 +406,40 @@ class LocalMbox(LocalBase):
         self.assertIn("via forward", self.read(saved))
         self.assertEqual(os.stat(saved).st_uid,
                          pwd.getpwnam("pstloc3").pw_uid)
+
+    def test_forward_extension_command(self):
+        qid, status = self.deliver(["pstloc4+list@mx.example.test"],
+                                   ["Subject: x", "", "body"])
+        self.assertEqual(status, 0)
+        self.log_line(qid, "pstloc4+list@mx.example.test", "sent",
+                      "delivered to command: env > %s/fwd.env"
+                      % self.shared)
+        path = os.path.join(self.shared, "fwd.env")
+        env = dict(line.split("=", 1) for line in self.read(
+            path).splitlines() if "=" in line)
+        self.assertEqual(env["EXTENSION"], "list")
+        self.assertEqual(env["USER"], "pstloc4")
+        self.assertEqual(env["HOME"], self.homes["pstloc4"])
+        self.assertEqual(env["LOCAL"], "pstloc4+list")
+        self.assertEqual(os.stat(path).st_uid,
+                         pwd.getpwnam("pstloc4").pw_uid)
+
+    def test_include_command_restricted(self):
+        qid, status = self.deliver(["inc@mx.example.test"],
+                                   ["Subject: x", "", "body"])
+        line = self.log_line(qid, "inc@mx.example.test", "bounced",
+                             "mail to command is restricted")
+        self.assertIn("dsn=5.7.1", line)
+
+    def test_forward_bad_owner_ignored(self):
+        qid, status = self.deliver(["pstloc2@mx.example.test"],
+                                   ["Subject: owner", "", "body"])
+        self.log_line(qid, "pstloc2@mx.example.test", "sent",
+                      "delivered to mailbox")
+        self.assertTrue(self.inst.wait_log(
+            r"postfix/local\[\d+\]: warning: file %s/.forward has bad "
+            r"owner uid %d" % (re.escape(self.homes["pstloc2"]),
+                               pwd.getpwnam("pstloc1").pw_uid)))
 
     def test_malformed_request_no_reply(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -188,12 +188,15 @@ class LocalBase(unittest.TestCase):
 
 
 class LocalMbox(LocalBase):
-    main_extra = "alias_maps = hash:TOP/aliases\n"
+    main_extra = "alias_maps = hash:TOP/aliases\ncommand_time_limit = 2s\n"
 
     @classmethod
     def prepare(cls):
         sh = cls.shared
         aliases = ("team: pstloc1, pstloc2\n"
+                   "owner-team: pstloc1\n"
+                   "slow: \"|sleep 30\"\n"
+                   "fails: \"|echo no such mailbox; exit 67\"\n"
                    "tofile: %s/file.out\n"
                    "tocmd: \"|cat > %s/cmd.out && env > %s/cmd.env\"\n"
                    "loopa: loopb@mx.example.test\n"
@@ -339,6 +342,9 @@ class LocalMbox(LocalBase):
                                          "pstloc2@mx.example.test"])
         content = [d.decode() for t, d, off in recs if t == "N"]
         self.assertIn("Delivered-To: team@mx.example.test", content)
+        # owner-team exists: it is the sender of the expansion.
+        senders = [d.decode() for t, d, off in recs if t == "S"]
+        self.assertEqual(senders, ["owner-team@mx.example.test"])
         # Deliver the resubmitted message as qmgr would.
         lines = content
         qid2, status = self.deliver(
@@ -440,6 +446,25 @@ class LocalMbox(LocalBase):
             r"postfix/local\[\d+\]: warning: file %s/.forward has bad "
             r"owner uid %d" % (re.escape(self.homes["pstloc2"]),
                                pwd.getpwnam("pstloc1").pw_uid)))
+
+    def test_command_time_limit(self):
+        start = time.time()
+        qid, status = self.deliver(["slow@mx.example.test"],
+                                   ["Subject: x", "", "body"])
+        self.assertLess(time.time() - start, 20)
+        self.assertNotEqual(status, 0)
+        line = self.log_line(qid, "slow@mx.example.test", "deferred",
+                             'Command time limit exceeded: "sleep 30"')
+        self.assertIn("dsn=4.3.0", line)
+        self.assertEqual(self.qtypes(qid), ["R"])
+
+    def test_command_exit_status(self):
+        qid, status = self.deliver(["fails@mx.example.test"],
+                                   ["Subject: x", "", "body"])
+        line = self.log_line(qid, "fails@mx.example.test", "bounced",
+                             "user unknown. Command output: no such "
+                             "mailbox")
+        self.assertIn("dsn=5.1.1", line)
 
     def test_malformed_request_no_reply(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

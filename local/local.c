@@ -253,6 +253,11 @@ local_split(struct local_state *s, const char *addr)
 	s->user = maps_split_ext(s->local, var_recipient_delimiter, &ext);
 	if (s->user == NULL) {
 		s->user = xstrdup(s->local);
+	} else if (strchr(ext, '/') != NULL) {
+		/* $extension goes into forward_path: no "../" games. */
+		msg_warn("%s: address with illegal extension: %s",
+		    str_ptr(s->req->queue_id), s->local);
+		free(ext);
 	} else {
 		s->delim = xstrndup(ext, 1);
 		s->extension = xstrdup(ext + 1);

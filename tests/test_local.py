@@ -263,6 +263,17 @@ class LocalMbox(LocalBase):
         self.assertIn("Delivered-To: pstloc2+tag@mx.example.test\n",
                       self.read(os.path.join(self.spool, "pstloc2")))
 
+    def test_extension_with_slash(self):
+        # "$home/.forward+../x" must never be looked at: the extension is
+        # dropped with a warning and the user's mailbox gets the mail.
+        qid, status = self.deliver(["pstloc1+../x@mx.example.test"],
+                                   ["Subject: slash", "", "slash body"])
+        self.log_line(qid, '"pstloc1+../x"@mx.example.test', "sent",
+                      "delivered to mailbox")
+        self.assertTrue(self.inst.wait_log(
+            r"warning: %s: address with illegal extension: pstloc1\+\.\./x"
+            % qid))
+
     def test_unknown_user(self):
         qid, status = self.deliver(["nosuchuser@mx.example.test"],
                                    ["Subject: x", "", "body"])

@@ -29,6 +29,7 @@
 #include "lib/util/argv.h"
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
+#include "lib/mail/mail_owner.h"
 #include "lib/mail/params.h"
 #include "local.h"
 
@@ -169,7 +170,15 @@ local_command(struct local_state *s, const char *command,
 	long deadline = local_now_ms() + (long)var_command_time_limit * 1000;
 	bool timeout = false, reaped = false;
 	pid_t pid;
+	struct local_user nonroot;
 
+	/* Never run a command as root: default_privs instead (Postfix). */
+	if (u->uid == 0) {
+		nonroot = *u;
+		nonroot.uid = default_privs_uid();
+		nonroot.gid = default_privs_gid();
+		u = &nonroot;
+	}
 	local_writer_init(&w, -1);
 	if (!(local_hdr_mask & LOCAL_HDR_COMMAND))
 		flags &= ~COPY_DELIVERED;

@@ -30,6 +30,7 @@
 #include "lib/util/msg.h"
 #include "lib/util/safe_open.h"
 #include "lib/util/str.h"
+#include "lib/mail/mail_owner.h"
 #include "lib/mail/params.h"
 #include "local.h"
 
@@ -250,6 +251,15 @@ local_file(struct local_state *s, const char *path, const struct local_user *u)
 	struct str *why = str_new(0);
 	int flags = COPY_MBOX;
 	size_t len = strlen(path);
+	struct local_user nonroot;
+
+	/* Never write a file as root: default_privs instead (Postfix). */
+	if (u->uid == 0) {
+		nonroot = *u;
+		nonroot.uid = default_privs_uid();
+		nonroot.gid = default_privs_gid();
+		u = &nonroot;
+	}
 
 	if (!(local_file_mask & s->exp_type)) {
 		local_result(s, LOCAL_BOUNCE, "5.7.1",

@@ -80,23 +80,61 @@ local_result(struct local_state *s, enum local_kind kind, const char *dsn,
 
 /*
  * Duplicate elimination within one request (Postfix's been_here): the
- * same delivery (kind, user, target) is done once.
+ * same delivery (kind, user, target) is made once.  A repeat counts as
+ * delivered with the same text; a delivery that did not succeed is
+ * forgotten again (local_dup_settle), so a repeat then tries it itself.
  */
 bool
 local_dup(struct local_state *s, const char *kind, uid_t uid,
     const char *target)
 {
 	struct str *key = str_new(0);
-	bool dup = false;
+	size_t i;
+	bool maildir;
 
 	str_fmt(key, "%s %ld %s", kind, (long)uid, target);
-	for (size_t i = 0; i < s->dups->argc; i++)
+	for (i = 0; i < s->dups->argc; i++)
 		if (strcmp(s->dups->argv[i], str_ptr(key)) == 0)
-			dup = true;
-	if (!dup)
+			break;
+	if (i == s->dups->argc) {
 		argv_add(s->dups, str_ptr(key));
+		str_free(key);
+		return false; /* new */
+	}
 	str_free(key);
-	return dup;
+	if (i < s->dups_mark && strcmp(kind, "include") == 0)
+		return false; /* read again: what it lists is deduplicated */
+	if (i >= s->dups_mark)
+		return true; /* this recipient made it already: nothing new */
+
+	/* An earlier recipient of this request made it: same result. */
+	maildir = *target && target[strlen(target) - 1] == '/';
+	if (strcmp(kind, "command") == 0)
+		local_result(s, LOCAL_SENT, "2.0.0", "delivered to command: %s",
+		    target);
+	else if (maildir)
+		local_result(s, LOCAL_SENT, "2.0.0", "delivered to maildir");
+	else if (strcmp(kind, "mailbox") == 0)
+		local_result(s, LOCAL_SENT, "2.0.0", "delivered to mailbox");
+	else if (strcmp(kind, "file") == 0)
+		local_result(s, LOCAL_SENT, "2.0.0", "delivered to file: %s",
+		    target);
+	return true;
+}
+
+/* After the delivery that local_dup() last let through (results from n). */
+void
+local_dup_settle(struct local_state *s, size_t n)
+{
+	bool ok = s->result_count > n;
+
+	for (size_t i = n; i < s->result_count; i++)
+		if (s->results[i].kind != LOCAL_SENT)
+			ok = false;
+	if (!ok && s->dups->argc > 0) {
+		free(s->dups->argv[--s->dups->argc]);
+		s->dups->argv[s->dups->argc] = NULL;
+	}
 }
 
 void
@@ -165,6 +203,7 @@ local_mailbox(struct local_state *s, const struct local_user *u)
 {
 	struct str *path = str_new(0);
 	struct stat st;
+	size_t n;
 
 	if (*var_mailbox_command) {
 		if (local_expand_macros(s, path, var_mailbox_command, u,
@@ -173,24 +212,31 @@ local_mailbox(struct local_state *s, const struct local_user *u)
 			    "mailbox_command configuration error");
 			goto out;
 		}
-		if (!local_dup(s, "command", u->uid, str_ptr(path)))
+		if (!local_dup(s, "command", u->uid, str_ptr(path))) {
+			n = s->result_count;
 			local_command(s, str_ptr(path), u);
+			local_dup_settle(s, n);
+		}
 		goto out;
 	}
 	if (*var_home_mailbox) {
 		str_fmt(path, "%s/%s", u->home, var_home_mailbox);
 		if (local_dup(s, "mailbox", u->uid, str_ptr(path)))
 			goto out;
+		n = s->result_count;
 		if (str_ptr(path)[str_len(path) - 1] == '/')
 			local_maildir(s, str_ptr(path), u);
 		else
 			local_mbox(s, str_ptr(path), u, true);
+		local_dup_settle(s, n);
 		goto out;
 	}
 	str_fmt(path, "%s/%s", var_mail_spool_directory, u->logname);
 	if (local_dup(s, "mailbox", u->uid, str_ptr(path)))
 		goto out;
+	n = s->result_count;
 	local_mbox(s, str_ptr(path), u, false);
+	local_dup_settle(s, n);
 	if (var_biff && s->result_count > 0 &&
 	    s->results[s->result_count - 1].kind == LOCAL_SENT &&
 	    stat(str_ptr(path), &st) == 0)
@@ -330,6 +376,7 @@ local_recipient(struct local_state *s, struct deliver_rcpt *r)
 	s->rcpt = r;
 	s->sender = str_ptr(s->req->sender);
 	local_split(s, str_ptr(r->address));
+	s->dups_mark = s->dups->argc;
 	s->delivered = s->address;
 
 	/* Mail loop: our own Delivered-To: is already in the message. */

@@ -16,6 +16,10 @@
  *                                recipient as a new message via cleanup
  * local_result(s, kind, dsn, fmt, ...)  note one outcome for the current
  *                                recipient (reported by local.c)
+ * local_dup(s, kind, uid, target)  this delivery was made already in this
+ *                                request (then noted as delivered again)
+ * local_dup_settle(s, n)         forget the last local_dup() key unless
+ *                                the results from n on all succeeded
  * local_set_privs(u)/local_root()  switch the effective IDs
  */
 #ifndef LOCAL_H
@@ -93,6 +97,7 @@ struct local_state {
 	int exp_type;          /* LOCAL_EXP_* of the expansion being run */
 	const char *delivered; /* the address for Delivered-To: */
 	struct argv *dups;     /* deliveries done for this request */
+	size_t dups_mark;      /* dups[0..mark): by earlier recipients */
 	struct argv *fwd;      /* addresses to resubmit */
 	char *fwd_sender;      /* owner-NAME sender, or NULL */
 	struct local_result *results;
@@ -106,6 +111,7 @@ extern int local_cmd_mask, local_file_mask, local_hdr_mask;
 void local_result(struct local_state *, enum local_kind, const char *,
     const char *, ...) __attribute__((format(printf, 4, 5)));
 bool local_dup(struct local_state *, const char *, uid_t, const char *);
+void local_dup_settle(struct local_state *, size_t);
 int local_copy(struct local_state *, struct local_writer *, int, struct str *)
     __attribute__((warn_unused_result));
 void local_writer_init(struct local_writer *, int);

@@ -346,8 +346,12 @@ local_token(struct local_state *s, char *tok, const struct local_user *u)
 			    "mail to command is restricted");
 			return;
 		}
-		if (!local_dup(s, "command", u->uid, tok + 1))
+		if (!local_dup(s, "command", u->uid, tok + 1)) {
+			size_t n = s->result_count;
+
 			local_command(s, tok + 1, u);
+			local_dup_settle(s, n);
+		}
 	} else if (strncasecmp(tok, ":include:", 9) == 0) {
 		local_include(s, tok + 9, u);
 	} else if (*tok == '/') {

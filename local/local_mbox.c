@@ -250,7 +250,7 @@ local_file(struct local_state *s, const char *path, const struct local_user *u)
 {
 	struct str *why = str_new(0);
 	int flags = COPY_MBOX;
-	size_t len = strlen(path);
+	size_t len = strlen(path), n;
 	struct local_user nonroot;
 
 	/* Never write a file as root: default_privs instead (Postfix). */
@@ -268,8 +268,10 @@ local_file(struct local_state *s, const char *path, const struct local_user *u)
 	}
 	if (local_dup(s, "file", u->uid, path))
 		goto out;
+	n = s->result_count;
 	if (len > 0 && path[len - 1] == '/') {
 		local_maildir(s, path, u);
+		local_dup_settle(s, n);
 		goto out;
 	}
 	if (!(local_hdr_mask & LOCAL_HDR_FILE))
@@ -283,6 +285,7 @@ local_file(struct local_state *s, const char *path, const struct local_user *u)
 		local_result(s, LOCAL_SENT, "2.0.0", "delivered to file: %s",
 		    path);
 	}
+	local_dup_settle(s, n);
 out:
 	str_free(why);
 }

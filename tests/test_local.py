@@ -196,12 +196,14 @@ class LocalMbox(LocalBase):
         aliases = ("team: pstloc1, pstloc2\n"
                    "owner-team: pstloc1\n"
                    "slow: \"|sleep 30\"\n"
+                   "twice: %s/twice.out, %s/twice.out\n"
+                   "twice2: %s/twice.out\n"
                    "fails: \"|echo no such mailbox; exit 67\"\n"
                    "tofile: %s/file.out\n"
                    "tocmd: \"|cat > %s/cmd.out && env > %s/cmd.env\"\n"
                    "loopa: loopb@mx.example.test\n"
                    "inc: :include:%s/inc.list\n"
-                   % (sh, sh, sh, sh))
+                   % (sh, sh, sh, sh, sh, sh, sh))
         with open(os.path.join(sh, "inc.list"), "w") as f:
             f.write("# members\n\"|cat > /dev/null\"\n")
         path = os.path.join(cls.top, "aliases")
@@ -476,6 +478,20 @@ class LocalMbox(LocalBase):
                              "user unknown. Command output: no such "
                              "mailbox")
         self.assertIn("dsn=5.1.1", line)
+
+    def test_duplicates_in_one_request(self):
+        qid, status = self.deliver(["twice@mx.example.test",
+                                    "twice2@mx.example.test"],
+                                   ["Subject: dup", "", "once only"])
+        self.assertEqual(status, 0)
+        path = os.path.join(self.shared, "twice.out")
+        for r in ("twice@mx.example.test", "twice2@mx.example.test"):
+            self.log_line(qid, r, "sent", "delivered to file: " + path)
+        time.sleep(0.5)
+        self.assertEqual(len(re.findall(r"%s: to=<twice@" % qid,
+                                        self.inst.log())), 1)
+        self.assertEqual(self.read(path).count("once only"), 1)
+        self.assertEqual(self.qtypes(qid), ["D", "D"])
 
     def test_malformed_request_no_reply(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

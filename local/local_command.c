@@ -3,12 +3,12 @@
  * :include: files, and mailbox_command.
  *
  * The command runs as "/bin/sh -c COMMAND" (or local_command_shell) with
- * the user's (or default_privs') IDs, in the user's home directory, in a
- * process group of its own, with an environment built from scratch as
- * Postfix's: HOME LOGNAME USER SHELL PATH EXTENSION DOMAIN LOCAL RECIPIENT
- * SENDER ORIGINAL_RECIPIENT (and CLIENT_* when known) plus
- * export_environment.  Envelope data goes into the environment only, never
- * into the shell text.  The message goes to its standard input; its output
+ * the user's (or default_privs') IDs, in a process group of its own, in
+ * local's working directory, queue_directory (as Postfix 3.7, observed),
+ * with an environment built from scratch as Postfix's: HOME LOGNAME USER
+ * SHELL PATH EXTENSION DOMAIN LOCAL RECIPIENT SENDER ORIGINAL_RECIPIENT
+ * (and CLIENT_* when known) plus export_environment.  Envelope data goes
+ * into the environment only, never into the shell text.  The message goes to its standard input; its output
  * (the first bytes) becomes part of the reason on failure.  After
  * command_time_limit the process group is killed and the delivery deferred.
  * Exit status: 0 delivered; a sysexits.h code bounces or defers as
@@ -133,9 +133,6 @@ local_exec(const char *command, const struct local_user *u, struct argv *env,
 	if (seteuid(0) < 0 || setgroups(1, &u->gid) < 0 || setgid(u->gid) < 0 ||
 	    setuid(u->uid) < 0)
 		_exit(75);
-	if (u->home == NULL || chdir(u->home) < 0)
-		if (chdir("/") < 0)
-			_exit(75);
 	args[0] = (char *)shell;
 	args[1] = (char *)"-c";
 	args[2] = (char *)command;

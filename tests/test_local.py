@@ -440,6 +440,11 @@ class LocalMbox(LocalBase):
         self.assertEqual(env["USER"], "pstloc4")
         self.assertEqual(env["HOME"], self.homes["pstloc4"])
         self.assertEqual(env["LOCAL"], "pstloc4+list")
+        self.assertEqual(env["ORIGINAL_RECIPIENT"],
+                         "pstloc4+list@mx.example.test")
+        self.assertEqual(env["PATH"], "/usr/bin:/bin")
+        # Postfix 3.7 runs it in the queue directory (observed).
+        self.assertEqual(env["PWD"], self.inst.queue)
         self.assertEqual(os.stat(path).st_uid,
                          pwd.getpwnam("pstloc4").pw_uid)
 

@@ -130,9 +130,10 @@ class Instance:
     # Every daemon and command that the build has (later issues add more;
     # one that is not built yet is left out, as master.cf skips it).
     DAEMONS = ("master/master", "postlogd/postlogd", "tests/fixtures/testd",
-               "trivial-rewrite/trivial-rewrite", "cleanup/cleanup", "pickup/pickup",
-               "qmgr/qmgr", "local/local", "bounce/bounce", "error/error",
-               "discard/discard", "showq/showq", "tests/fixtures/dieagent")
+               "trivial-rewrite/trivial-rewrite", "cleanup/cleanup",
+               "pickup/pickup", "qmgr/qmgr", "local/local", "bounce/bounce",
+               "error/error", "discard/discard", "showq/showq",
+               "tests/fixtures/dieagent")
     COMMANDS = ("postfix", "postconf", "postmap", "postalias", "postlog",
                 "postmulti", "sendmail", "postdrop", "postcat", "postqueue",
                 "postsuper")

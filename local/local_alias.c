@@ -1,0 +1,574 @@
+/*
+ * local_alias - what a local recipient expands to: alias_maps (user+ext,
+ * then user), owner-NAME as the error sender, ~/.forward (forward_path),
+ * :include: files, luser_relay, and finally the user's mailbox.
+ *
+ * Each expansion is a list of tokens: |command, /file (a Maildir when it
+ * ends in '/'), :include:/file, \user (that user's mailbox, no further
+ * expansion) or an address.  Addresses are collected and resubmitted as
+ * one new message through cleanup (as Postfix's local does), which puts
+ * them through the queue like any other recipient; the recipient is logged
+ * "forwarded as NEWQID".  Commands and files from aliases run as
+ * default_privs, from .forward as the user, from :include: as the file's
+ * owner (unless root); allow_mail_to_commands/files limit them.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "lib/util/alloc.h"
+#include "lib/util/argv.h"
+#include "lib/util/mac_expand.h"
+#include "lib/util/msg.h"
+#include "lib/util/safe_open.h"
+#include "lib/util/str.h"
+#include "lib/util/stream.h"
+#include "lib/mail/cleanup_proto.h"
+#include "lib/mail/maps.h"
+#include "lib/mail/params.h"
+#include "lib/mail/record.h"
+#include "local.h"
+
+#define LOCAL_LEVEL_MAX 100       /* :include: nesting */
+#define LOCAL_FILE_MAX  (1 << 20) /* bytes of a .forward or :include: */
+
+static void local_tokens(struct local_state *, const char *,
+    const struct local_user *);
+
+/* A passwd entry as a local_user; strings live in *pw's static area. */
+static void
+local_user_from(struct local_user *u, const struct passwd *pw)
+{
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	u->logname = pw->pw_name;
+	u->home = pw->pw_dir;
+	u->shell = pw->pw_shell;
+}
+
+/* A copy of a passwd entry that survives the next getpwnam(). */
+struct local_pw {
+	struct local_user u;
+	char *name, *home, *shell;
+};
+
+static bool
+local_getpw(struct local_pw *p, const char *name, uid_t uid, bool by_uid)
+{
+	struct passwd *pw = by_uid ? getpwuid(uid) : getpwnam(name);
+
+	memset(p, 0, sizeof(*p));
+	if (pw == NULL)
+		return false;
+	p->name = xstrdup(pw->pw_name);
+	p->home = xstrdup(pw->pw_dir);
+	p->shell = xstrdup(pw->pw_shell);
+	local_user_from(&p->u, pw);
+	p->u.logname = p->name;
+	p->u.home = p->home;
+	p->u.shell = p->shell;
+	return true;
+}
+
+static void
+local_pw_free(struct local_pw *p)
+{
+	free(p->name);
+	free(p->home);
+	free(p->shell);
+}
+
+struct local_mac {
+	struct local_state *s;
+	const struct local_user *u;
+	const char *filter;
+	struct argv *vals;
+};
+
+/* $user, $home, ... with characters outside the filter replaced by '_'. */
+static const char *
+local_mac_lookup(const char *name, void *ctx)
+{
+	struct local_mac *m = ctx;
+	struct local_state *s = m->s;
+	const char *v = NULL;
+	char *copy;
+
+	if (strcmp(name, "user") == 0)
+		v = m->u->logname;
+	else if (strcmp(name, "home") == 0)
+		v = m->u->home;
+	else if (strcmp(name, "shell") == 0)
+		v = m->u->shell;
+	else if (strcmp(name, "recipient") == 0)
+		v = s->address;
+	else if (strcmp(name, "extension") == 0)
+		v = s->extension;
+	else if (strcmp(name, "domain") == 0)
+		v = s->domain;
+	else if (strcmp(name, "local") == 0)
+		v = s->local;
+	else if (strcmp(name, "mailbox") == 0)
+		v = s->user;
+	else if (strcmp(name, "recipient_delimiter") == 0)
+		v = s->delim;
+	if (v == NULL)
+		return NULL;
+	copy = xstrdup(v);
+	for (char *p = copy; *p; p++)
+		if (strchr(m->filter, *p) == NULL)
+			*p = '_';
+	argv_add(m->vals, copy);
+	free(copy);
+	return m->vals->argv[m->vals->argc - 1];
+}
+
+int
+local_expand_macros(struct local_state *s, struct str *out, const char *text,
+    const struct local_user *u, const char *filter)
+{
+	struct local_mac m = { s, u, filter, argv_new() };
+	struct mac_expand_ctx ctx = { local_mac_lookup, NULL, &m,
+		MAC_EXP_FLAG_NO_RECURSE };
+	struct str *why = str_new(0);
+	int ret;
+
+	ret = mac_expand(out, text, &ctx, why);
+	if (ret < 0)
+		msg_warn("cannot expand \"%s\": %s", text, str_ptr(why));
+	argv_free(m.vals);
+	str_free(why);
+	return ret;
+}
+
+/* Queue an address for resubmission (once). */
+static void
+local_forward_add(struct local_state *s, const char *addr)
+{
+	for (size_t i = 0; i < s->fwd->argc; i++)
+		if (strcasecmp(s->fwd->argv[i], addr) == 0)
+			return;
+	argv_add(s->fwd, addr);
+}
+
+/*
+ * Resubmit the collected addresses as a new message: the original
+ * envelope (arrival time, sender or owner-NAME) and content, with a
+ * Delivered-To: header (prepend_delivered_header = forward) so that a
+ * loop is noticed when the mail comes back.
+ */
+void
+local_forward_flush(struct local_state *s)
+{
+	struct cleanup *c;
+	struct stream *out, *in = NULL;
+	struct str *why = str_new(0), *buf = str_new(0);
+	struct deliver_rcpt *r = s->rcpt;
+	int fd, type, status;
+
+	if (s->fwd->argc == 0)
+		goto done;
+	c = cleanup_open("public/cleanup",
+	    CLEANUP_FLAG_BOUNCE | CLEANUP_FLAG_MAP_OK, why);
+	if (c == NULL) {
+		msg_warn("%s: cannot forward: %s", str_ptr(s->req->queue_id),
+		    str_ptr(why));
+		local_result(s, LOCAL_DEFER, "4.3.0", "mail forwarding error");
+		goto done;
+	}
+	out = cleanup_stream(c);
+	rec_fmt(out, REC_TYPE_TIME, "%ld %ld", (long)s->req->arrival.tv_sec,
+	    (long)s->req->arrival.tv_usec);
+	rec_puts(out, REC_TYPE_ATTR, "rewrite_context=local");
+	rec_puts(out, REC_TYPE_FROM, s->fwd_sender ? s->fwd_sender : s->sender);
+	for (size_t i = 0; i < s->fwd->argc; i++) {
+		rec_puts(out, REC_TYPE_ORCP,
+		    str_len(r->orig_rcpt) ? str_ptr(r->orig_rcpt)
+					  : str_ptr(r->address));
+		if (r->notify)
+			rec_fmt(out, REC_TYPE_DSN_NOTIFY, "%d", r->notify);
+		if (str_len(r->dsn_orcpt))
+			rec_puts(out, REC_TYPE_DSN_ORCPT,
+			    str_ptr(r->dsn_orcpt));
+		rec_puts(out, REC_TYPE_RCPT, s->fwd->argv[i]);
+	}
+	rec_put(out, REC_TYPE_MESG, "", 0);
+	if (local_hdr_mask & LOCAL_HDR_FORWARD)
+		rec_fmt(out, REC_TYPE_NORM, "Delivered-To: %s", s->delivered);
+	if ((fd = dup(s->qfd)) >= 0 &&
+	    lseek(fd, s->req->data_offset, SEEK_SET) >= 0) {
+		in = stream_open(fd);
+		while ((type = rec_get(in, buf, 1 << 20)) == REC_TYPE_NORM ||
+		       type == REC_TYPE_CONT)
+			rec_put(out, type, str_ptr(buf), str_len(buf));
+	} else {
+		if (fd >= 0)
+			close(fd);
+		type = REC_ERROR;
+	}
+	stream_close(in);
+	if (type != REC_TYPE_XTRA) {
+		cleanup_abort(c);
+		local_result(s, LOCAL_DEFER, "4.3.0",
+		    "error reading message: queue file format error");
+		goto done;
+	}
+	rec_put(out, REC_TYPE_XTRA, "", 0);
+	rec_put(out, REC_TYPE_END, "", 0);
+	str_set(buf, cleanup_queue_id(c));
+	status = cleanup_close(c, why);
+	if (status != 0) {
+		const struct cleanup_smtp *smtp = cleanup_stat_smtp(status);
+
+		local_result(s,
+		    smtp->dsn[0] == '5' ? LOCAL_BOUNCE : LOCAL_DEFER, smtp->dsn,
+		    "%s", str_len(why) > 6 ? str_ptr(why) + 6 : smtp->text);
+	} else {
+		local_result(s, LOCAL_SENT, "2.0.0", "forwarded as %s",
+		    str_ptr(buf));
+	}
+done:
+	argv_free(s->fwd);
+	s->fwd = argv_new();
+	str_free(why);
+	str_free(buf);
+}
+
+/* Read a .forward or :include: file opened by the caller. */
+static int
+local_read_file(int fd, struct str *text)
+{
+	char buf[8192];
+	ssize_t n;
+
+	str_reset(text);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (str_len(text) + (size_t)n > LOCAL_FILE_MAX) {
+			errno = EFBIG;
+			return -1;
+		}
+		str_catn(text, buf, (size_t)n);
+	}
+	return n < 0 ? -1 : 0;
+}
+
+/* :include:/path, read with the current privileges. */
+static void
+local_include(struct local_state *s, const char *path,
+    const struct local_user *u)
+{
+	struct str *why = str_new(0), *text = str_new(0);
+	struct local_pw owner;
+	struct stat st;
+	int fd, saved_type = s->exp_type;
+
+	memset(&owner, 0, sizeof(owner));
+	if (s->level >= LOCAL_LEVEL_MAX) {
+		local_result(s, LOCAL_BOUNCE, "5.4.6",
+		    "possible include loop: %s", path);
+		goto out;
+	}
+	if (local_dup(s, "include", u->uid, path))
+		goto out;
+	local_set_privs(u);
+	fd = safe_open(path, O_RDONLY, 0, &st, -1, -1, why);
+	if (fd >= 0 && local_read_file(fd, text) < 0) {
+		str_fmt(why, "read error: %s", strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	local_root();
+	if (fd < 0) {
+		local_result(s, errno == ENOENT ? LOCAL_BOUNCE : LOCAL_DEFER,
+		    errno == ENOENT ? "5.3.0" : "4.3.0",
+		    "cannot open include file %s: %s", path, str_ptr(why));
+		goto out;
+	}
+	close(fd);
+	if (st.st_mode & S_IWOTH) {
+		msg_warn("file %s is world writable", path);
+		local_result(s, LOCAL_BOUNCE, "5.7.1",
+		    "mail system configuration error");
+		goto out;
+	}
+	/* A file owned by someone other than root speaks for its owner. */
+	if (st.st_uid != 0 && st.st_uid != u->uid &&
+	    local_getpw(&owner, NULL, st.st_uid, true))
+		u = &owner.u;
+	s->exp_type = LOCAL_EXP_INCLUDE;
+	s->level++;
+	local_tokens(s, str_ptr(text), u);
+	s->level--;
+	s->exp_type = saved_type;
+out:
+	local_pw_free(&owner);
+	str_free(why);
+	str_free(text);
+}
+
+/* \name or a bare name that is the recipient itself: its mailbox. */
+static void
+local_self(struct local_state *s, const char *name)
+{
+	struct local_pw pw;
+
+	if (!local_getpw(&pw, name, 0, false)) {
+		local_result(s, LOCAL_BOUNCE, "5.1.1", "unknown user: \"%s\"",
+		    name);
+		return;
+	}
+	local_mailbox(s, &pw.u);
+	local_pw_free(&pw);
+}
+
+static void
+local_token(struct local_state *s, char *tok, const struct local_user *u)
+{
+	size_t len = strlen(tok);
+
+	if (len >= 2 && tok[0] == '"' && tok[len - 1] == '"') {
+		tok[len - 1] = 0;
+		tok++;
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+	}
+	if (*tok == 0)
+		return;
+	if (*tok == '|') {
+		if (!(local_cmd_mask & s->exp_type)) {
+			local_result(s, LOCAL_BOUNCE, "5.7.1",
+			    "mail to command is restricted");
+			return;
+		}
+		if (!local_dup(s, "command", u->uid, tok + 1)) {
+			size_t n = s->result_count;
+
+			local_command(s, tok + 1, u);
+			local_dup_settle(s, n);
+		}
+	} else if (strncasecmp(tok, ":include:", 9) == 0) {
+		local_include(s, tok + 9, u);
+	} else if (*tok == '/') {
+		local_file(s, tok, u);
+	} else if (*tok == '\\') {
+		local_self(s, tok + 1);
+	} else if (strcasecmp(tok, s->user) == 0 ||
+		   strcasecmp(tok, s->local) == 0 ||
+		   strcasecmp(tok, s->address) == 0) {
+		local_self(s, s->user);
+	} else {
+		local_forward_add(s, tok);
+	}
+}
+
+/*
+ * Split an alias value or a file into tokens: commas (and new lines)
+ * separate them outside double quotes; in files '#' starts a comment
+ * line.  An unquoted token that is not a command or file is also split
+ * at white space (.forward lists such as "a@x b@y").
+ */
+static void
+local_tokens(struct local_state *s, const char *text,
+    const struct local_user *u)
+{
+	struct str *tok = str_new(0);
+	const char *p = text;
+	bool quoted = false, bol = true;
+
+	for (;; p++) {
+		if (bol && !quoted && *p == '#') {
+			while (*p && *p != '\n')
+				p++;
+		}
+		bol = *p == '\n';
+		if (*p == '"')
+			quoted = !quoted;
+		if (*p == 0 || (!quoted && (*p == ',' || *p == '\n'))) {
+			str_trim(tok);
+			if (str_len(tok) > 0) {
+				char *t = str_ptr(tok);
+
+				if (*t != '|' && *t != '"' && *t != '/' &&
+				    strncasecmp(t, ":include:", 9) != 0 &&
+				    strpbrk(t, " \t") != NULL) {
+					struct argv *a = argv_split(t, " \t");
+
+					for (size_t i = 0; i < a->argc; i++)
+						local_token(s, a->argv[i], u);
+					argv_free(a);
+				} else {
+					local_token(s, t, u);
+				}
+			}
+			str_reset(tok);
+			if (*p == 0)
+				break;
+			continue;
+		}
+		str_catc(tok, *p);
+	}
+	str_free(tok);
+}
+
+/* alias_maps: 1 expanded, 0 no alias, -1 lookup error (deferred). */
+static int
+local_alias(struct local_state *s)
+{
+	const char *keys[2] = { s->local, s->user };
+	const char *value = NULL, *name = NULL;
+	struct str *owner = str_new(0), *sender = str_new(0);
+	struct local_pw privs;
+	char *copy;
+	int ret = 0;
+
+	if (local_alias_maps == NULL)
+		goto out;
+	for (int i = 0; i < 2 && value == NULL; i++) {
+		if (i == 1 && strcmp(keys[0], keys[1]) == 0)
+			break;
+		value = maps_find(local_alias_maps, keys[i], 0);
+		if (value == NULL && local_alias_maps->error) {
+			local_result(s, LOCAL_DEFER, "4.3.0",
+			    "alias database unavailable");
+			ret = -1;
+			goto out;
+		}
+		name = keys[i];
+	}
+	if (value == NULL)
+		goto out;
+	copy = xstrdup(value);
+
+	/* owner-NAME becomes the sender of what the alias expands to. */
+	str_fmt(owner, "owner-%s", name);
+	if (strncmp(name, "owner-", 6) != 0 &&
+	    (value = maps_find(local_alias_maps, str_ptr(owner), 0)) != NULL) {
+		str_set(sender,
+		    var_expand_owner_alias ? value : str_ptr(owner));
+		str_trim(sender);
+		s->fwd_sender = xstrdup(str_ptr(sender));
+	}
+	if (!local_getpw(&privs, var_default_privs, 0, false)) {
+		local_result(s, LOCAL_DEFER, "4.3.0",
+		    "unknown default_privs user: %s", var_default_privs);
+		free(copy);
+		ret = -1;
+		goto out;
+	}
+	s->exp_type = LOCAL_EXP_ALIAS;
+	if (s->fwd_sender)
+		s->sender = s->fwd_sender;
+	local_tokens(s, copy, &privs.u);
+	local_pw_free(&privs);
+	free(copy);
+	ret = 1;
+out:
+	str_free(owner);
+	str_free(sender);
+	return ret;
+}
+
+/*
+ * ~/.forward: the first file of forward_path that exists, owned by the
+ * user (or root), a regular file, opened as the user without following
+ * symlinks.  1 expanded, 0 none (or empty).
+ */
+static int
+local_dotforward(struct local_state *s, const struct local_user *u)
+{
+	struct str *paths = str_new(0), *why = str_new(0), *text = str_new(0);
+	struct argv *list = NULL;
+	struct stat st;
+	int ret = 0;
+
+	if (local_expand_macros(s, paths, var_forward_path, u,
+		var_forward_expansion_filter) < 0)
+		goto out;
+	list = argv_split(str_ptr(paths), ", \t\r\n");
+	for (size_t i = 0; i < list->argc; i++) {
+		const char *path = list->argv[i];
+		int fd;
+
+		local_set_privs(u);
+		fd = safe_open(path, O_RDONLY, 0, &st, -1, -1, why);
+		if (fd >= 0 && local_read_file(fd, text) < 0) {
+			msg_warn("cannot read %s: %m", path);
+			close(fd);
+			fd = -1;
+			errno = EIO;
+		}
+		local_root();
+		if (fd < 0) {
+			if (errno != ENOENT && errno != ENOTDIR &&
+			    errno != EACCES)
+				msg_warn("cannot open %s: %s", path,
+				    str_ptr(why));
+			if (errno == ENOENT || errno == ENOTDIR)
+				continue;
+			break;
+		}
+		close(fd);
+		if (st.st_uid != 0 && st.st_uid != u->uid) {
+			msg_warn("file %s has bad owner uid %ld", path,
+			    (long)st.st_uid);
+			break;
+		}
+		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+			msg_warn("file %s is group or world writable", path);
+			break;
+		}
+		s->exp_type = LOCAL_EXP_FORWARD;
+		{
+			size_t before = s->result_count + s->fwd->argc;
+
+			local_tokens(s, str_ptr(text), u);
+			ret = s->result_count + s->fwd->argc > before;
+		}
+		break;
+	}
+out:
+	argv_free(list);
+	str_free(paths);
+	str_free(why);
+	str_free(text);
+	return ret;
+}
+
+void
+local_expand(struct local_state *s)
+{
+	struct local_pw pw;
+	struct str *relay;
+
+	if (local_alias(s) != 0)
+		return;
+	if (!local_getpw(&pw, s->user, 0, false)) {
+		if (*var_luser_relay) {
+			struct local_user none = { 0, 0, s->user, "", "" };
+
+			relay = str_new(0);
+			if (local_expand_macros(s, relay, var_luser_relay,
+				&none, var_forward_expansion_filter) == 0 &&
+			    str_len(relay) > 0) {
+				local_forward_add(s, str_ptr(relay));
+			} else {
+				local_result(s, LOCAL_DEFER, "4.3.5",
+				    "luser_relay configuration error");
+			}
+			str_free(relay);
+			return;
+		}
+		local_result(s, LOCAL_BOUNCE, "5.1.1", "unknown user: \"%s\"",
+		    s->user);
+		return;
+	}
+	if (local_dotforward(s, &pw.u) == 0)
+		local_mailbox(s, &pw.u);
+	local_pw_free(&pw);
+}

@@ -1,0 +1,296 @@
+/*
+ * local_command - deliver to a command: "|cmd" in aliases, .forward and
+ * :include: files, and mailbox_command.
+ *
+ * The command runs as "/bin/sh -c COMMAND" (or local_command_shell) with
+ * the user's (or default_privs') IDs, in a process group of its own, in
+ * local's working directory, queue_directory (as Postfix 3.7, observed),
+ * with an environment built from scratch as Postfix's: HOME LOGNAME USER
+ * SHELL PATH EXTENSION DOMAIN LOCAL RECIPIENT SENDER ORIGINAL_RECIPIENT
+ * (and CLIENT_* when known) plus export_environment.  Envelope data goes
+ * into the environment only, never into the shell text.  The message goes to its standard input; its output
+ * (the first bytes) becomes part of the reason on failure.  After
+ * command_time_limit the process group is killed and the delivery deferred.
+ * Exit status: 0 delivered; a sysexits.h code bounces or defers as
+ * Postfix's sys_exits table says; any other status bounces (5.3.0); a
+ * signal defers.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/util/argv.h"
+#include "lib/util/msg.h"
+#include "lib/util/str.h"
+#include "lib/mail/mail_owner.h"
+#include "lib/mail/params.h"
+#include "local.h"
+
+#define LOCAL_OUTPUT_MAX 1000 /* command output kept for the reason */
+
+struct sys_exit {
+	int status;
+	const char *dsn;
+	const char *text;
+};
+
+/* sysexits.h codes as Postfix's sys_exits.c describes them. */
+static const struct sys_exit sys_exits[] = {
+	{ 64, "5.3.0", "command line usage error" },
+	{ 65, "5.6.0", "data format error" },
+	{ 66, "5.3.0", "cannot open input" },
+	{ 67, "5.1.1", "user unknown" },
+	{ 68, "5.1.2", "host name unknown" },
+	{ 69, "5.3.0", "service unavailable" },
+	{ 70, "5.3.0", "internal software error" },
+	{ 71, "4.3.0", "system resource problem" },
+	{ 72, "5.3.0", "local configuration error" },
+	{ 73, "5.2.0", "cannot create output file" },
+	{ 74, "5.3.0", "input/output error" },
+	{ 75, "4.3.0", "temporary failure" },
+	{ 76, "5.5.0", "remote protocol error" },
+	{ 77, "5.7.0", "permission denied" },
+	{ 78, "5.3.5", "local configuration error" },
+};
+
+static void
+local_env(struct argv *env, const char *name, const char *value)
+{
+	struct str *s = str_new(0);
+
+	str_fmt(s, "%s=%s", name, value ? value : "");
+	argv_add(env, str_ptr(s));
+	str_free(s);
+}
+
+static struct argv *
+local_command_env(struct local_state *s, const struct local_user *u)
+{
+	struct argv *env = argv_new();
+	struct argv *exp = argv_split(var_export_environment, ", \t\r\n");
+	struct deliver_request *req = s->req;
+	const char *orig = str_ptr(s->rcpt->orig_rcpt);
+
+	for (size_t i = 0; i < exp->argc; i++) {
+		char *eq = strchr(exp->argv[i], '=');
+
+		if (eq != NULL)
+			argv_add(env, exp->argv[i]);
+		else if (getenv(exp->argv[i]) != NULL)
+			local_env(env, exp->argv[i], getenv(exp->argv[i]));
+	}
+	argv_free(exp);
+	local_env(env, "PATH", "/usr/bin:/bin");
+	local_env(env, "HOME", u->home);
+	local_env(env, "LOGNAME", u->logname);
+	local_env(env, "USER", u->logname);
+	local_env(env, "SHELL", u->shell);
+	if (s->extension)
+		local_env(env, "EXTENSION", s->extension);
+	local_env(env, "DOMAIN", s->domain);
+	local_env(env, "LOCAL", s->local);
+	local_env(env, "RECIPIENT", s->address);
+	local_env(env, "SENDER", s->sender);
+	local_env(env, "ORIGINAL_RECIPIENT", *orig ? orig : s->address);
+	if (str_len(req->client_addr) > 0) {
+		local_env(env, "CLIENT_ADDRESS", str_ptr(req->client_addr));
+		local_env(env, "CLIENT_HOSTNAME", str_ptr(req->client_name));
+		local_env(env, "CLIENT_PORT", str_ptr(req->client_port));
+		local_env(env, "CLIENT_HELO", str_ptr(req->helo_name));
+		local_env(env, "CLIENT_PROTOCOL", str_ptr(req->protocol_name));
+	}
+	if (str_len(req->sasl_method) > 0) {
+		local_env(env, "SASL_METHOD", str_ptr(req->sasl_method));
+		local_env(env, "SASL_USERNAME", str_ptr(req->sasl_username));
+		local_env(env, "SASL_SENDER", str_ptr(req->sasl_sender));
+	}
+	return env;
+}
+
+/* In the child: become the user and run the shell.  Never returns. */
+static void
+local_exec(const char *command, const struct local_user *u, struct argv *env,
+    int in, int out)
+{
+	const char *shell =
+	    *var_local_command_shell ? var_local_command_shell : "/bin/sh";
+	char *args[4];
+
+	(void)setsid();
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+		_exit(75);
+	for (int fd = 3; fd < 256; fd++)
+		(void)close(fd);
+	(void)signal(SIGPIPE, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
+	if (seteuid(0) < 0 || setgroups(1, &u->gid) < 0 || setgid(u->gid) < 0 ||
+	    setuid(u->uid) < 0)
+		_exit(75);
+	args[0] = (char *)shell;
+	args[1] = (char *)"-c";
+	args[2] = (char *)command;
+	args[3] = NULL;
+	execve(shell, args, env->argv);
+	_exit(75);
+}
+
+/* Replace control characters in the output and trim it. */
+static void
+local_clean_output(struct str *out)
+{
+	for (size_t i = 0; i < str_len(out); i++) {
+		unsigned char c = (unsigned char)str_ptr(out)[i];
+
+		if (c < 0x20 || c == 0x7f)
+			str_ptr(out)[i] = ' ';
+	}
+	str_trim(out);
+}
+
+void
+local_command(struct local_state *s, const char *command,
+    const struct local_user *u)
+{
+	struct argv *env;
+	struct str *why = str_new(0), *output = str_new(0);
+	struct local_writer w;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, status = 0;
+	int flags =
+	    COPY_FROM | COPY_RETURN_PATH | COPY_ORIG_RCPT | COPY_DELIVERED;
+	long deadline = local_now_ms() + (long)var_command_time_limit * 1000;
+	bool timeout = false, reaped = false;
+	pid_t pid;
+	struct local_user nonroot;
+
+	/* Never run a command as root: default_privs instead (Postfix). */
+	if (u->uid == 0) {
+		nonroot = *u;
+		nonroot.uid = default_privs_uid();
+		nonroot.gid = default_privs_gid();
+		u = &nonroot;
+	}
+	local_writer_init(&w, -1);
+	if (!(local_hdr_mask & LOCAL_HDR_COMMAND))
+		flags &= ~COPY_DELIVERED;
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+		local_result(s, LOCAL_DEFER, "4.3.0", "pipe: %s",
+		    strerror(errno));
+		goto out;
+	}
+	env = local_command_env(s, u);
+	if ((pid = fork()) < 0) {
+		local_result(s, LOCAL_DEFER, "4.3.0", "fork: %s",
+		    strerror(errno));
+		argv_free(env);
+		goto out;
+	}
+	if (pid == 0)
+		local_exec(command, u, env, in[0], out[1]);
+	argv_free(env);
+	close(in[0]);
+	close(out[1]);
+	in[0] = out[1] = -1;
+
+	/*
+	 * Feed the message, then read the output.  A command that writes
+	 * more than a pipe buffer before it reads its input runs into
+	 * command_time_limit (the writes wait with that deadline).
+	 */
+	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
+	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
+	w.fd = in[1];
+	w.pipe = true;
+	w.deadline = deadline;
+	if (local_copy(s, &w, flags, why) < 0 && errno == ETIMEDOUT)
+		timeout = true;
+	close(in[1]);
+	in[1] = -1;
+	while (!timeout) {
+		struct pollfd pfd = { .fd = out[0], .events = POLLIN };
+		long wait = deadline - local_now_ms();
+		char buf[4096];
+		ssize_t n;
+
+		if (wait <= 0 || poll(&pfd, 1, (int)wait) == 0) {
+			timeout = true;
+			break;
+		}
+		n = read(out[0], buf, sizeof(buf));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			break;
+		if (str_len(output) < LOCAL_OUTPUT_MAX)
+			str_catn(output, buf,
+			    (size_t)n < LOCAL_OUTPUT_MAX - str_len(output)
+				? (size_t)n
+				: LOCAL_OUTPUT_MAX - str_len(output));
+	}
+	while (!timeout && !reaped) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid) {
+			reaped = true;
+		} else if (r < 0 && errno != EINTR) {
+			break;
+		} else if (local_now_ms() >= deadline) {
+			timeout = true;
+		} else {
+			usleep(10000);
+		}
+	}
+	if (!reaped) {
+		(void)kill(-pid, SIGKILL);
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &status, 0);
+	}
+	local_clean_output(output);
+	if (timeout) {
+		local_result(s, LOCAL_DEFER, "4.3.0",
+		    "Command time limit exceeded: \"%s\"", command);
+	} else if (WIFSIGNALED(status)) {
+		local_result(s, LOCAL_DEFER, "4.3.0",
+		    "Command died with signal %d: \"%s\"", WTERMSIG(status),
+		    command);
+	} else if (WEXITSTATUS(status) == 0) {
+		local_result(s, LOCAL_SENT, "2.0.0", "delivered to command: %s",
+		    command);
+	} else {
+		int code = WEXITSTATUS(status);
+		const struct sys_exit *se = NULL;
+
+		for (size_t i = 0; i < sizeof(sys_exits) / sizeof(*sys_exits);
+		     i++)
+			if (sys_exits[i].status == code)
+				se = &sys_exits[i];
+		if (se != NULL)
+			local_result(s,
+			    se->dsn[0] == '4' ? LOCAL_DEFER : LOCAL_BOUNCE,
+			    se->dsn, "%s%s%s", se->text,
+			    str_len(output) ? ". Command output: " : "",
+			    str_ptr(output));
+		else
+			local_result(s, LOCAL_BOUNCE, "5.3.0",
+			    "Command died with status %d: \"%s\"%s%s", code,
+			    command,
+			    str_len(output) ? ". Command output: " : "",
+			    str_ptr(output));
+	}
+out:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+	}
+	local_writer_done(&w);
+	str_free(why);
+	str_free(output);
+}

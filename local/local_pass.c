@@ -140,6 +140,15 @@ local_pass(struct local_state *s, const char *param, const char *service)
 		nexthop = str_ptr(s->req->nexthop);
 	}
 	str_trim(transport);
+	if (s->req->flags & DELIVER_FLAG_PASSED) {
+		/* e.g. mailbox_transport = local: it would never end. */
+		msg_warn("%s: %s: request was passed on already; not passing "
+			 "it on to %s again",
+		    str_ptr(s->req->queue_id), param, str_ptr(transport));
+		local_result(s, LOCAL_DEFER, "4.3.5",
+		    "mail system configuration error");
+		goto settle;
+	}
 	if (!local_transport_ok(str_ptr(transport))) {
 		msg_warn("%s: bad transport name in \"%s\"", param, service);
 		local_result(s, LOCAL_DEFER, "4.3.5",

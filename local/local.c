@@ -15,7 +15,8 @@
  * Files: local.c (requests, recipients, results), local_copy.c (the
  * message with its envelope headers), local_mbox.c (mbox, Maildir, files,
  * locks), local_command.c (commands), local_alias.c (aliases, .forward,
- * :include:, resubmission).
+ * :include:, resubmission), local_pass.c (mailbox_transport and
+ * fallback_transport: the recipient passed on to another agent).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -74,6 +75,7 @@ local_result(struct local_state *s, enum local_kind kind, const char *dsn,
 	    xreallocarray(s->results, s->result_count + 1, sizeof(*s->results));
 	r = &s->results[s->result_count++];
 	r->kind = kind;
+	r->passed = false;
 	r->dsn = xstrdup(dsn);
 	r->text = str_steal(text);
 }
@@ -203,10 +205,14 @@ local_mailbox(struct local_state *s, const struct local_user *u)
 {
 	struct str *path = str_new(0);
 	struct stat st;
+	const char *cmd;
 	size_t n;
 
-	if (*var_mailbox_command) {
-		if (local_expand_macros(s, path, var_mailbox_command, u,
+	if (local_pass_mailbox(s, u->logname) ||
+	    local_mailbox_cmd(s, u->logname, &cmd) < 0)
+		goto out;
+	if (*cmd) {
+		if (local_expand_macros(s, path, cmd, u,
 			var_command_expansion_filter) < 0) {
 			local_result(s, LOCAL_DEFER, "4.3.5",
 			    "mailbox_command configuration error");
@@ -357,7 +363,13 @@ local_report(struct local_state *s)
 
 		if (defer && res->kind != LOCAL_DEFER)
 			continue;
-		if (res->kind == LOCAL_DEFER)
+		if (res->passed) {
+			/* The other agent logged it; local crosses it off. */
+			if (res->kind == LOCAL_DEFER)
+				s->req->status |= DELIVER_STAT_DEFER;
+			else
+				(void)deliver_mark_done(s->req, r);
+		} else if (res->kind == LOCAL_DEFER)
 			(void)deliver_defer(s->req, r, "local", res->dsn, "%s",
 			    res->text);
 		else if (res->kind == LOCAL_BOUNCE)
@@ -480,6 +492,7 @@ local_pre_jail(const char *service, char **argv)
 	    var_prepend_delivered_header, hdr);
 	local_alias_maps =
 	    maps_new("alias_maps", var_alias_maps, DICT_FLAGS_READ);
+	local_pass_init();
 }
 
 int

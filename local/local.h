@@ -21,6 +21,19 @@
  * local_dup_settle(s, n)         forget the last local_dup() key unless
  *                                the results from n on all succeeded
  * local_set_privs(u)/local_root()  switch the effective IDs
+ *
+ * local_pass.c:
+ * local_pass_init()              open mailbox_transport_maps,
+ *                                fallback_transport_maps, mailbox_command_maps
+ * local_pass_mailbox(s, user)    mailbox_transport(_maps): true when the
+ *                                recipient was passed on (or deferred)
+ * local_pass_unknown(s)          fallback_transport(_maps) for a user not in
+ *                                the password database: true when handled
+ * local_mailbox_cmd(s, user, &cmd)  mailbox_command_maps, else
+ *                                mailbox_command ("" for none); -1 when the
+ *                                lookup failed (the recipient is deferred)
+ * local_home_check(s, u)         require_home_directory: -1 (deferred) when
+ *                                the home directory cannot be accessed
  */
 #ifndef LOCAL_H
 #define LOCAL_H
@@ -69,6 +82,7 @@ struct local_result {
 	enum local_kind kind;
 	char *dsn;
 	char *text;
+	bool passed; /* recorded by the agent it was passed to */
 };
 
 /* One output: a descriptor, written with an optional size limit/deadline. */
@@ -131,6 +145,11 @@ void local_forward_flush(struct local_state *);
 int local_expand_macros(struct local_state *, struct str *, const char *,
     const struct local_user *, const char *);
 const char *local_dsn_errno(int, const char *);
+void local_pass_init(void);
+bool local_pass_mailbox(struct local_state *, const char *);
+bool local_pass_unknown(struct local_state *);
+int local_mailbox_cmd(struct local_state *, const char *, const char **);
+int local_home_check(struct local_state *, const struct local_user *);
 long local_now_ms(void);
 
 #endif

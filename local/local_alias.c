@@ -1,7 +1,9 @@
 /*
  * local_alias - what a local recipient expands to: alias_maps (user+ext,
  * then user), owner-NAME as the error sender, ~/.forward (forward_path),
- * :include: files, luser_relay, and finally the user's mailbox.
+ * :include: files, luser_relay, and finally the user's mailbox; a user
+ * without a passwd entry goes to mailbox_transport, fallback_transport
+ * (local_pass.c) or luser_relay, or bounces.
  *
  * Each expansion is a list of tokens: |command, /file (a Maildir when it
  * ends in '/'), :include:/file, \user (that user's mailbox, no further
@@ -319,6 +321,8 @@ local_self(struct local_state *s, const char *name)
 	struct local_pw pw;
 
 	if (!local_getpw(&pw, name, 0, false)) {
+		if (local_pass_mailbox(s, name))
+			return;
 		local_result(s, LOCAL_BOUNCE, "5.1.1", "unknown user: \"%s\"",
 		    name);
 		return;
@@ -549,6 +553,9 @@ local_expand(struct local_state *s)
 	if (local_alias(s) != 0)
 		return;
 	if (!local_getpw(&pw, s->user, 0, false)) {
+		/* mailbox_transport serves users without a passwd entry too. */
+		if (local_pass_mailbox(s, s->user) || local_pass_unknown(s))
+			return;
 		if (*var_luser_relay) {
 			struct local_user none = { 0, 0, s->user, "", "" };
 
@@ -568,7 +575,7 @@ local_expand(struct local_state *s)
 		    s->user);
 		return;
 	}
-	if (local_dotforward(s, &pw.u) == 0)
+	if (local_home_check(s, &pw.u) == 0 && local_dotforward(s, &pw.u) == 0)
 		local_mailbox(s, &pw.u);
 	local_pw_free(&pw);
 }

@@ -138,6 +138,9 @@ class LocalBase(unittest.TestCase):
         with open(path, "wb") as f:
             f.write(data)
         os.chmod(path, 0o700)
+        # As qmgr leaves it: the agents local passes mail to run as postfix.
+        pw = pwd.getpwnam("postfix")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
         now = "%d 0" % int(time.time())
         req = [("flags", 0), ("queue_name", "active"), ("queue_id", qid),
                ("data_offset", data_offset), ("data_size", 100),
@@ -607,6 +610,229 @@ class LocalFlow(LocalBase):
         self.assertTrue(self.inst.wait_log(
             r"to=<crew@example.test>, orig_to=<crew>, relay=local, .*status=sent "
             r"\(forwarded as \w+\)"), self.inst.log()[-3000:])
+
+
+PASS_MASTER_CF = MASTER_CF + """\
+discard   unix  -       -       n       -       -       discard
+error     unix  -       -       n       -       -       error
+"""
+
+
+class LocalPass(LocalBase):
+    """mailbox_transport(_maps) and fallback_transport: local passes the
+    recipient to another agent, which logs the outcome itself."""
+    main_extra = ("alias_maps = hash:TOP/aliases\n"
+                  "mailbox_transport_maps = hash:TOP/mbt\n"
+                  "mailbox_command_maps = hash:TOP/mbc\n"
+                  "fallback_transport = discard:fell back\n"
+                  "luser_relay = pstloc4\n"
+                  "require_home_directory = yes\n")
+    master_cf = PASS_MASTER_CF
+
+    @classmethod
+    def prepare(cls):
+        env = dict(os.environ, MAIL_CONFIG=cls.inst.conf)
+        tables = {
+            "aliases": "combo: :include:%s/combo.list\n" % cls.shared,
+            "mbt": ("pstloc1 discard:kept elsewhere\n"
+                    "pstloc2 error:5.2.1 mailbox disabled\n"
+                    "pstloc3 nosuch:\n"),
+            "mbc": "pstloc4 cat > %s/mbc.out\n" % cls.shared,
+        }
+        with open(os.path.join(cls.shared, "combo.list"), "w") as f:
+            f.write("\\pstloc1\n\\pstloc3\n")
+        for name, text in tables.items():
+            path = os.path.join(cls.top, name)
+            with open(path, "w") as f:
+                f.write(text)
+            prog = "postalias" if name == "aliases" else "postmap"
+            subprocess.run([e2e.prog(prog), "hash:" + path], env=env,
+                           check=True, capture_output=True)
+
+    def agent_line(self, agent, qid, to, dsn, status, text):
+        pat = (r"postfix/%s\[\d+\]: %s: to=<%s>(, orig_to=<[^>]*>)?, "
+               r"relay=none, "
+               r"delay=[\d.]+, delays=[\d./]+, dsn=%s, status=%s \(%s\)$"
+               % (agent, re.escape(qid), re.escape(to), re.escape(dsn),
+                  status, re.escape(text)))
+        m = self.inst.wait_log(pat)
+        self.assertIsNotNone(m, "no log line %r in:\n%s"
+                             % (pat, self.inst.log()[-3000:]))
+        return m.group(0)
+
+    def no_local_line(self, qid):
+        self.assertNotRegex(self.inst.log(),
+                            r"postfix/local\[\d+\]: %s: to=" % qid)
+
+    def test_mailbox_transport_discard(self):
+        qid, status = self.deliver(["pstloc1@mx.example.test"],
+                                   ["Subject: mt", "", "body"])
+        self.assertEqual(status, 0)
+        self.agent_line("discard", qid, "pstloc1@mx.example.test", "2.0.0",
+                        "sent", "kept elsewhere")
+        self.no_local_line(qid)
+        self.assertEqual(self.qtypes(qid), ["D"])
+        self.assertFalse(os.path.exists(os.path.join(self.spool,
+                                                     "pstloc1")))
+
+    def test_mailbox_transport_error_bounces(self):
+        qid, status = self.deliver(["pstloc2@mx.example.test"],
+                                   ["Subject: mt", "", "body"])
+        self.assertEqual(status, 0)
+        self.agent_line("error", qid, "pstloc2@mx.example.test", "5.2.1",
+                        "bounced", "mailbox disabled")
+        self.no_local_line(qid)
+        recs = qfile.read(os.path.join(self.inst.queue, "bounce", qid))
+        attrs = [d.decode() for t, d, off in recs if t == "A"]
+        self.assertIn("reason=mailbox disabled", attrs)
+        self.assertEqual(self.qtypes(qid), ["D"])
+        self.assertFalse(os.path.exists(os.path.join(self.spool,
+                                                     "pstloc2")))
+
+    def test_missing_service_defers(self):
+        qid, status = self.deliver(["pstloc3@mx.example.test"],
+                                   ["Subject: mt", "", "body"])
+        self.assertNotEqual(status, 0)
+        self.log_line(qid, "pstloc3@mx.example.test", "deferred",
+                      "mail transport unavailable")
+        self.assertTrue(self.inst.wait_log(
+            r"warning: connect to private/nosuch: "))
+        self.assertEqual(self.qtypes(qid), ["R"])
+        self.assertTrue(glob.glob(os.path.join(self.inst.queue, "defer",
+                                               "**", qid), recursive=True))
+
+    def test_one_deferred_pass_keeps_recipient(self):
+        # The alias reaches a mailbox passed to discard (final) and one
+        # whose transport is missing: the recipient stays, to be tried
+        # again as a whole, as in Postfix.
+        qid, status = self.deliver(["combo@mx.example.test"],
+                                   ["Subject: combo", "", "body"])
+        self.assertNotEqual(status, 0, self.inst.log()[-3000:])
+        self.agent_line("discard", qid, "combo@mx.example.test", "2.0.0",
+                        "sent", "kept elsewhere")
+        self.log_line(qid, "combo@mx.example.test", "deferred",
+                      "mail transport unavailable")
+        self.assertEqual(self.qtypes(qid), ["R"])
+
+    def test_fallback_transport_for_unknown_user(self):
+        # fallback_transport comes before luser_relay.
+        qid, status = self.deliver([("Nobody@x.test",
+                                     "nosuchuser@mx.example.test")],
+                                   ["Subject: fb", "", "body"])
+        self.assertEqual(status, 0)
+        line = self.agent_line("discard", qid, "nosuchuser@mx.example.test",
+                               "2.0.0", "sent", "fell back")
+        self.assertIn("orig_to=<Nobody@x.test>", line)
+        self.no_local_line(qid)
+        self.assertEqual(self.qtypes(qid), ["D"])
+        self.assertFalse(os.path.exists(os.path.join(self.spool,
+                                                     "pstloc4")))
+
+    def test_mailbox_command_maps(self):
+        qid, status = self.deliver(["pstloc4@mx.example.test"],
+                                   ["Subject: mbc", "", "by command"])
+        self.assertEqual(status, 0)
+        self.log_line(qid, "pstloc4@mx.example.test", "sent",
+                      "delivered to command: cat > %s/mbc.out"
+                      % self.shared)
+        self.assertIn("by command", self.read(os.path.join(self.shared,
+                                                          "mbc.out")))
+
+    def test_require_home_directory(self):
+        home = self.homes["pstloc4"]
+        os.rename(home, home + ".away")
+        try:
+            qid, status = self.deliver(["pstloc4@mx.example.test"],
+                                       ["Subject: home", "", "body"])
+        finally:
+            os.rename(home + ".away", home)
+        self.assertNotEqual(status, 0)
+        self.log_line(qid, "pstloc4@mx.example.test", "deferred",
+                      "cannot access home directory %s: "
+                      "No such file or directory" % home)
+        self.assertEqual(self.qtypes(qid), ["R"])
+
+    def test_passed_request_is_not_marked_by_the_agent(self):
+        # What local sends: the other agent records but leaves R alone.
+        qid = new_qid()
+        data = qfile.message(sender="s@example.test",
+                             recipients=["a@example.test"],
+                             lines=["Subject: p", "", "b"],
+                             arrival="%d 0" % int(time.time()))
+        recs = list(qfile.records(data))
+        off = next(o for t, d, o in recs if t == "R")
+        data_offset = next(o for t, d, o in recs if t == "M") + 2
+        path = os.path.join(self.inst.queue, "active", qid)
+        with open(path, "wb") as f:
+            f.write(data)
+        pw = pwd.getpwnam("postfix")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+        now = "%d 0" % int(time.time())
+        req = [("flags", 16), ("queue_name", "active"), ("queue_id", qid),
+               ("data_offset", data_offset), ("data_size", 10),
+               ("nexthop", "gone"), ("encoding", ""), ("sendopts", 0),
+               ("sender", "s@example.test"), ("envid", ""), ("ret", 0),
+               ("arrival_time", now), ("active_time", now),
+               ("client_name", ""), ("client_addr", ""),
+               ("client_port", ""), ("protocol_name", ""),
+               ("helo_name", ""), ("sasl_method", ""),
+               ("sasl_username", ""), ("sasl_sender", ""),
+               ("log_ident", qid), ("rewrite_context", "local"),
+               ("recipient_count", 1)]
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(30)
+        s.connect(os.path.join(self.inst.queue, "private", "discard"))
+        f = s.makefile("rb")
+        read_attrs(f)
+        s.sendall(put_attrs(req) + put_attrs(
+            [("original_recipient", ""), ("recipient", "a@example.test"),
+             ("offset", off), ("dsn_orig_rcpt", ""), ("notify_flags", 0)]))
+        self.assertEqual(read_attrs(f).get("status"), "0",
+                         self.inst.log()[-3000:])
+        f.close()
+        s.close()
+        self.agent_line("discard", qid, "a@example.test", "2.0.0", "sent",
+                        "gone")
+        self.assertEqual(self.qtypes(qid), ["R"])
+
+
+class LocalPassFlow(LocalFlow):
+    """sendmail -> qmgr -> local -> mailbox_transport = discard."""
+    main_extra = LocalFlow.main_extra + (
+        "mailbox_transport = discard:via mailbox_transport\n")
+    master_cf = FLOW_MASTER_CF + """\
+discard   unix  -       -       n       -       -       discard
+"""
+
+    def test_sendmail_to_mbox(self):
+        r = self.sendmail(["-f", "alice@example.test", "pstloc3"],
+                          "Subject: flow\n\nFrom the flow\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        m = self.inst.wait_log(r"postfix/discard\[\d+\]: (\w+): "
+                               r"to=<pstloc3@example.test>, "
+                               r"orig_to=<pstloc3>, relay=none, "
+                               r"delay=[\d.]+, delays=[\d./]+, dsn=2.0.0, "
+                               r"status=sent \(via mailbox_transport\)$",
+                               timeout=30)
+        self.assertTrue(m, self.inst.log()[-3000:])
+        self.assertTrue(self.inst.wait_log(r"postfix/qmgr\[\d+\]: %s: "
+                                           r"removed" % m.group(1)),
+                        self.inst.log()[-3000:])
+        self.assertFalse(os.path.exists(os.path.join(self.spool,
+                                                     "pstloc3")))
+
+    def test_alias_through_queue(self):
+        # Aliases come first; their members' mailboxes are passed on.
+        r = self.sendmail(["-f", "alice@example.test", "crew"],
+                          "Subject: crew\n\ncrew message\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for user in ("pstloc1", "pstloc2"):
+            self.assertTrue(self.inst.wait_log(
+                r"postfix/discard\[\d+\]: \w+: to=<%s@example.test>, "
+                r"orig_to=<crew>, relay=none, .*status=sent "
+                r"\(via mailbox_transport\)" % user, timeout=30),
+                self.inst.log()[-3000:])
+            self.assertFalse(os.path.exists(os.path.join(self.spool, user)))
 
 
 if __name__ == "__main__":

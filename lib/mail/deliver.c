@@ -598,6 +598,10 @@ mark_done(struct deliver_request *req, const struct deliver_rcpt *r)
 		    str_ptr(req->queue_id), r->offset);
 		goto out;
 	}
+	if (req->flags & DELIVER_FLAG_PASSED) {
+		ret = 0; /* the agent that passed it on marks it */
+		goto out;
+	}
 	type = REC_TYPE_DONE;
 	if (pwrite(req->qfd, &type, 1, r->offset) != 1 || fsync(req->qfd) < 0) {
 		msg_warn("%s: cannot update queue file: %m",
@@ -609,6 +613,16 @@ out:
 	str_free(path);
 	str_free(why);
 	return ret;
+}
+
+int
+deliver_mark_done(struct deliver_request *req, struct deliver_rcpt *r)
+{
+	if (mark_done(req, r) < 0) {
+		req->status |= DELIVER_STAT_DEFER;
+		return -1;
+	}
+	return 0;
 }
 
 static int

@@ -36,6 +36,10 @@
  * deliver_defer(req, rcpt, relay, dsn, fmt, ...)  temporary failure: log
  *                             status=deferred, append to defer/QID; the
  *                             recipient stays in the queue file
+ * deliver_mark_done(req, rcpt)  only mark the recipient done (no log): for
+ *                             an agent that passed the recipient on to
+ *                             another agent with DELIVER_FLAG_PASSED and
+ *                             got a final status back; 0/-1 as above
  * deliver_delay_fmt(out, sec, usec, maxdig)  Postfix's delay number
  *                             (2 significant digits, whole seconds from 10 s,
  *                             at most maxdig decimals, trailing zeros cut):
@@ -68,6 +72,16 @@
  * symlinks, and refuses a recipient offset that does not point at an R or
  * D record outside the content (before data_offset, or after data_offset +
  * data_size: sendmail -t recipients follow the X record).
+ *
+ * Passing a recipient on (Postfix's deliver_pass).  An agent may act as
+ * the client of another agent (local's mailbox_transport and
+ * fallback_transport): it sends a request for the same queue file and
+ * recipient (same offset) with DELIVER_FLAG_PASSED added.  The other agent
+ * logs and records the outcome (bounce/defer/trace logs) as usual but
+ * leaves the R record alone; the first agent marks it done with
+ * deliver_mark_done() when the reply says final and it has nothing else
+ * pending for that recipient.  So a recipient with several deliveries is
+ * never crossed off while one of them is still deferred.
  *
  * The conversation over private/<transport> (attr.h lists):
  *   agent -> qmgr   protocol=delivery_request_protocol
@@ -127,11 +141,11 @@
 /* Request flags (flags=N). */
 #define DELIVER_FLAG_RECORD_SUCCESS (1 << 0) /* success notices (trace) */
 #define DELIVER_FLAG_VERIFY         (1 << 1) /* address probe (-bv) */
+#define DELIVER_FLAG_PASSED         (1 << 4) /* passed on: don't mark done */
 
 /* Reply status (status=N). */
 #define DELIVER_STAT_OK    0
 #define DELIVER_STAT_DEFER (1 << 0) /* some recipient was not final */
-
 
 /* Limits on what a request may carry. */
 #define DELIVER_VALUE_MAX 102400 /* any one attribute value */
@@ -195,6 +209,7 @@ int deliver_bounce(struct deliver_request *, struct deliver_rcpt *,
     __attribute__((format(printf, 5, 6)));
 int deliver_defer(struct deliver_request *, struct deliver_rcpt *, const char *,
     const char *, const char *, ...) __attribute__((format(printf, 5, 6)));
+int deliver_mark_done(struct deliver_request *, struct deliver_rcpt *);
 void deliver_delay_fmt(struct str *, long, long, int);
 
 #endif

@@ -541,12 +541,54 @@ test_results(struct test *t)
 	str_free(why);
 }
 
+/* A recipient passed on by another agent: recorded, but left as R. */
+static void
+test_passed(struct test *t)
+{
+	const char *id = "9200EA7227F";
+	long off1, off2, doff;
+	struct deliver_request *req;
+	struct rcpt_log_list *list;
+	struct str *why = str_new(0);
+
+	make_qfile(id, &off1, &off2, &doff);
+	req = agent_request(id, off1, off2, doff);
+	req->flags = DELIVER_FLAG_PASSED;
+	test_log_reset();
+	TEST_INT(t, deliver_sent(req, &req->rcpt[0], "none", "2.0.0", "kept"),
+	    0);
+	TEST_TRUE(t, strstr(test_log_text(), "status=sent (kept)") != NULL);
+	TEST_INT(t, type_at(id, off1), 'R');
+	TEST_INT(t,
+	    deliver_bounce(req, &req->rcpt[1], "none", "5.2.1", "disabled"), 0);
+	TEST_INT(t, type_at(id, off2), 'R');
+	TEST_INT(t, req->status, 0);
+	list = rcpt_log_read(QUEUE_BOUNCE, id, why);
+	TEST_TRUE(t, list != NULL && list->count == 1);
+	rcpt_log_list_free(list);
+	deliver_request_free(req);
+
+	/* The agent that passed it on crosses it off, without a log line. */
+	req = agent_request(id, off1, off2, doff);
+	test_log_reset();
+	TEST_INT(t, deliver_mark_done(req, &req->rcpt[0]), 0);
+	TEST_INT(t, type_at(id, off1), 'D');
+	TEST_INT(t, type_at(id, off2), 'R');
+	TEST_STR(t, test_log_text(), "");
+	req->rcpt[1].offset = off2 + 1;
+	TEST_INT(t, deliver_mark_done(req, &req->rcpt[1]), -1);
+	TEST_INT(t, req->status, DELIVER_STAT_DEFER);
+	deliver_request_free(req);
+	str_free(why);
+}
+
 static const struct test_case cases[] = {
 	{ "delay_fmt", test_delay_fmt },
 	{ "round_trip", test_round_trip },
 	{ "wrong_greeting", test_wrong_greeting },
 	{ "reject", test_reject },
 	{ "results", test_results },
+	{ "passed", test_passed },
 	{ 0 },
 };
 

@@ -155,7 +155,8 @@ cleanup_out_finish(struct cleanup_state *s)
 		msg_warn("%s: write queue file: %m", str_ptr(s->queue_id));
 		goto fail;
 	}
-	qs.content_size = s->content_size;
+	/* Postfix's message_size: showq and postcat -e seek over it. */
+	qs.content_size = s->segment_size;
 	qs.data_offset = s->data_offset;
 	qs.rcpt_count = s->rcpt_count;
 	qs.qmgr_flags = s->qmgr_flags;

@@ -427,21 +427,46 @@ class DeliveryMbox(DeliveryBase):
         self.assertIn("X-Marker: original-header\n", text)
         self.assertIn("body of the lost mail\n", text)
 
-    def test_loop_bounces(self):
+    def test_delivered_to_loop_bounces(self):
+        # Mail that already went through this mailbox: Postfix's
+        # Delivered-To: loop check, 5.4.6, a DSN with the message.
+        self.sendmail(["-f", "pstdlv4@example.test", "pstdlv1"],
+                      "Delivered-To: pstdlv1@example.test\n"
+                      "Subject: came back\n\nback again\n")
+        qid = self.qid_from("pstdlv4@example.test")
+        self.expect(r"postfix/local\[\d+\]: %s: to=<pstdlv1@example\.test>, "
+                    r"orig_to=<pstdlv1>, relay=local, %s, dsn=5\.4\.6, "
+                    r"status=bounced \(mail forwarding loop for "
+                    r"pstdlv1@example\.test\)$" % (qid, DELAYS))
+        self.expect(r"postfix/bounce\[\d+\]: %s: sender non-delivery "
+                    r"notification: %s$" % (qid, QID))
+        self.expect(r"postfix/qmgr\[\d+\]: %s: removed$" % qid)
+        text = self.mailbox("pstdlv4", "back again")
+        part = text[text.rindex("From MAILER-DAEMON "):]
+        self.assertIn("Status: 5.4.6\n", part)
+        self.assertIn("Subject: came back\n", part)
+        self.assertNotIn("back again", self.read(
+            os.path.join(self.spool, "pstdlv1")))
+
+    def test_alias_loop_bounces(self):
+        # cyca -> cycb -> cyca.  Postfix 3.7 expands aliases in-process and
+        # bounces with "alias database loop for cycb" (observed); Postern's
+        # local resubmits alias expansions, so the loop is caught by the
+        # Delivered-To: check instead.  Either way: 5.4.6 and a DSN.
         self.sendmail(["-f", "pstdlv4@example.test", "cyca"],
                       "Subject: going round\n\nround and round\n")
         qid = self.qid_from("pstdlv4@example.test")
-        m = self.expect(r"postfix/local\[\d+\]: (%s): to=<(cyc[ab])@example"
+        m = self.expect(r"postfix/local\[\d+\]: (%s): to=<cyc[ab]@example"
                         r"\.test>, .*relay=local, %s, dsn=5\.4\.6, "
-                        r"status=bounced \(mail forwarding loop for "
-                        r"(cyc[ab])@example\.test\)$" % (QID, DELAYS), 30)
-        self.assertEqual(m.group(2), m.group(3))
+                        r"status=bounced \((mail forwarding loop for "
+                        r"cyc[ab]@example\.test|alias database loop for "
+                        r"cyc[ab])\)$" % (QID, DELAYS), 30)
         self.expect(r"postfix/bounce\[\d+\]: %s: sender non-delivery "
                     r"notification: %s$" % (m.group(1), QID))
         text = self.mailbox("pstdlv4", "round and round")
         part = text[text.rindex("From MAILER-DAEMON "):]
         self.assertIn("Status: 5.4.6\n", part)
-        self.assertIn("mail forwarding loop for", part)
+        self.assertIn(m.group(2), " ".join(part.split()))
         self.assertIn("Subject: going round\n", part)
         self.expect(r"%s: removed$" % qid)
 
@@ -512,6 +537,11 @@ class DeliveryMbox(DeliveryBase):
         got = [json.loads(line) for line in r.stdout.splitlines()]
         mine = [x for x in got if x["queue_id"] == qid]
         self.assertEqual(len(mine), 1, r.stdout)
+        # Postfix 3.7's members, in its order (observed).
+        self.assertEqual(list(mine[0]), [
+            "queue_name", "queue_id", "arrival_time", "message_size",
+            "forced_expire", "sender", "recipients"])
+        self.assertIs(mine[0]["forced_expire"], False)
         self.assertEqual(mine[0]["queue_name"], "deferred")
         self.assertEqual(mine[0]["sender"], "gina@example.test")
         self.assertEqual(mine[0]["recipients"],

@@ -75,6 +75,7 @@ struct cleanup_state {
 	off_t size_offset; /* file offset of the size record's data */
 	long data_offset;  /* file offset after the M record */
 	long content_size; /* content bytes as delivered */
+	long segment_size; /* record bytes from data_offset to the X record */
 	long act_size;     /* content bytes as received */
 	long rcpt_count;
 	long qmgr_flags;

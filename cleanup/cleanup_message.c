@@ -382,6 +382,7 @@ cleanup_content_done(struct cleanup_state *s)
 
 	if (s->mime)
 		(void)mime_finish(s->mime);
+	s->segment_size = (long)s->offset - s->data_offset;
 	cleanup_out(s, REC_TYPE_XTRA, "", 0);
 	if (!(s->flags & CLEANUP_XFLAG_EXTRACT_RCPT))
 		return;

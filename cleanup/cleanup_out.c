@@ -155,11 +155,12 @@ cleanup_out_finish(struct cleanup_state *s)
 		msg_warn("%s: write queue file: %m", str_ptr(s->queue_id));
 		goto fail;
 	}
-	qs.content_size = s->content_size;
+	/* Postfix's message_size: showq and postcat -e seek over it. */
+	qs.content_size = s->segment_size;
 	qs.data_offset = s->data_offset;
 	qs.rcpt_count = s->rcpt_count;
 	qs.qmgr_flags = s->qmgr_flags;
-	qs.content_length = s->content_size;
+	qs.content_length = s->segment_size; /* Postfix's too (observed) */
 	qs.smtputf8 = s->smtputf8;
 	queue_size_fmt(data, &qs);
 	if (pwrite(s->fd, str_ptr(data), str_len(data), s->size_offset) !=

@@ -490,6 +490,7 @@ main(int argc, char **argv)
 	struct str *why = str_new(100);
 	enum pq_mode mode = PQ_NONE;
 	const char *dir = NULL, *arg = NULL;
+	char *env_dir = NULL;
 	int ch;
 
 	msg_init(argv[0]);
@@ -499,7 +500,7 @@ main(int argc, char **argv)
 	 * the time zone that the listing's times are shown in.
 	 */
 	if (getenv("MAIL_CONFIG") != NULL)
-		dir = xstrdup(getenv("MAIL_CONFIG"));
+		dir = env_dir = xstrdup(getenv("MAIL_CONFIG"));
 	if (pq_untrusted()) {
 		char *tz = getenv("TZ") ? xstrdup(getenv("TZ")) : NULL;
 
@@ -550,6 +551,9 @@ main(int argc, char **argv)
 	if (dir != NULL && pq_untrusted())
 		pq_check_dir(dir);
 	config_init(dir);
+	/* config_init() keeps its own copy; dir is not used after this. */
+	free(env_dir);
+	dir = env_dir = NULL;
 	if (config_read(why) < 0)
 		msg_fatal("%s", str_ptr(why));
 	params_load();

@@ -98,7 +98,8 @@ struct queue_size {
 	long data_offset;    /* file offset of the first content record */
 	long rcpt_count;     /* recipients written */
 	long qmgr_flags;     /* QUEUE_FLAG_* */
-	long content_length; /* content bytes as received (0: unknown) */
+	long content_length; /* content bytes (0: unknown); cleanup writes
+				content_size here, as Postfix does (observed) */
 	long smtputf8;       /* SMTPUTF8_FLAG_* */
 };
 

@@ -90,15 +90,20 @@ rcpt_log_encode(struct str *out, const struct rcpt_log_entry *ent)
 
 /* Make the hash subdirectories of path (all but its last component). */
 static void
-rcpt_log_mkdirs(const char *path)
+rcpt_log_mkdirs(const char *path, const struct stat *owner)
 {
 	struct str *part = str_new(64);
 
 	for (const char *p = path; (p = strchr(p, '/')) != NULL; p++) {
 		str_set(part, "");
 		str_catn(part, path, (size_t)(p - path));
-		if (mkdir(str_ptr(part), 0700) < 0 && errno != EEXIST)
-			break;
+		if (mkdir(str_ptr(part), 0700) < 0) {
+			if (errno != EEXIST)
+				break;
+		} else if (owner != NULL && chown(str_ptr(part), owner->st_uid,
+						owner->st_gid) < 0) {
+			msg_warn("chown %s: %m", str_ptr(part));
+		}
 	}
 	str_free(part);
 }
@@ -143,7 +148,8 @@ rcpt_log_append(const char *logq, const char *id,
 	struct str *path = str_new(64);
 	struct str *data = str_new(256);
 	struct str *reason = str_new(64);
-	struct stat st;
+	struct stat st, dir_st;
+	const struct stat *owner;
 	unsigned char last;
 	off_t good;
 	ssize_t n;
@@ -155,10 +161,16 @@ rcpt_log_append(const char *logq, const char *id,
 		goto out;
 	}
 	queue_path(path, logq, id);
+	/*
+	 * A root writer (local) leaves what it creates owned by the owner of
+	 * the log directory (mail_owner), or bounce, showq and qmgr could not
+	 * read or remove it.
+	 */
+	owner = geteuid() == 0 && stat(logq, &dir_st) == 0 ? &dir_st : NULL;
 	fd = safe_open(str_ptr(path), O_RDWR | O_APPEND | O_CREAT, 0600, &st,
 	    (uid_t)-1, (gid_t)-1, reason);
 	if (fd < 0 && errno == ENOENT) {
-		rcpt_log_mkdirs(str_ptr(path));
+		rcpt_log_mkdirs(str_ptr(path), owner);
 		fd = safe_open(str_ptr(path), O_RDWR | O_APPEND | O_CREAT, 0600,
 		    &st, (uid_t)-1, (gid_t)-1, reason);
 	}
@@ -170,6 +182,12 @@ rcpt_log_append(const char *logq, const char *id,
 	}
 	if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
 		str_fmt(why, "lock %s: %s", str_ptr(path), strerror(errno));
+		goto out;
+	}
+	if (owner != NULL &&
+	    (st.st_uid != owner->st_uid || st.st_gid != owner->st_gid) &&
+	    fchown(fd, owner->st_uid, owner->st_gid) < 0) {
+		str_fmt(why, "chown %s: %s", str_ptr(path), strerror(errno));
 		goto out;
 	}
 

@@ -26,8 +26,11 @@
  * links, regular file only), created mode 0600 when absent (with its hash
  * subdirectory), locked with flock(LOCK_EX), and the entry is written with
  * one write() on an O_APPEND descriptor, then fsync'ed before success is
- * returned.  A delivery agent reports a recipient as deferred/bounced only
- * after that, so a crash never loses a result that qmgr acted upon.
+ * returned.  A writer running as root (local) gives what it creates (the
+ * file, a hash subdirectory) to the owner of the log directory, so that
+ * bounce, showq and qmgr (mail_owner) can read and remove it.  A delivery
+ * agent reports a recipient as deferred/bounced only after that, so a
+ * crash never loses a result that qmgr acted upon.
  *
  * Format (ours; Postfix's is text, see postfix-notes.md 2.4).  A log is a
  * sequence of record.h records.  One entry is a run of REC_TYPE_ATTR
@@ -72,7 +75,6 @@
 
 #define RCPT_LOG_VALUE_MAX 10240 /* bytes of one value (reason texts) */
 #define RCPT_LOG_ATTR_MAX  64    /* attributes in one entry */
-
 
 /* What one entry says; strings are never NULL when read back ("" if absent). */
 struct rcpt_log_entry {

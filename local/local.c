@@ -79,6 +79,27 @@ local_result(struct local_state *s, enum local_kind kind, const char *dsn,
 }
 
 /*
+ * sendmail -bv (deliver.h): the delivery is reported, not made.  True when
+ * the request is a verification; the result then says what would be done.
+ */
+bool
+local_verify(struct local_state *s, const char *fmt, ...)
+{
+	struct str *text;
+	va_list ap;
+
+	if (!(s->req->flags & DELIVER_FLAG_VERIFY))
+		return false;
+	text = str_new(0);
+	va_start(ap, fmt);
+	str_vcatfmt(text, fmt, ap);
+	va_end(ap);
+	local_result(s, LOCAL_SENT, "2.0.0", "%s", str_ptr(text));
+	str_free(text);
+	return true;
+}
+
+/*
  * Duplicate elimination within one request (Postfix's been_here): the
  * same delivery (kind, user, target) is made once.  A repeat counts as
  * delivered with the same text; a delivery that did not succeed is

@@ -172,7 +172,10 @@ qmgr_msg_done(struct qmgr_msg *m)
 		if (!log_exists(QUEUE_BOUNCE, m->id) &&
 		    !log_exists(QUEUE_TRACE, m->id))
 			remove_message(m);
-		else if (bounce_request(m, BOUNCE_REQ_NOTIFY) == 0)
+		else if (bounce_request(m,
+			     (m->info->flags & DELIVER_FLAG_VERIFY)
+				 ? BOUNCE_REQ_VERIFY
+				 : BOUNCE_REQ_NOTIFY) == 0)
 			remove_message(m);
 		else
 			defer_message(m);
@@ -188,6 +191,12 @@ qmgr_msg_done(struct qmgr_msg *m)
 		else
 			defer_message(m);
 	} else if (left > 0) {
+		/* delay_warning_time passed (W record): warn once. */
+		if (m->warn_time > 0 && m->warn_time <= (long)time(NULL) &&
+		    !(m->info->flags & DELIVER_FLAG_VERIFY) &&
+		    log_exists(QUEUE_DEFER, m->id) &&
+		    bounce_request(m, BOUNCE_REQ_WARN) == 0)
+			(void)qmgr_msg_warned(m);
 		defer_message(m);
 	}
 	/* left < 0: the file is gone or unreadable; nothing to move. */

@@ -88,16 +88,35 @@ rcpt_log_encode(struct str *out, const struct rcpt_log_entry *ent)
 	rcpt_log_rec(out, REC_TYPE_END, "", 0);
 }
 
+/*
+ * What root creates in a log queue gets the owner of that queue directory
+ * (mail_owner), so that the bounce daemon and the unprivileged agents can
+ * read and append to a log that local (root) started.
+ */
+static void
+rcpt_log_give(const char *path, const char *logq, int fd)
+{
+	struct stat q;
+
+	if (geteuid() != 0 || stat(logq, &q) < 0 || q.st_uid == 0)
+		return;
+	if ((fd >= 0 ? fchown(fd, q.st_uid, q.st_gid)
+		     : lchown(path, q.st_uid, q.st_gid)) < 0)
+		msg_warn("chown %s: %m", path);
+}
+
 /* Make the hash subdirectories of path (all but its last component). */
 static void
-rcpt_log_mkdirs(const char *path)
+rcpt_log_mkdirs(const char *path, const char *logq)
 {
 	struct str *part = str_new(64);
 
 	for (const char *p = path; (p = strchr(p, '/')) != NULL; p++) {
 		str_set(part, "");
 		str_catn(part, path, (size_t)(p - path));
-		if (mkdir(str_ptr(part), 0700) < 0 && errno != EEXIST)
+		if (mkdir(str_ptr(part), 0700) == 0)
+			rcpt_log_give(str_ptr(part), logq, -1);
+		else if (errno != EEXIST)
 			break;
 	}
 	str_free(part);
@@ -158,10 +177,12 @@ rcpt_log_append(const char *logq, const char *id,
 	fd = safe_open(str_ptr(path), O_RDWR | O_APPEND | O_CREAT, 0600, &st,
 	    (uid_t)-1, (gid_t)-1, reason);
 	if (fd < 0 && errno == ENOENT) {
-		rcpt_log_mkdirs(str_ptr(path));
+		rcpt_log_mkdirs(str_ptr(path), logq);
 		fd = safe_open(str_ptr(path), O_RDWR | O_APPEND | O_CREAT, 0600,
 		    &st, (uid_t)-1, (gid_t)-1, reason);
 	}
+	if (fd >= 0 && st.st_uid == 0)
+		rcpt_log_give(str_ptr(path), logq, fd);
 	if (fd < 0) {
 		saved = errno;
 		str_fmt(why, "open %s: %s", str_ptr(path), str_ptr(reason));
@@ -269,7 +290,7 @@ static bool
 rcpt_log_action_ok(const char *s)
 {
 	static const char *const actions[] = { "delayed", "failed", "delivered",
-		"relayed", "expanded" };
+		"relayed", "expanded", "deliverable", "undeliverable" };
 
 	for (size_t i = 0; s != NULL && i < sizeof(actions) / sizeof(*actions);
 	     i++)

@@ -24,7 +24,9 @@
  *
  * Writing.  The log is opened with safe_open() (no symlinks, no hard
  * links, regular file only), created mode 0600 when absent (with its hash
- * subdirectory), locked with flock(LOCK_EX), and the entry is written with
+ * subdirectory; a writer running as root, local, gives both to the owner
+ * of the log queue directory, mail_owner, so the bounce daemon can read
+ * them), locked with flock(LOCK_EX), and the entry is written with
  * one write() on an O_APPEND descriptor, then fsync'ed before success is
  * returned.  A delivery agent reports a recipient as deferred/bounced only
  * after that, so a crash never loses a result that qmgr acted upon.
@@ -40,7 +42,9 @@
  *   A "notify_flags=0"                  DSN_NOTIFY_* bits (decimal)
  *   A "status=4.4.1"                    required, [245].N.N (RFC 3463)
  *   A "action=delayed"                  required: delayed, failed,
- *                                       delivered, relayed or expanded
+ *                                       delivered, relayed, expanded,
+ *                                       or (sendmail -bv, in trace/)
+ *                                       deliverable or undeliverable
  *   A "reason=connect to ...: ..."      diagnostic text (may be empty)
  *   A "mta=mx.example.com"              remote MTA name, optional
  *   A "time=1795314517"                 when the result happened (seconds)
@@ -72,7 +76,6 @@
 
 #define RCPT_LOG_VALUE_MAX 10240 /* bytes of one value (reason texts) */
 #define RCPT_LOG_ATTR_MAX  64    /* attributes in one entry */
-
 
 /* What one entry says; strings are never NULL when read back ("" if absent). */
 struct rcpt_log_entry {

@@ -84,6 +84,7 @@ struct local_writer {
 
 struct local_state {
 	struct deliver_request *req;
+	const char *service;       /* master.cf service name ("local") */
 	struct deliver_rcpt *rcpt; /* the recipient being delivered */
 	int qfd;                   /* queue file, read only */
 	const char *sender;        /* envelope sender (may be an owner-) */

@@ -129,16 +129,11 @@ class Notify(unittest.TestCase):
                 return msg.replace("\n    ", " ")
         self.fail("no report for %s" % qid)
 
-    def probe(self, args):
-        r = self.sendmail(["-bv"] + args)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        m = self.inst.wait_log(r"postfix/pickup\[\d+\]: (\w+): uid=0 "
-                               r"from=<%s>" % re.escape(args[1]))
-        return r, m
-
-    def qid_for(self, needle):
-        m = self.inst.wait_log(r"(\w+): to=<%s>.*status=(deliverable|"
-                               r"undeliverable)" % re.escape(needle))
+    def qid_for(self, to, orig=None):
+        m = self.inst.wait_log(r"(\w+): to=<%s>, %s.*status=(deliverable|"
+                               r"undeliverable)"
+                               % (re.escape(to), "orig_to=<%s>" % orig
+                                  if orig else "relay"))
         self.assertTrue(m, self.inst.log()[-4000:])
         return m.group(1)
 
@@ -147,7 +142,7 @@ class Notify(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, "Mail Delivery Status Report will be "
                          "mailed to <pstntf1>.\n")
-        qid = self.qid_for("pstntf2@example.test")
+        qid = self.qid_for("pstntf2@example.test", "pstntf2")
         self.assertTrue(self.inst.wait_log(
             r"%s: to=<pstntf2@example.test>, orig_to=<pstntf2>, "
             r"relay=local, delay=[\d.]+, delays=[\d./]+, dsn=2.0.0, "
@@ -180,7 +175,7 @@ class Notify(unittest.TestCase):
         r = self.sendmail(["-bv", "-f", "pstntf1",
                            "nosuchuser, tofile, tocmd"])
         self.assertEqual(r.returncode, 0, r.stderr)
-        qid = self.qid_for("nosuchuser@example.test")
+        qid = self.qid_for("nosuchuser@example.test", "nosuchuser")
         self.assertTrue(self.inst.wait_log(
             r"%s: to=<nosuchuser@example.test>, orig_to=<nosuchuser>, "
             r"relay=local, .*dsn=5.1.1, status=undeliverable "
@@ -196,6 +191,32 @@ class Notify(unittest.TestCase):
                       rep)
         self.assertFalse(os.path.exists(os.path.join(self.top, "shared",
                                                      "out")))
+
+    def test_verify_alias_list(self):
+        # Postfix's local follows an alias to local users in-process in
+        # verify mode: one report, each user under its own address.
+        r = self.sendmail(["-bv", "-f", "pstntf1", "crew"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        qid = self.qid_for("pstntf2@example.test", "crew")
+        self.assertTrue(self.inst.wait_log(
+            r"%s: to=<pstntf2@example.test>, orig_to=<crew>, relay=local, "
+            r".*dsn=2.0.0, status=deliverable \(delivers to mailbox\)"
+            % qid))
+        self.assertTrue(self.inst.wait_log(
+            r"%s: to=<nosuchuser2@example.test>, orig_to=<crew>, "
+            r"relay=local, .*dsn=5.1.1, status=undeliverable \(unknown "
+            r"user: \"nosuchuser2\"\)" % qid))
+        rep = self.report("pstntf1", qid)
+        self.assertIn("\n<pstntf2@example.test> (expanded from <crew>): "
+                      "delivery via local: delivers to mailbox\n", rep)
+        self.assertIn("\n<nosuchuser2@example.test> (expanded from <crew>): "
+                      "delivery via local: unknown user: \"nosuchuser2\"\n",
+                      rep)
+        self.assertIn("\nFinal-Recipient: rfc822; pstntf2@example.test\n"
+                      "Original-Recipient: rfc822;crew@example.test\n"
+                      "Action: deliverable\n", rep)
+        self.assertNotIn("forwarded", rep)
+        self.assertTrue(self.inst.wait_log(r"%s: removed" % qid))
 
     def test_verify_error_transport(self):
         r = self.sendmail(["-bv", "-f", "pstntf1", "foo@slow.test"])

@@ -191,8 +191,13 @@ qmgr_msg_done(struct qmgr_msg *m)
 		else
 			defer_message(m);
 	} else if (left > 0) {
-		/* delay_warning_time passed (W record): warn once. */
-		if (m->warn_time > 0 && m->warn_time <= (long)time(NULL) &&
+		/*
+		 * delay_warning_time passed (W record): warn once.  Postfix
+		 * 3.7 warns from the attempt made in the second before the
+		 * W time on (observed: delay_warning_time = 2s warns at the
+		 * attempt 1 s after arrival, 7s at 7 s but not at 5 s).
+		 */
+		if (m->warn_time > 0 && m->warn_time <= (long)time(NULL) + 1 &&
 		    !(m->info->flags & DELIVER_FLAG_VERIFY) &&
 		    log_exists(QUEUE_DEFER, m->id) &&
 		    bounce_request(m, BOUNCE_REQ_WARN) == 0)

@@ -4,8 +4,8 @@
  * postmaster's copies that notify_classes asks for.
  * Run by master (services bounce, defer and trace), one client per
  * process, as mail_owner; chroot allowed.
- * Serves qmgr's notify/flush/warn requests (lib/mail/deliver.h): reads
- * the original from its queue file and the recipient results from
+ * Serves qmgr's notify/flush/warn/verify requests (lib/mail/deliver.h):
+ * reads the original from its queue file and the recipient results from
  * bounce/, defer/ and trace/ (rcpt_log.h; the delivery agents append
  * those themselves), submits each notice through public/cleanup, and
  * removes a log only after cleanup has the notice safely on disk.
@@ -144,7 +144,7 @@ bounce_kind(enum bounce_kind kind, const struct bounce_msg *msg,
 		goto out;
 	}
 	if (*msg->sender == 0) {
-		if (kind == BOUNCE_SUCCESS ||
+		if (kind == BOUNCE_SUCCESS || kind == BOUNCE_VERIFY ||
 		    (bounce_classes & CLASS_2BOUNCE) == 0)
 			goto out;
 		n.postmaster = true;
@@ -162,11 +162,13 @@ bounce_kind(enum bounce_kind kind, const struct bounce_msg *msg,
 	if (kind == BOUNCE_FAILURE)
 		n.orig = msg->ret == BOUNCE_RET_HDRS ? BOUNCE_ORIG_HEADERS
 						     : BOUNCE_ORIG_FULL;
-	else if (kind == BOUNCE_SUCCESS)
+	else if (kind == BOUNCE_SUCCESS || kind == BOUNCE_VERIFY)
 		n.orig = msg->ret == BOUNCE_RET_FULL ? BOUNCE_ORIG_FULL
 						     : BOUNCE_ORIG_HEADERS;
 	else
 		n.orig = BOUNCE_ORIG_HEADERS;
+	if (kind == BOUNCE_VERIFY)
+		n.select_notify = false; /* every result was asked for */
 	if (bounce_count(&n, list) > 0 && bounce_one(&n, msg, list, what) < 0) {
 		ret = -1;
 		goto out;
@@ -241,6 +243,12 @@ bounce_request(const char *req, struct bounce_msg *msg)
 			goto out;
 		bounce_remove_log(QUEUE_BOUNCE, msg->id);
 		bounce_remove_log(QUEUE_DEFER, msg->id);
+	} else if (strcmp(req, BOUNCE_REQ_VERIFY) == 0) {
+		if (bounce_read_log(QUEUE_TRACE, msg->id, &tl) < 0 ||
+		    bounce_kind(BOUNCE_VERIFY, msg, tl, false) < 0)
+			goto out;
+		if (tl->count)
+			bounce_remove_log(QUEUE_TRACE, msg->id);
 	} else if (strcmp(req, BOUNCE_REQ_WARN) == 0) {
 		if (bounce_read_log(QUEUE_DEFER, msg->id, &dl) < 0 ||
 		    bounce_kind(BOUNCE_DELAY, msg, dl, false) < 0)

@@ -39,7 +39,12 @@ struct bounce_msg {
 	long content_size; /* queue.h content_size */
 };
 
-enum bounce_kind { BOUNCE_FAILURE, BOUNCE_DELAY, BOUNCE_SUCCESS };
+enum bounce_kind {
+	BOUNCE_FAILURE,
+	BOUNCE_DELAY,
+	BOUNCE_SUCCESS,
+	BOUNCE_VERIFY /* sendmail -bv: Mail Delivery Status Report */
+};
 
 /* Which part of the original message a notice carries. */
 enum bounce_orig { BOUNCE_ORIG_HEADERS, BOUNCE_ORIG_FULL };

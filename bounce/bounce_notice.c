@@ -64,6 +64,13 @@ static const char bounce_success_text[] =
     "\n"
     "                   The mail system\n";
 
+static const char bounce_verify_text[] =
+    "This is the mail system at host %s.\n"
+    "\n"
+    "Enclosed is the mail delivery report that you requested.\n"
+    "\n"
+    "                   The mail system\n";
+
 /* One line as N records, or L pieces of line_length_limit and a last N. */
 static int
 put_line(struct stream *st, const char *text, size_t len)
@@ -257,13 +264,16 @@ bounce_write(struct stream *st, const struct bounce_notice *n,
 		subject = n->postmaster ? "Postmaster Warning: Delayed Mail"
 					: "Delayed Mail (still being retried)";
 		break;
+	case BOUNCE_VERIFY:
+		subject = "Mail Delivery Status Report";
+		break;
 	default:
 		subject = "Successful Mail Delivery Report";
 		break;
 	}
 	headers_only = n->orig == BOUNCE_ORIG_HEADERS ||
 		       msg->content_size > var_bounce_size_limit;
-	if (n->kind == BOUNCE_SUCCESS)
+	if (n->kind == BOUNCE_SUCCESS || n->kind == BOUNCE_VERIFY)
 		desc = headers_only ? "Message Headers" : "Message";
 	else
 		desc = headers_only ? "Undelivered Message Headers"
@@ -310,6 +320,8 @@ bounce_write(struct stream *st, const struct bounce_notice *n,
 			str_catfmt(buf, bounce_delay_text, var_myhostname,
 			    var_delay_warning_time / 3600,
 			    var_maximal_queue_lifetime / 86400);
+		else if (n->kind == BOUNCE_VERIFY)
+			str_catfmt(buf, bounce_verify_text, var_myhostname);
 		else
 			str_catfmt(buf, bounce_success_text, var_myhostname);
 		if (put_text(st, str_ptr(buf)) < 0)

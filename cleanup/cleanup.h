@@ -91,6 +91,7 @@ struct cleanup_state {
 	/* Envelope. */
 	bool have_time, have_sender;
 	bool own_time;      /* T written by cleanup, not the client */
+	bool env_notes;     /* trace_flags and W written (cleanup_env_notes) */
 	long arrival;       /* seconds */
 	struct str *sender; /* internal form, rewritten */
 	struct str *fullname;

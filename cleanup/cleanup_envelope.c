@@ -134,6 +134,24 @@ cleanup_env_time(struct cleanup_state *s, const char *data, size_t len)
 	s->have_time = true;
 }
 
+/*
+ * Before the first recipient (or M): the -bv trace flags and the delay
+ * warning time (queue.h), where Postfix's cleanup writes them.
+ */
+static void
+cleanup_env_notes(struct cleanup_state *s)
+{
+	if (s->env_notes)
+		return;
+	s->env_notes = true;
+	if (s->flags & CLEANUP_XFLAG_VERIFY)
+		cleanup_out_fmt(s, REC_TYPE_ATTR, "trace_flags=%d",
+		    QUEUE_TRACE_VERIFY);
+	if (var_delay_warning_time > 0)
+		cleanup_out_fmt(s, REC_TYPE_WARN, "%*ld", QUEUE_WARN_WIDTH,
+		    s->arrival + (long)var_delay_warning_time);
+}
+
 /* One envelope record. */
 void
 cleanup_envelope(struct cleanup_state *s, int type, const char *data,
@@ -214,6 +232,7 @@ cleanup_envelope(struct cleanup_state *s, int type, const char *data,
 			return;
 		}
 		str_setn(s->buf, data, len);
+		cleanup_env_notes(s);
 		cleanup_recipient(s, str_ptr(s->buf),
 		    s->have_orcpt ? str_ptr(s->orcpt) : str_ptr(s->buf),
 		    str_ptr(s->dsn_orcpt), s->dsn_notify);
@@ -263,6 +282,7 @@ cleanup_env_done(struct cleanup_state *s)
 		    REC_TYPE_MESG);
 		return;
 	}
+	cleanup_env_notes(s);
 	/* Header rewriting: local context, or remote with a domain. */
 	if (strcmp(s->rewrite_ctx, "local") == 0)
 		s->hdr_ctx = "local";

@@ -46,6 +46,7 @@
 #include "lib/mail/params.h"
 #include "lib/mail/queue.h"
 #include "lib/mail/record.h"
+#include "lib/mail/tr_clnt.h"
 #include "local.h"
 
 struct maps *local_alias_maps;
@@ -78,6 +79,27 @@ local_result(struct local_state *s, enum local_kind kind, const char *dsn,
 	r->passed = false;
 	r->dsn = xstrdup(dsn);
 	r->text = str_steal(text);
+}
+
+/*
+ * sendmail -bv (deliver.h): the delivery is reported, not made.  True when
+ * the request is a verification; the result then says what would be done.
+ */
+bool
+local_verify(struct local_state *s, const char *fmt, ...)
+{
+	struct str *text;
+	va_list ap;
+
+	if (!(s->req->flags & DELIVER_FLAG_VERIFY))
+		return false;
+	text = str_new(0);
+	va_start(ap, fmt);
+	str_vcatfmt(text, fmt, ap);
+	va_end(ap);
+	local_result(s, LOCAL_SENT, "2.0.0", "%s", str_ptr(text));
+	str_free(text);
+	return true;
 }
 
 /*
@@ -381,9 +403,62 @@ local_report(struct local_state *s)
 	}
 }
 
-static void
-local_recipient(struct local_state *s, struct deliver_rcpt *r)
+static void local_recipient(struct local_state *, struct deliver_rcpt *, int);
+
+/* How deep sendmail -bv follows aliases in-process (a loop ends there). */
+#define LOCAL_VERIFY_DEPTH 20
+
+/*
+ * sendmail -bv: the addresses that an alias or .forward gives and that
+ * this local transport delivers are verified here, as Postfix's local
+ * does, each reported under its own address with the original recipient
+ * as orig_to ("(expanded from <listx>)").  The others stay in s->fwd and
+ * are resubmitted as a probe of their own.  Returns the local ones.
+ */
+static struct argv *
+local_verify_split(struct local_state *s)
 {
+	struct argv *mine = argv_new(), *rest = argv_new();
+	struct resolve_reply *rr = resolve_reply_new();
+	struct str *addr = str_new(0);
+
+	for (size_t i = 0; i < s->fwd->argc; i++) {
+		if (rewrite_addr("local", s->fwd->argv[i], addr) == 0 &&
+		    resolve_addr(s->sender, str_ptr(addr), rr) == 0 &&
+		    (rr->flags & RESOLVE_CLASS_LOCAL) &&
+		    strcmp(str_ptr(rr->transport), s->service) == 0)
+			argv_add(mine, str_ptr(rr->recipient));
+		else
+			argv_add(rest, s->fwd->argv[i]);
+	}
+	argv_free(s->fwd);
+	s->fwd = rest;
+	str_free(addr);
+	resolve_reply_free(rr);
+	return mine;
+}
+
+static void
+local_verify_each(struct local_state *s, struct deliver_rcpt *r,
+    struct argv *addrs, int depth)
+{
+	const char *orig =
+	    str_len(r->orig_rcpt) ? str_ptr(r->orig_rcpt) : str_ptr(r->address);
+	struct deliver_request *tmp = deliver_request_new();
+
+	for (size_t i = 0; i < addrs->argc; i++)
+		deliver_rcpt_add(tmp, orig, addrs->argv[i], r->offset,
+		    str_ptr(r->dsn_orcpt), r->notify);
+	for (size_t i = 0; i < tmp->rcpt_count; i++)
+		local_recipient(s, &tmp->rcpt[i], depth + 1);
+	deliver_request_free(tmp);
+}
+
+static void
+local_recipient(struct local_state *s, struct deliver_rcpt *r, int depth)
+{
+	struct argv *mine = NULL;
+
 	local_state_clear(s);
 	s->rcpt = r;
 	s->sender = str_ptr(s->req->sender);
@@ -399,12 +474,23 @@ local_recipient(struct local_state *s, struct deliver_rcpt *r)
 			goto out;
 		}
 	}
+	if (depth > LOCAL_VERIFY_DEPTH) {
+		local_result(s, LOCAL_BOUNCE, "5.4.6",
+		    "mail forwarding loop for %s", s->address);
+		goto out;
+	}
 	local_expand(s);
+	if ((s->req->flags & DELIVER_FLAG_VERIFY) && s->fwd->argc > 0)
+		mine = local_verify_split(s);
 	local_forward_flush(s);
-	if (s->result_count == 0)
+	if (s->result_count == 0 && (mine == NULL || mine->argc == 0))
 		local_result(s, LOCAL_SENT, "2.0.0", "discarded");
 out:
 	local_report(s);
+	if (mine != NULL) {
+		local_verify_each(s, r, mine, depth);
+		argv_free(mine);
+	}
 }
 
 static void
@@ -418,6 +504,7 @@ local_service(struct stream *st, const char *service, char **argv)
 	(void)argv;
 	memset(&s, 0, sizeof(s));
 	s.req = req;
+	s.service = service;
 	s.dups = argv_new();
 	s.loop_hdrs = argv_new();
 	s.qfd = -1;
@@ -438,7 +525,7 @@ local_service(struct stream *st, const char *service, char **argv)
 	} else {
 		deliver_conn_done(req);
 		for (size_t i = 0; i < req->rcpt_count; i++)
-			local_recipient(&s, &req->rcpt[i]);
+			local_recipient(&s, &req->rcpt[i], 0);
 	}
 	local_root();
 	(void)deliver_reply_send(st, req);

@@ -98,6 +98,7 @@ struct local_writer {
 
 struct local_state {
 	struct deliver_request *req;
+	const char *service;       /* master.cf service name ("local") */
 	struct deliver_rcpt *rcpt; /* the recipient being delivered */
 	int qfd;                   /* queue file, read only */
 	const char *sender;        /* envelope sender (may be an owner-) */
@@ -122,6 +123,8 @@ struct local_state {
 extern struct maps *local_alias_maps;
 extern int local_cmd_mask, local_file_mask, local_hdr_mask;
 
+bool local_verify(struct local_state *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
 void local_result(struct local_state *, enum local_kind, const char *,
     const char *, ...) __attribute__((format(printf, 4, 5)));
 bool local_dup(struct local_state *, const char *, uid_t, const char *);

@@ -187,6 +187,9 @@ local_forward_flush(struct local_state *s)
 	out = cleanup_stream(c);
 	rec_fmt(out, REC_TYPE_TIME, "%ld %ld", (long)s->req->arrival.tv_sec,
 	    (long)s->req->arrival.tv_usec);
+	/* A probe's forwarded copy is a probe too (its own report). */
+	if (s->req->flags & DELIVER_FLAG_VERIFY)
+		rec_fmt(out, REC_TYPE_FLGS, "%d", CLEANUP_XFLAG_VERIFY);
 	rec_puts(out, REC_TYPE_ATTR, "rewrite_context=local");
 	rec_puts(out, REC_TYPE_FROM, s->fwd_sender ? s->fwd_sender : s->sender);
 	for (size_t i = 0; i < s->fwd->argc; i++) {

@@ -169,6 +169,11 @@ local_command(struct local_state *s, const char *command,
 	pid_t pid;
 	struct local_user nonroot;
 
+	if (local_verify(s, "delivers to command: %s", command)) {
+		str_free(why);
+		str_free(output);
+		return;
+	}
 	/* Never run a command as root: default_privs instead (Postfix). */
 	if (u->uid == 0) {
 		nonroot = *u;

@@ -228,6 +228,10 @@ local_mbox(struct local_state *s, const char *path, const struct local_user *u,
 	int flags = COPY_MBOX;
 	bool as_user = home;
 
+	if (local_verify(s, "delivers to mailbox")) {
+		str_free(why);
+		return;
+	}
 	if (!(local_hdr_mask & LOCAL_HDR_FILE))
 		flags &= ~COPY_DELIVERED;
 	if (!home && stat(var_mail_spool_directory, &st) == 0 &&
@@ -252,6 +256,11 @@ local_file(struct local_state *s, const char *path, const struct local_user *u)
 	int flags = COPY_MBOX;
 	size_t len = strlen(path), n;
 	struct local_user nonroot;
+
+	if (local_verify(s, "delivers to file: %s", path)) {
+		str_free(why);
+		return;
+	}
 
 	/* Never write a file as root: default_privs instead (Postfix). */
 	if (u->uid == 0) {
@@ -318,6 +327,14 @@ local_maildir(struct local_state *s, const char *dir,
 	int fd = -1, flags = COPY_RETURN_PATH | COPY_ORIG_RCPT | COPY_DELIVERED;
 	int saved = 0;
 	bool ok = false;
+
+	if (local_verify(s, "delivers to maildir")) {
+		str_free(why);
+		str_free(tmp);
+		str_free(new);
+		str_free(sub);
+		return;
+	}
 
 	local_writer_init(&w, -1);
 	if (!(local_hdr_mask & LOCAL_HDR_FILE))

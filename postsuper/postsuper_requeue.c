@@ -25,6 +25,7 @@
 
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
+#include "lib/mail/cleanup_proto.h"
 #include "lib/mail/params.h"
 #include "lib/mail/queue.h"
 #include "lib/mail/record.h"
@@ -131,6 +132,13 @@ ps_rq_scan(struct stream *in, const char *path, struct str *env, long *content,
 		default:
 			if (str_len(env) > 0 && ps_rq_keep_env(type, buf))
 				ps_rq_rec(env, type, buf);
+			/* A sendmail -bv probe stays one (queue.h). */
+			if (str_len(env) > 0 && type == REC_TYPE_ATTR &&
+			    strncmp(str_ptr(buf), "trace_flags=", 12) == 0 &&
+			    (atol(str_ptr(buf) + 12) & QUEUE_TRACE_VERIFY)) {
+				str_fmt(buf, "%d", CLEANUP_XFLAG_VERIFY);
+				ps_rq_rec(env, REC_TYPE_FLGS, buf);
+			}
 			break;
 		}
 	}

@@ -172,7 +172,10 @@ qmgr_msg_done(struct qmgr_msg *m)
 		if (!log_exists(QUEUE_BOUNCE, m->id) &&
 		    !log_exists(QUEUE_TRACE, m->id))
 			remove_message(m);
-		else if (bounce_request(m, BOUNCE_REQ_NOTIFY) == 0)
+		else if (bounce_request(m,
+			     (m->info->flags & DELIVER_FLAG_VERIFY)
+				 ? BOUNCE_REQ_VERIFY
+				 : BOUNCE_REQ_NOTIFY) == 0)
 			remove_message(m);
 		else
 			defer_message(m);
@@ -188,6 +191,17 @@ qmgr_msg_done(struct qmgr_msg *m)
 		else
 			defer_message(m);
 	} else if (left > 0) {
+		/*
+		 * delay_warning_time passed (W record): warn once.  Postfix
+		 * 3.7 warns from the attempt made in the second before the
+		 * W time on (observed: delay_warning_time = 2s warns at the
+		 * attempt 1 s after arrival, 7s at 7 s but not at 5 s).
+		 */
+		if (m->warn_time > 0 && m->warn_time <= (long)time(NULL) + 1 &&
+		    !(m->info->flags & DELIVER_FLAG_VERIFY) &&
+		    log_exists(QUEUE_DEFER, m->id) &&
+		    bounce_request(m, BOUNCE_REQ_WARN) == 0)
+			(void)qmgr_msg_warned(m);
 		defer_message(m);
 	}
 	/* left < 0: the file is gone or unreadable; nothing to move. */

@@ -198,8 +198,28 @@ qmgr_msg_read(const char *id)
 			have_sender = true;
 			break;
 		case REC_TYPE_ATTR:
+			if (strncmp(str_ptr(buf), "trace_flags=", 12) == 0) {
+				if (parse_long(str_ptr(buf) + 12, &n) == 0 &&
+				    (n & QUEUE_TRACE_VERIFY))
+					req->flags |=
+					    DELIVER_FLAG_VERIFY |
+					    DELIVER_FLAG_RECORD_SUCCESS;
+				break;
+			}
 			msg_attr(req, str_ptr(buf));
 			break;
+		case REC_TYPE_WARN: {
+			const char *p = str_ptr(buf);
+
+			while (*p == ' ')
+				p++;
+			if (str_len(buf) == QUEUE_WARN_WIDTH &&
+			    parse_long(p, &n) == 0) {
+				m->warn_time = n;
+				m->warn_offset = here;
+			}
+			break;
+		}
 		case REC_TYPE_DSN_ENVID:
 			str_set(req->envid, str_ptr(buf));
 			break;
@@ -237,7 +257,7 @@ qmgr_msg_read(const char *id)
 			segment = 1;
 			break;
 		default:
-			/* F, f, V, W, L, >, d, r, e, P, ...: not ours. */
+			/* F, f, V, L, >, d, r, e, P, ...: not ours. */
 			break;
 		}
 	}
@@ -300,4 +320,31 @@ qmgr_msg_remaining(const struct qmgr_msg *m)
 	}
 	str_free(path);
 	return left;
+}
+
+/* The delay warning went out: W gets 0 in place, so it is sent once. */
+int
+qmgr_msg_warned(struct qmgr_msg *m)
+{
+	struct str *path = str_new(0), *data = str_new(0);
+	int fd, ret = -1;
+
+	m->warn_time = 0;
+	queue_path(path, QUEUE_ACTIVE, m->id);
+	str_fmt(data, "%*ld", QUEUE_WARN_WIDTH, 0L);
+	fd = safe_open(str_ptr(path), O_RDWR, 0, NULL, -1, -1, NULL);
+	if (fd < 0 ||
+	    pwrite(fd, str_ptr(data), str_len(data),
+		m->warn_offset + (long)rec_size(QUEUE_WARN_WIDTH) -
+		    QUEUE_WARN_WIDTH) != (ssize_t)str_len(data) ||
+	    fsync(fd) < 0)
+		msg_warn("%s: update warning time in %s: %m", m->id,
+		    str_ptr(path));
+	else
+		ret = 0;
+	if (fd >= 0)
+		close(fd);
+	str_free(path);
+	str_free(data);
+	return ret;
 }

@@ -467,13 +467,10 @@ sm_other_mode(const struct sm_opts *o, int nrcpt)
 		msg_fatal(
 		    "unsupported: -bs: stand-alone SMTP mode needs "
 		    "smtpd(8), which is not part of this Postern version");
-	case SM_VERIFY:
-		msg_fatal("unsupported: -bv: address verification needs "
-			  "the trace service, which is not part of this "
-			  "Postern version");
 	case SM_IGNORE:
 		exit(0);
 	case SM_ENQUEUE:
+	case SM_VERIFY:
 		break;
 	}
 	msg_panic("sm_other_mode: mode %d", (int)o->mode);
@@ -593,6 +590,32 @@ sm_postdrop_refused(struct stream *from, struct attr_list *al, pid_t pid)
 		sm_too_big(pid);
 }
 
+/*
+ * The content of a -bv probe, as Postfix's sendmail writes it (observed
+ * with postcat in maildrop/): From:, Subject: probe, and a To: header
+ * folded one recipient per line; no body.  Returns 0 (no header count).
+ */
+static long
+sm_probe(struct stream *to, const char *sender, const struct argv *rcpts)
+{
+	struct str *line = str_new(100);
+
+	rec_put(to, REC_TYPE_MESG, "", 0);
+	str_fmt(line, "From: %s", sender);
+	rec_put(to, REC_TYPE_NORM, str_ptr(line), str_len(line));
+	rec_puts(to, REC_TYPE_NORM, "Subject: probe");
+	if (rcpts->argc > 0)
+		rec_puts(to, REC_TYPE_CONT, "To:");
+	for (size_t i = 0; i < rcpts->argc; i++) {
+		str_fmt(line, "\t%s%s", rcpts->argv[i],
+		    i + 1 < rcpts->argc ? "," : "");
+		rec_put(to, REC_TYPE_NORM, str_ptr(line), str_len(line));
+	}
+	rec_put(to, REC_TYPE_XTRA, "", 0);
+	str_free(line);
+	return 0;
+}
+
 static void
 sm_enqueue(const struct sm_opts *o, struct argv *rcpts)
 {
@@ -646,8 +669,10 @@ sm_enqueue(const struct sm_opts *o, struct argv *rcpts)
 		msg_info("queue_id %s", attr_get(al, "queue_id"));
 
 	/* The envelope, in the order submit.h describes. */
-	if (o->extract)
-		rec_fmt(to, REC_TYPE_FLGS, "%d", CLEANUP_XFLAG_EXTRACT_RCPT);
+	if (o->extract || o->mode == SM_VERIFY)
+		rec_fmt(to, REC_TYPE_FLGS, "%d",
+		    (o->extract ? CLEANUP_XFLAG_EXTRACT_RCPT : 0) |
+			(o->mode == SM_VERIFY ? CLEANUP_XFLAG_VERIFY : 0));
 	rec_fmt(to, REC_TYPE_ATTR, "rewrite_context=%s",
 	    o->gateway ? "remote" : "local");
 	if (o->encoding)
@@ -679,9 +704,13 @@ sm_enqueue(const struct sm_opts *o, struct argv *rcpts)
 		       : EOL_ALWAYS;
 	copy.line_limit = (size_t)var_line_length_limit;
 	copy.header_limit = (size_t)var_header_size_limit;
-	in = stream_open(0);
-	hdr_rcpt = sendmail_copy(in, to, &copy);
-	stream_close(in);
+	if (o->mode == SM_VERIFY) {
+		hdr_rcpt = sm_probe(to, sender, rcpts);
+	} else {
+		in = stream_open(0);
+		hdr_rcpt = sendmail_copy(in, to, &copy);
+		stream_close(in);
+	}
 	if (hdr_rcpt < 0) {
 		sm_postdrop_refused(from, al, pid);
 		goto done;
@@ -693,9 +722,13 @@ sm_enqueue(const struct sm_opts *o, struct argv *rcpts)
 	if (rec_put(to, REC_TYPE_END, "", 0) < 0 || stream_flush(to) < 0)
 		goto done;
 	if (attr_read(from, al, SM_ATTR_LIMIT) == 0 &&
-	    attr_expect(al, "status", "0"))
+	    attr_expect(al, "status", "0")) {
 		ok = true;
-	else if (attr_expect(al, "reason", POSTDROP_TOO_BIG))
+		if (o->mode == SM_VERIFY)
+			printf("Mail Delivery Status Report will be mailed to "
+			       "<%s>.\n",
+			    sender);
+	} else if (attr_expect(al, "reason", POSTDROP_TOO_BIG))
 		sm_too_big(pid);
 done:
 	stream_close(to);
@@ -765,7 +798,7 @@ main(int argc, char **argv)
 	rcpts = argv_new();
 	for (int i = optind; i < argc; i++)
 		(void)addr_parse_list(argv[i], rcpts);
-	if (opts.mode != SM_ENQUEUE)
+	if (opts.mode != SM_ENQUEUE && opts.mode != SM_VERIFY)
 		sm_other_mode(&opts, argc - optind);
 
 	users = match_list_new("authorized_submit_users",

@@ -49,6 +49,11 @@
  *   them cleanup's lines say "from local;".  They are stored as given.
  * - A dsn_orig_rcpt=TYPE;ADDR attribute is accepted as the ORCPT of the
  *   next R (Postfix's form), like an 'o' record.
+ * - CLEANUP_XFLAG_VERIFY in the 'f' record (sendmail -bv) makes cleanup
+ *   write "A trace_flags=512" (QUEUE_TRACE_VERIFY, queue.h) into the
+ *   queue file before the first recipient, as Postfix's cleanup does.
+ * - With delay_warning_time > 0 cleanup writes a W record (queue.h)
+ *   before the first recipient (or before M when there is none).
  */
 #ifndef CLEANUP_PROTO_H
 #define CLEANUP_PROTO_H
@@ -76,7 +81,8 @@
  */
 #define CLEANUP_XFLAG_EXTRACT_RCPT (1 << 16) /* sendmail -t: recipients */
 					     /* from To/Cc/Bcc, Bcc removed */
-#define CLEANUP_XFLAG_MASK (CLEANUP_XFLAG_EXTRACT_RCPT)
+#define CLEANUP_XFLAG_VERIFY (1 << 17) /* sendmail -bv: a probe (queue.h) */
+#define CLEANUP_XFLAG_MASK (CLEANUP_XFLAG_EXTRACT_RCPT | CLEANUP_XFLAG_VERIFY)
 
 /* Reply status bits (status=N); 0 is success. */
 #define CLEANUP_STAT_BAD     (1 << 0) /* internal protocol error */

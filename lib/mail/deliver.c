@@ -547,6 +547,16 @@ append_log(const struct deliver_request *req, const struct deliver_rcpt *r,
 	struct str *why = str_new(0);
 	int ret;
 
+	struct str *mta = str_new(0), *reason = str_new(0);
+	const char *br;
+
+	/* Postfix's trace entries name the agent (deliver.h). */
+	if (strcmp(logq, QUEUE_TRACE) == 0 && relay &&
+	    strcmp(relay, "none") != 0)
+		str_fmt(reason, "delivery via %s: ", relay);
+	str_cat(reason, text);
+	if (relay && (br = strchr(relay, '[')) != NULL)
+		str_setn(mta, relay, (size_t)(br - relay));
 	memset(&ent, 0, sizeof(ent));
 	ent.address = str_ptr(r->address);
 	ent.orig_address = str_ptr(r->orig_rcpt);
@@ -555,14 +565,16 @@ append_log(const struct deliver_request *req, const struct deliver_rcpt *r,
 	ent.notify_flags = r->notify;
 	ent.status = dsn;
 	ent.action = action;
-	ent.reason = text;
-	ent.mta = relay && strcmp(relay, "none") != 0 ? relay : "";
+	ent.reason = str_ptr(reason);
+	ent.mta = str_ptr(mta);
 	ent.time = (long)time(NULL);
 	ret = rcpt_log_append(logq, str_ptr(req->queue_id), &ent, why);
 	if (ret < 0)
 		msg_warn("%s: cannot append to %s log: %s",
 		    str_ptr(req->queue_id), logq, str_ptr(why));
 	str_free(why);
+	str_free(mta);
+	str_free(reason);
 	return ret;
 }
 
@@ -625,6 +637,30 @@ deliver_mark_done(struct deliver_request *req, struct deliver_rcpt *r)
 	return 0;
 }
 
+/*
+ * A verification (deliver.h): what would happen goes to trace/ only, the
+ * recipient is done either way.
+ */
+static int
+result_verify(struct deliver_request *req, struct deliver_rcpt *r,
+    const char *relay, const char *dsn, bool ok, const char *text)
+{
+	const char *action = ok ? "deliverable" : "undeliverable";
+
+	if (append_log(req, r, QUEUE_TRACE, dsn, action, text, relay) < 0) {
+		req->status |= DELIVER_STAT_DEFER;
+		log_result(req, r, relay, "4.3.0", "deferred",
+		    "bounce or trace service failure");
+		return -1;
+	}
+	log_result(req, r, relay, dsn, action, text);
+	if (mark_done(req, r) < 0) {
+		req->status |= DELIVER_STAT_DEFER;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 result_defer(struct deliver_request *req, struct deliver_rcpt *r,
     const char *relay, const char *dsn, const char *text)
@@ -657,7 +693,10 @@ deliver_defer(struct deliver_request *req, struct deliver_rcpt *r,
 	va_start(ap, fmt);
 	str_vcatfmt(text, fmt, ap);
 	va_end(ap);
-	ret = result_defer(req, r, relay, dsn, str_ptr(text));
+	if (req->flags & DELIVER_FLAG_VERIFY)
+		ret = result_verify(req, r, relay, dsn, false, str_ptr(text));
+	else
+		ret = result_defer(req, r, relay, dsn, str_ptr(text));
 	str_free(text);
 	return ret;
 }
@@ -673,6 +712,10 @@ deliver_bounce(struct deliver_request *req, struct deliver_rcpt *r,
 	va_start(ap, fmt);
 	str_vcatfmt(text, fmt, ap);
 	va_end(ap);
+	if (req->flags & DELIVER_FLAG_VERIFY) {
+		ret = result_verify(req, r, relay, dsn, false, str_ptr(text));
+		goto out;
+	}
 	if (var_soft_bounce) {
 		soft_dsn(soft, dsn);
 		ret = result_defer(req, r, relay, str_ptr(soft), str_ptr(text));
@@ -707,6 +750,10 @@ deliver_sent(struct deliver_request *req, struct deliver_rcpt *r,
 	va_start(ap, fmt);
 	str_vcatfmt(text, fmt, ap);
 	va_end(ap);
+	if (req->flags & DELIVER_FLAG_VERIFY) {
+		ret = result_verify(req, r, relay, dsn, true, str_ptr(text));
+		goto out;
+	}
 	if (((r->notify & DSN_NOTIFY_SUCCESS) ||
 		(req->flags & DELIVER_FLAG_RECORD_SUCCESS)) &&
 	    append_log(req, r, QUEUE_TRACE, dsn, "delivered", str_ptr(text),

@@ -116,7 +116,27 @@
  *   flush   the message expired: one notice from bounce/QID and defer/QID
  *           (deferred recipients reported as failed); removes both logs
  *   warn    delay_warning_time passed: "delayed" notice from defer/QID,
- *           which is kept
+ *           which is kept (qmgr asks when the W record's time has passed
+ *           and the message is deferred, then rewrites W to 0: once)
+ *   verify  the message is a sendmail -bv probe (DELIVER_FLAG_VERIFY):
+ *           a "Mail Delivery Status Report" to the sender from trace/QID
+ *           (every entry, deliverable or not); removes trace/QID; logs
+ *           "QID: sender delivery status notification: NEWQID"
+ *
+ * Verification (DELIVER_FLAG_VERIFY, set by qmgr with RECORD_SUCCESS for
+ * a queue file with "A trace_flags" QUEUE_TRACE_VERIFY).  An agent does
+ * everything up to the delivery itself and then calls deliver_sent/
+ * bounce/defer with the text of what it would do ("delivers to mailbox"):
+ * in this mode none of them touches bounce/ or defer/; each appends to
+ * trace/QID with action "deliverable" (sent) or "undeliverable" (bounce,
+ * defer: a verification is final), logs status=deliverable or status=
+ * undeliverable, and marks the recipient done.
+ *
+ * trace/ reasons.  Every entry written to trace/ (success notices and
+ * verification) gets Postfix's prefix "delivery via RELAY: " when relay
+ * is not "none", as the reports show it ("delivery via local: delivered
+ * to mailbox").  The remote MTA (Remote-MTA:) of any entry is the host
+ * part of a relay of the form "host[addr]:port", else none.
  * If the bounce service cannot be reached or answers nonzero, qmgr keeps
  * the message (deferred) and asks again at the next attempt.
  */
@@ -137,6 +157,7 @@
 #define BOUNCE_REQ_NOTIFY "notify"
 #define BOUNCE_REQ_FLUSH  "flush"
 #define BOUNCE_REQ_WARN   "warn"
+#define BOUNCE_REQ_VERIFY "verify"
 
 /* Request flags (flags=N). */
 #define DELIVER_FLAG_RECORD_SUCCESS (1 << 0) /* success notices (trace) */

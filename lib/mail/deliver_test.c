@@ -582,6 +582,84 @@ test_passed(struct test *t)
 	str_free(why);
 }
 
+/*
+ * sendmail -bv: results go to trace/ only, as deliverable/undeliverable,
+ * with "delivery via RELAY: " (Postfix 3.7.11's report texts), and every
+ * recipient is done.  A success notice gets the prefix too; Remote-MTA
+ * only from a "host[addr]" relay.
+ */
+static void
+test_verify(struct test *t)
+{
+	const char *id = "9200EA7228F";
+	long off1, off2, doff;
+	struct deliver_request *req;
+	struct rcpt_log_list *list;
+	struct str *line = str_new(0), *why = str_new(0);
+
+	make_qfile(id, &off1, &off2, &doff);
+	req = agent_request(id, off1, off2, doff);
+	req->flags = DELIVER_FLAG_VERIFY | DELIVER_FLAG_RECORD_SUCCESS;
+	test_log_reset();
+	TEST_INT(t,
+	    deliver_sent(req, &req->rcpt[0], "local", "2.0.0", "%s",
+		"delivers to mailbox"),
+	    0);
+	strip_delays(line, test_log_text());
+	TEST_STR(t, str_ptr(line),
+	    "9200EA7228F: to=<x@y>, relay=local, delay=N, "
+	    "delays=N, dsn=2.0.0, status=deliverable (delivers to mailbox)\n");
+	test_log_reset();
+	TEST_INT(t,
+	    deliver_defer(req, &req->rcpt[1], "none", "4.4.1", "%s",
+		"try later"),
+	    0);
+	strip_delays(line, test_log_text());
+	TEST_STR(t, str_ptr(line),
+	    "9200EA7228F: to=<z@y>, relay=none, delay=N, delays=N, "
+	    "dsn=4.4.1, status=undeliverable (try later)\n");
+	TEST_INT(t, type_at(id, off1), 'D');
+	TEST_INT(t, type_at(id, off2), 'D');
+	TEST_INT(t, req->status, 0);
+	errno = 0;
+	TEST_TRUE(t,
+	    rcpt_log_read(QUEUE_DEFER, id, why) == NULL && errno == ENOENT);
+	list = rcpt_log_read(QUEUE_TRACE, id, why);
+	TEST_TRUE(t, list != NULL && list->count == 2);
+	if (list && list->count == 2) {
+		TEST_STR(t, list->entries[0].action, "deliverable");
+		TEST_STR(t, list->entries[0].reason,
+		    "delivery via local: delivers to mailbox");
+		TEST_STR(t, list->entries[0].mta, "");
+		TEST_STR(t, list->entries[1].action, "undeliverable");
+		TEST_STR(t, list->entries[1].reason, "try later");
+	}
+	rcpt_log_list_free(list);
+	(void)rcpt_log_remove(QUEUE_TRACE, id);
+	deliver_request_free(req);
+
+	/* NOTIFY=SUCCESS through an SMTP-like relay. */
+	make_qfile(id, &off1, &off2, &doff);
+	req = agent_request(id, off1, off2, doff);
+	req->rcpt[0].notify = DSN_NOTIFY_SUCCESS;
+	TEST_INT(t,
+	    deliver_sent(req, &req->rcpt[0], "mx.example.com[192.0.2.1]:25",
+		"2.0.0", "250 ok"),
+	    0);
+	list = rcpt_log_read(QUEUE_TRACE, id, why);
+	TEST_TRUE(t, list != NULL && list->count == 1);
+	if (list && list->count == 1) {
+		TEST_STR(t, list->entries[0].action, "delivered");
+		TEST_STR(t, list->entries[0].reason,
+		    "delivery via mx.example.com[192.0.2.1]:25: 250 ok");
+		TEST_STR(t, list->entries[0].mta, "mx.example.com");
+	}
+	rcpt_log_list_free(list);
+	deliver_request_free(req);
+	str_free(line);
+	str_free(why);
+}
+
 static const struct test_case cases[] = {
 	{ "delay_fmt", test_delay_fmt },
 	{ "round_trip", test_round_trip },
@@ -589,6 +667,7 @@ static const struct test_case cases[] = {
 	{ "reject", test_reject },
 	{ "results", test_results },
 	{ "passed", test_passed },
+	{ "verify", test_verify },
 	{ 0 },
 };
 

@@ -48,13 +48,26 @@
  *   C sizes                     fixed width, patched in place at the end:
  *                               content size, data offset, recipient count,
  *                               qmgr flags, content length, SMTPUTF8 flags
- *   T, A, F, S, f, <, i, V      envelope: time, attributes, sender, ...
+ *   T, A, F, S, f, <, i, V, W   envelope: time, attributes, sender, ...
  *   [O] [o] [n] R ...           recipients, each preceded by its DSN data
  *   M                           start of content (data offset = after M)
  *   N / L ...                   header and body lines
  *   X                           start of extracted information
  *   r, e, P, A, R ...           extracted records
  *   E                           end; nothing may follow
+ *
+ * Notification records (added by the notification work, compatible):
+ *   A "trace_flags=N"           N has QUEUE_TRACE_VERIFY (512, Postfix's
+ *                               number) for a sendmail -bv probe: the
+ *                               agents only report what they would do,
+ *                               and the sender gets a "Mail Delivery
+ *                               Status Report" from trace/ID
+ *   W "%15ld"                   the time (epoch seconds, fixed width so
+ *                               it can be rewritten in place) at which
+ *                               the sender gets a delay warning if the
+ *                               message is still queued; 0 once sent
+ *                               (written by cleanup when delay_warning_
+ *                               time > 0; qmgr rewrites it)
  *
  * Crash safety.  A queue file counts only when its last record (E) is
  * written, the data fsynced, the complete mark set, fsynced again and the
@@ -104,6 +117,9 @@ struct queue_size {
 };
 
 #define QUEUE_FLAG_8BITMIME (1 << 0) /* qmgr_flags: body may be 8bit */
+
+#define QUEUE_TRACE_VERIFY 512 /* "trace_flags" bit: sendmail -bv probe */
+#define QUEUE_WARN_WIDTH   15  /* W record data: "%15ld" */
 
 struct queue_scan;
 

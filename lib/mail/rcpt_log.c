@@ -88,22 +88,36 @@ rcpt_log_encode(struct str *out, const struct rcpt_log_entry *ent)
 	rcpt_log_rec(out, REC_TYPE_END, "", 0);
 }
 
+/*
+ * What root creates in a log queue gets the owner of that queue directory
+ * (mail_owner), so that the bounce daemon and the unprivileged agents can
+ * read and append to a log that local (root) started.
+ */
+static void
+rcpt_log_give(const char *path, const char *logq, int fd)
+{
+	struct stat q;
+
+	if (geteuid() != 0 || stat(logq, &q) < 0 || q.st_uid == 0)
+		return;
+	if ((fd >= 0 ? fchown(fd, q.st_uid, q.st_gid)
+		     : lchown(path, q.st_uid, q.st_gid)) < 0)
+		msg_warn("chown %s: %m", path);
+}
+
 /* Make the hash subdirectories of path (all but its last component). */
 static void
-rcpt_log_mkdirs(const char *path, const struct stat *owner)
+rcpt_log_mkdirs(const char *path, const char *logq)
 {
 	struct str *part = str_new(64);
 
 	for (const char *p = path; (p = strchr(p, '/')) != NULL; p++) {
 		str_set(part, "");
 		str_catn(part, path, (size_t)(p - path));
-		if (mkdir(str_ptr(part), 0700) < 0) {
-			if (errno != EEXIST)
-				break;
-		} else if (owner != NULL && chown(str_ptr(part), owner->st_uid,
-						owner->st_gid) < 0) {
-			msg_warn("chown %s: %m", str_ptr(part));
-		}
+		if (mkdir(str_ptr(part), 0700) == 0)
+			rcpt_log_give(str_ptr(part), logq, -1);
+		else if (errno != EEXIST)
+			break;
 	}
 	str_free(part);
 }
@@ -148,8 +162,7 @@ rcpt_log_append(const char *logq, const char *id,
 	struct str *path = str_new(64);
 	struct str *data = str_new(256);
 	struct str *reason = str_new(64);
-	struct stat st, dir_st;
-	const struct stat *owner;
+	struct stat st;
 	unsigned char last;
 	off_t good;
 	ssize_t n;
@@ -161,19 +174,15 @@ rcpt_log_append(const char *logq, const char *id,
 		goto out;
 	}
 	queue_path(path, logq, id);
-	/*
-	 * A root writer (local) leaves what it creates owned by the owner of
-	 * the log directory (mail_owner), or bounce, showq and qmgr could not
-	 * read or remove it.
-	 */
-	owner = geteuid() == 0 && stat(logq, &dir_st) == 0 ? &dir_st : NULL;
 	fd = safe_open(str_ptr(path), O_RDWR | O_APPEND | O_CREAT, 0600, &st,
 	    (uid_t)-1, (gid_t)-1, reason);
 	if (fd < 0 && errno == ENOENT) {
-		rcpt_log_mkdirs(str_ptr(path), owner);
+		rcpt_log_mkdirs(str_ptr(path), logq);
 		fd = safe_open(str_ptr(path), O_RDWR | O_APPEND | O_CREAT, 0600,
 		    &st, (uid_t)-1, (gid_t)-1, reason);
 	}
+	if (fd >= 0 && st.st_uid == 0)
+		rcpt_log_give(str_ptr(path), logq, fd);
 	if (fd < 0) {
 		saved = errno;
 		str_fmt(why, "open %s: %s", str_ptr(path), str_ptr(reason));
@@ -182,12 +191,6 @@ rcpt_log_append(const char *logq, const char *id,
 	}
 	if (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
 		str_fmt(why, "lock %s: %s", str_ptr(path), strerror(errno));
-		goto out;
-	}
-	if (owner != NULL &&
-	    (st.st_uid != owner->st_uid || st.st_gid != owner->st_gid) &&
-	    fchown(fd, owner->st_uid, owner->st_gid) < 0) {
-		str_fmt(why, "chown %s: %s", str_ptr(path), strerror(errno));
 		goto out;
 	}
 
@@ -287,7 +290,7 @@ static bool
 rcpt_log_action_ok(const char *s)
 {
 	static const char *const actions[] = { "delayed", "failed", "delivered",
-		"relayed", "expanded" };
+		"relayed", "expanded", "deliverable", "undeliverable" };
 
 	for (size_t i = 0; s != NULL && i < sizeof(actions) / sizeof(*actions);
 	     i++)

@@ -43,7 +43,9 @@
  *   A "notify_flags=0"                  DSN_NOTIFY_* bits (decimal)
  *   A "status=4.4.1"                    required, [245].N.N (RFC 3463)
  *   A "action=delayed"                  required: delayed, failed,
- *                                       delivered, relayed or expanded
+ *                                       delivered, relayed, expanded,
+ *                                       or (sendmail -bv, in trace/)
+ *                                       deliverable or undeliverable
  *   A "reason=connect to ...: ..."      diagnostic text (may be empty)
  *   A "mta=mx.example.com"              remote MTA name, optional
  *   A "time=1795314517"                 when the result happened (seconds)

@@ -78,6 +78,7 @@ local_result(struct local_state *s, enum local_kind kind, const char *dsn,
 	r->passed = false;
 	r->dsn = xstrdup(dsn);
 	r->text = str_steal(text);
+	r->to = s->log_to ? xstrdup(s->log_to) : NULL;
 }
 
 /*
@@ -292,7 +293,7 @@ out:
 }
 
 /* Split the recipient into local part, user, extension and domain. */
-static void
+void
 local_split(struct local_state *s, const char *addr)
 {
 	struct str *lc = str_new(0);
@@ -326,10 +327,10 @@ local_state_clear(struct local_state *s)
 	free(s->user);
 	free(s->extension);
 	free(s->delim);
-	free(s->fwd_sender);
 	for (size_t i = 0; i < s->result_count; i++) {
 		free(s->results[i].dsn);
 		free(s->results[i].text);
+		free(s->results[i].to);
 	}
 	free(s->results);
 	s->address = s->local = s->domain = s->user = NULL;
@@ -337,48 +338,113 @@ local_state_clear(struct local_state *s)
 	s->results = NULL;
 	s->result_count = 0;
 	s->level = 0;
+	s->depth = 0;
 	s->exp_type = 0;
+	s->log_to = NULL;
+	s->indirect = s->own_orcpt = false;
 	argv_free(s->fwd);
+	argv_free(s->fwd_from);
+	argv_free(s->fwd_orcpt);
+	argv_free(s->owners);
 	s->fwd = argv_new();
-	s->fwd_sender = NULL;
+	s->fwd_from = argv_new();
+	s->fwd_orcpt = argv_new();
+	s->owners = argv_new();
 }
 
 /*
- * Report what happened to one recipient.  A recipient is final only when
- * no delivery for it was deferred: a deferred one keeps its R record (the
- * others are repeated next time, as in Postfix, which also marks a
- * recipient done only when all its deliveries succeeded).
+ * Whether one deliver_sent/deliver_bounce call recorded a final outcome
+ * (soft_bounce turns a bounce into a defer and still returns 0).
+ */
+static int
+local_status_begin(struct deliver_request *req)
+{
+	int saved = req->status;
+
+	req->status = 0;
+	return saved;
+}
+
+static bool
+local_status_end(struct deliver_request *req, int saved, int ret)
+{
+	bool final = ret == 0 && !(req->status & DELIVER_STAT_DEFER);
+
+	req->status |= saved;
+	return final;
+}
+
+
+/*
+ * Report what happened to one queue-file recipient: one status line per
+ * result, each for the address it was for (an alias expansion logs
+ * to=<member>, orig_to=<the original recipient>).  The recipient's R
+ * record is marked done once, after all its results were recorded, and
+ * only when all of them are final: a deferred expansion keeps it, so the
+ * whole recipient is tried again (the others are repeated then, as in
+ * Postfix).
  */
 static void
 local_report(struct local_state *s)
 {
-	struct deliver_rcpt *r = s->rcpt;
-	bool defer = false;
+	struct deliver_request *req = s->req;
+	struct deliver_rcpt *r = s->rcpt, tmp;
+	int flags = req->flags;
+	bool final = true;
 
-	for (size_t i = 0; i < s->result_count; i++)
-		if (s->results[i].kind == LOCAL_DEFER)
-			defer = true;
+	req->flags |= DELIVER_FLAG_PASSED; /* no marking per result */
 	for (size_t i = 0; i < s->result_count; i++) {
 		struct local_result *res = &s->results[i];
+		struct deliver_rcpt *who = r;
 
-		if (defer && res->kind != LOCAL_DEFER)
-			continue;
+		if (res->to != NULL) {
+			tmp = *r;
+			tmp.address = str_new(0);
+			str_set(tmp.address, res->to);
+			who = &tmp;
+		}
 		if (res->passed) {
 			/* The other agent logged it; local crosses it off. */
-			if (res->kind == LOCAL_DEFER)
-				s->req->status |= DELIVER_STAT_DEFER;
+			if (res->kind == LOCAL_DEFER) {
+				req->status |= DELIVER_STAT_DEFER;
+				final = false;
+			}
+		} else if (res->kind == LOCAL_DEFER) {
+			(void)deliver_defer(req, who, "local", res->dsn, "%s",
+			    res->text);
+			final = false;
+		} else {
+			int saved = local_status_begin(req), ret;
+
+			if (res->kind == LOCAL_BOUNCE)
+				ret = deliver_bounce(req, who, "local",
+				    res->dsn, "%s", res->text);
 			else
-				(void)deliver_mark_done(s->req, r);
-		} else if (res->kind == LOCAL_DEFER)
-			(void)deliver_defer(s->req, r, "local", res->dsn, "%s",
-			    res->text);
-		else if (res->kind == LOCAL_BOUNCE)
-			(void)deliver_bounce(s->req, r, "local", res->dsn, "%s",
-			    res->text);
-		else
-			(void)deliver_sent(s->req, r, "local", res->dsn, "%s",
-			    res->text);
+				ret = deliver_sent(req, who, "local", res->dsn,
+				    "%s", res->text);
+			if (!local_status_end(req, saved, ret))
+				final = false;
+		}
+		if (who == &tmp)
+			str_free(tmp.address);
 	}
+	req->flags = flags;
+	if (final)
+		(void)deliver_mark_done(req, r);
+}
+
+/* Mail loop: the current address is in a Delivered-To: header already. */
+bool
+local_looped(struct local_state *s)
+{
+	for (size_t i = 0; i < s->loop_hdrs->argc; i++) {
+		if (strcmp(s->loop_hdrs->argv[i], s->address) == 0) {
+			local_result(s, LOCAL_BOUNCE, "5.4.6",
+			    "mail forwarding loop for %s", s->address);
+			return true;
+		}
+	}
+	return false;
 }
 
 static void
@@ -391,14 +457,8 @@ local_recipient(struct local_state *s, struct deliver_rcpt *r)
 	s->dups_mark = s->dups->argc;
 	s->delivered = s->address;
 
-	/* Mail loop: our own Delivered-To: is already in the message. */
-	for (size_t i = 0; i < s->loop_hdrs->argc; i++) {
-		if (strcmp(s->loop_hdrs->argv[i], s->address) == 0) {
-			local_result(s, LOCAL_BOUNCE, "5.4.6",
-			    "mail forwarding loop for %s", s->address);
-			goto out;
-		}
-	}
+	if (local_looped(s))
+		goto out;
 	local_expand(s);
 	local_forward_flush(s);
 	if (s->result_count == 0)
@@ -414,10 +474,10 @@ local_service(struct stream *st, const char *service, char **argv)
 	struct local_state s;
 	struct str *why = str_new(0), *path = str_new(0);
 
-	(void)service;
 	(void)argv;
 	memset(&s, 0, sizeof(s));
 	s.req = req;
+	s.service = service;
 	s.dups = argv_new();
 	s.loop_hdrs = argv_new();
 	s.qfd = -1;
@@ -445,6 +505,9 @@ local_service(struct stream *st, const char *service, char **argv)
 out:
 	local_state_clear(&s);
 	argv_free(s.fwd);
+	argv_free(s.fwd_from);
+	argv_free(s.fwd_orcpt);
+	argv_free(s.owners);
 	argv_free(s.dups);
 	argv_free(s.loop_hdrs);
 	if (s.qfd >= 0)

@@ -374,7 +374,6 @@ local_status_end(struct deliver_request *req, int saved, int ret)
 	return final;
 }
 
-
 /*
  * Report what happened to one queue-file recipient: one status line per
  * result, each for the address it was for (an alias expansion logs

@@ -105,23 +105,23 @@ struct local_state {
 	char *address;             /* recipient, lower case */
 	char *local;               /* its local part (with extension) */
 	char *domain;
-	char *user;            /* local part without extension */
-	char *extension;       /* without the delimiter, or NULL */
-	char *delim;           /* the delimiter that split it, or NULL */
-	int level;             /* alias/include nesting */
-	int depth;             /* in-process expansion steps (0: rcpt) */
-	int exp_type;          /* LOCAL_EXP_* of the expansion being run */
-	const char *log_to;    /* address logged as to=, NULL: the rcpt */
-	bool indirect;         /* owner- alias or .forward: resubmit all */
-	bool own_orcpt;        /* owner- alias: each address its own orcpt */
-	const char *service;   /* our master.cf service name ("local") */
-	const char *delivered; /* the address for Delivered-To: */
-	struct argv *dups;     /* deliveries done for this request */
-	size_t dups_mark;      /* dups[0..mark): by earlier recipients */
-	struct argv *fwd;      /* addresses to resubmit ... */
-	struct argv *fwd_from; /* ... each with its envelope sender ... */
+	char *user;             /* local part without extension */
+	char *extension;        /* without the delimiter, or NULL */
+	char *delim;            /* the delimiter that split it, or NULL */
+	int level;              /* alias/include nesting */
+	int depth;              /* in-process expansion steps (0: rcpt) */
+	int exp_type;           /* LOCAL_EXP_* of the expansion being run */
+	const char *log_to;     /* address logged as to=, NULL: the rcpt */
+	bool indirect;          /* owner- alias or .forward: resubmit all */
+	bool own_orcpt;         /* owner- alias: each address its own orcpt */
+	const char *service;    /* our master.cf service name ("local") */
+	const char *delivered;  /* the address for Delivered-To: */
+	struct argv *dups;      /* deliveries done for this request */
+	size_t dups_mark;       /* dups[0..mark): by earlier recipients */
+	struct argv *fwd;       /* addresses to resubmit ... */
+	struct argv *fwd_from;  /* ... each with its envelope sender ... */
 	struct argv *fwd_orcpt; /* ... and original recipient ("": rcpt's) */
-	struct argv *owners;   /* owner-NAME senders in use (storage) */
+	struct argv *owners;    /* owner-NAME senders in use (storage) */
 	struct local_result *results;
 	size_t result_count;
 	struct argv *loop_hdrs; /* Delivered-To: values of the message */

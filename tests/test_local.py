@@ -833,8 +833,9 @@ discard   unix  -       -       n       -       -       discard
         self.assertFalse(os.path.exists(os.path.join(self.spool,
                                                      "pstloc3")))
 
-    def test_alias_through_queue(self):
-        # Aliases come first; their members' mailboxes are passed on.
+    def test_alias_in_process(self):
+        # Aliases come first; their members' mailboxes are passed on,
+        # each member as itself (to=<member>, orig_to=<crew>).
         r = self.sendmail(["-f", "alice@example.test", "crew"],
                           "Subject: crew\n\ncrew message\n")
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -79,6 +79,7 @@ local_result(struct local_state *s, enum local_kind kind, const char *dsn,
 	r->passed = false;
 	r->dsn = xstrdup(dsn);
 	r->text = str_steal(text);
+	r->to = s->log_to ? xstrdup(s->log_to) : NULL;
 }
 
 /*
@@ -314,7 +315,7 @@ out:
 }
 
 /* Split the recipient into local part, user, extension and domain. */
-static void
+void
 local_split(struct local_state *s, const char *addr)
 {
 	struct str *lc = str_new(0);
@@ -348,10 +349,10 @@ local_state_clear(struct local_state *s)
 	free(s->user);
 	free(s->extension);
 	free(s->delim);
-	free(s->fwd_sender);
 	for (size_t i = 0; i < s->result_count; i++) {
 		free(s->results[i].dsn);
 		free(s->results[i].text);
+		free(s->results[i].to);
 	}
 	free(s->results);
 	s->address = s->local = s->domain = s->user = NULL;
@@ -359,106 +360,117 @@ local_state_clear(struct local_state *s)
 	s->results = NULL;
 	s->result_count = 0;
 	s->level = 0;
+	s->depth = 0;
 	s->exp_type = 0;
+	s->log_to = NULL;
+	s->indirect = s->own_orcpt = false;
 	argv_free(s->fwd);
+	argv_free(s->fwd_from);
+	argv_free(s->fwd_orcpt);
+	argv_free(s->owners);
 	s->fwd = argv_new();
-	s->fwd_sender = NULL;
+	s->fwd_from = argv_new();
+	s->fwd_orcpt = argv_new();
+	s->owners = argv_new();
 }
 
 /*
- * Report what happened to one recipient.  A recipient is final only when
- * no delivery for it was deferred: a deferred one keeps its R record (the
- * others are repeated next time, as in Postfix, which also marks a
- * recipient done only when all its deliveries succeeded).
+ * Whether one deliver_sent/deliver_bounce call recorded a final outcome
+ * (soft_bounce turns a bounce into a defer and still returns 0).
+ */
+static int
+local_status_begin(struct deliver_request *req)
+{
+	int saved = req->status;
+
+	req->status = 0;
+	return saved;
+}
+
+static bool
+local_status_end(struct deliver_request *req, int saved, int ret)
+{
+	bool final = ret == 0 && !(req->status & DELIVER_STAT_DEFER);
+
+	req->status |= saved;
+	return final;
+}
+
+/*
+ * Report what happened to one queue-file recipient: one status line per
+ * result, each for the address it was for (an alias expansion logs
+ * to=<member>, orig_to=<the original recipient>).  The recipient's R
+ * record is marked done once, after all its results were recorded, and
+ * only when all of them are final: a deferred expansion keeps it, so the
+ * whole recipient is tried again (the others are repeated then, as in
+ * Postfix).
  */
 static void
 local_report(struct local_state *s)
 {
-	struct deliver_rcpt *r = s->rcpt;
-	bool defer = false;
+	struct deliver_request *req = s->req;
+	struct deliver_rcpt *r = s->rcpt, tmp;
+	int flags = req->flags;
+	bool final = true;
 
-	for (size_t i = 0; i < s->result_count; i++)
-		if (s->results[i].kind == LOCAL_DEFER)
-			defer = true;
+	req->flags |= DELIVER_FLAG_PASSED; /* no marking per result */
 	for (size_t i = 0; i < s->result_count; i++) {
 		struct local_result *res = &s->results[i];
+		struct deliver_rcpt *who = r;
 
-		if (defer && res->kind != LOCAL_DEFER)
-			continue;
+		if (res->to != NULL) {
+			tmp = *r;
+			tmp.address = str_new(0);
+			str_set(tmp.address, res->to);
+			who = &tmp;
+		}
 		if (res->passed) {
 			/* The other agent logged it; local crosses it off. */
-			if (res->kind == LOCAL_DEFER)
-				s->req->status |= DELIVER_STAT_DEFER;
+			if (res->kind == LOCAL_DEFER) {
+				req->status |= DELIVER_STAT_DEFER;
+				final = false;
+			}
+		} else if (res->kind == LOCAL_DEFER) {
+			(void)deliver_defer(req, who, "local", res->dsn, "%s",
+			    res->text);
+			final = false;
+		} else {
+			int saved = local_status_begin(req), ret;
+
+			if (res->kind == LOCAL_BOUNCE)
+				ret = deliver_bounce(req, who, "local",
+				    res->dsn, "%s", res->text);
 			else
-				(void)deliver_mark_done(s->req, r);
-		} else if (res->kind == LOCAL_DEFER)
-			(void)deliver_defer(s->req, r, "local", res->dsn, "%s",
-			    res->text);
-		else if (res->kind == LOCAL_BOUNCE)
-			(void)deliver_bounce(s->req, r, "local", res->dsn, "%s",
-			    res->text);
-		else
-			(void)deliver_sent(s->req, r, "local", res->dsn, "%s",
-			    res->text);
+				ret = deliver_sent(req, who, "local", res->dsn,
+				    "%s", res->text);
+			if (!local_status_end(req, saved, ret))
+				final = false;
+		}
+		if (who == &tmp)
+			str_free(tmp.address);
 	}
+	req->flags = flags;
+	if (final)
+		(void)deliver_mark_done(req, r);
 }
 
-static void local_recipient(struct local_state *, struct deliver_rcpt *, int);
-
-/* How deep sendmail -bv follows aliases in-process (a loop ends there). */
-#define LOCAL_VERIFY_DEPTH 20
-
-/*
- * sendmail -bv: the addresses that an alias or .forward gives and that
- * this local transport delivers are verified here, as Postfix's local
- * does, each reported under its own address with the original recipient
- * as orig_to ("(expanded from <listx>)").  The others stay in s->fwd and
- * are resubmitted as a probe of their own.  Returns the local ones.
- */
-static struct argv *
-local_verify_split(struct local_state *s)
+/* Mail loop: the current address is in a Delivered-To: header already. */
+bool
+local_looped(struct local_state *s)
 {
-	struct argv *mine = argv_new(), *rest = argv_new();
-	struct resolve_reply *rr = resolve_reply_new();
-	struct str *addr = str_new(0);
-
-	for (size_t i = 0; i < s->fwd->argc; i++) {
-		if (rewrite_addr("local", s->fwd->argv[i], addr) == 0 &&
-		    resolve_addr(s->sender, str_ptr(addr), rr) == 0 &&
-		    (rr->flags & RESOLVE_CLASS_LOCAL) &&
-		    strcmp(str_ptr(rr->transport), s->service) == 0)
-			argv_add(mine, str_ptr(rr->recipient));
-		else
-			argv_add(rest, s->fwd->argv[i]);
+	for (size_t i = 0; i < s->loop_hdrs->argc; i++) {
+		if (strcmp(s->loop_hdrs->argv[i], s->address) == 0) {
+			local_result(s, LOCAL_BOUNCE, "5.4.6",
+			    "mail forwarding loop for %s", s->address);
+			return true;
+		}
 	}
-	argv_free(s->fwd);
-	s->fwd = rest;
-	str_free(addr);
-	resolve_reply_free(rr);
-	return mine;
+	return false;
 }
 
 static void
-local_verify_each(struct local_state *s, struct deliver_rcpt *r,
-    struct argv *addrs, int depth)
+local_recipient(struct local_state *s, struct deliver_rcpt *r)
 {
-	const char *orig =
-	    str_len(r->orig_rcpt) ? str_ptr(r->orig_rcpt) : str_ptr(r->address);
-	struct deliver_request *tmp = deliver_request_new();
-
-	for (size_t i = 0; i < addrs->argc; i++)
-		deliver_rcpt_add(tmp, orig, addrs->argv[i], r->offset,
-		    str_ptr(r->dsn_orcpt), r->notify);
-	for (size_t i = 0; i < tmp->rcpt_count; i++)
-		local_recipient(s, &tmp->rcpt[i], depth + 1);
-	deliver_request_free(tmp);
-}
-
-static void
-local_recipient(struct local_state *s, struct deliver_rcpt *r, int depth)
-{
-	struct argv *mine = NULL;
-
 	local_state_clear(s);
 	s->rcpt = r;
 	s->sender = str_ptr(s->req->sender);
@@ -466,31 +478,14 @@ local_recipient(struct local_state *s, struct deliver_rcpt *r, int depth)
 	s->dups_mark = s->dups->argc;
 	s->delivered = s->address;
 
-	/* Mail loop: our own Delivered-To: is already in the message. */
-	for (size_t i = 0; i < s->loop_hdrs->argc; i++) {
-		if (strcmp(s->loop_hdrs->argv[i], s->address) == 0) {
-			local_result(s, LOCAL_BOUNCE, "5.4.6",
-			    "mail forwarding loop for %s", s->address);
-			goto out;
-		}
-	}
-	if (depth > LOCAL_VERIFY_DEPTH) {
-		local_result(s, LOCAL_BOUNCE, "5.4.6",
-		    "mail forwarding loop for %s", s->address);
+	if (local_looped(s))
 		goto out;
-	}
 	local_expand(s);
-	if ((s->req->flags & DELIVER_FLAG_VERIFY) && s->fwd->argc > 0)
-		mine = local_verify_split(s);
 	local_forward_flush(s);
-	if (s->result_count == 0 && (mine == NULL || mine->argc == 0))
+	if (s->result_count == 0)
 		local_result(s, LOCAL_SENT, "2.0.0", "discarded");
 out:
 	local_report(s);
-	if (mine != NULL) {
-		local_verify_each(s, r, mine, depth);
-		argv_free(mine);
-	}
 }
 
 static void
@@ -500,7 +495,6 @@ local_service(struct stream *st, const char *service, char **argv)
 	struct local_state s;
 	struct str *why = str_new(0), *path = str_new(0);
 
-	(void)service;
 	(void)argv;
 	memset(&s, 0, sizeof(s));
 	s.req = req;
@@ -525,13 +519,16 @@ local_service(struct stream *st, const char *service, char **argv)
 	} else {
 		deliver_conn_done(req);
 		for (size_t i = 0; i < req->rcpt_count; i++)
-			local_recipient(&s, &req->rcpt[i], 0);
+			local_recipient(&s, &req->rcpt[i]);
 	}
 	local_root();
 	(void)deliver_reply_send(st, req);
 out:
 	local_state_clear(&s);
 	argv_free(s.fwd);
+	argv_free(s.fwd_from);
+	argv_free(s.fwd_orcpt);
+	argv_free(s.owners);
 	argv_free(s.dups);
 	argv_free(s.loop_hdrs);
 	if (s.qfd >= 0)

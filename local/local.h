@@ -82,6 +82,7 @@ struct local_result {
 	enum local_kind kind;
 	char *dsn;
 	char *text;
+	char *to;    /* the expanded address it was for, NULL: the rcpt */
 	bool passed; /* recorded by the agent it was passed to */
 };
 
@@ -105,16 +106,22 @@ struct local_state {
 	char *address;             /* recipient, lower case */
 	char *local;               /* its local part (with extension) */
 	char *domain;
-	char *user;            /* local part without extension */
-	char *extension;       /* without the delimiter, or NULL */
-	char *delim;           /* the delimiter that split it, or NULL */
-	int level;             /* alias/include nesting */
-	int exp_type;          /* LOCAL_EXP_* of the expansion being run */
-	const char *delivered; /* the address for Delivered-To: */
-	struct argv *dups;     /* deliveries done for this request */
-	size_t dups_mark;      /* dups[0..mark): by earlier recipients */
-	struct argv *fwd;      /* addresses to resubmit */
-	char *fwd_sender;      /* owner-NAME sender, or NULL */
+	char *user;             /* local part without extension */
+	char *extension;        /* without the delimiter, or NULL */
+	char *delim;            /* the delimiter that split it, or NULL */
+	int level;              /* alias/include nesting */
+	int depth;              /* in-process expansion steps (0: rcpt) */
+	int exp_type;           /* LOCAL_EXP_* of the expansion being run */
+	const char *log_to;     /* address logged as to=, NULL: the rcpt */
+	bool indirect;          /* owner- alias or .forward: resubmit all */
+	bool own_orcpt;         /* owner- alias: each address its own orcpt */
+	const char *delivered;  /* the address for Delivered-To: */
+	struct argv *dups;      /* deliveries done for this request */
+	size_t dups_mark;       /* dups[0..mark): by earlier recipients */
+	struct argv *fwd;       /* addresses to resubmit ... */
+	struct argv *fwd_from;  /* ... each with its envelope sender ... */
+	struct argv *fwd_orcpt; /* ... and original recipient ("": rcpt's) */
+	struct argv *owners;    /* owner-NAME senders in use (storage) */
 	struct local_result *results;
 	size_t result_count;
 	struct argv *loop_hdrs; /* Delivered-To: values of the message */
@@ -143,6 +150,8 @@ void local_file(struct local_state *, const char *, const struct local_user *);
 void local_command(struct local_state *, const char *,
     const struct local_user *);
 void local_expand(struct local_state *);
+void local_split(struct local_state *, const char *);
+bool local_looped(struct local_state *);
 void local_mailbox(struct local_state *, const struct local_user *);
 void local_forward_flush(struct local_state *);
 int local_expand_macros(struct local_state *, struct str *, const char *,

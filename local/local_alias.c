@@ -7,12 +7,26 @@
  *
  * Each expansion is a list of tokens: |command, /file (a Maildir when it
  * ends in '/'), :include:/file, \user (that user's mailbox, no further
- * expansion) or an address.  Addresses are collected and resubmitted as
- * one new message through cleanup (as Postfix's local does), which puts
- * them through the queue like any other recipient; the recipient is logged
- * "forwarded as NEWQID".  Commands and files from aliases run as
- * default_privs, from .forward as the user, from :include: as the file's
- * owner (unless root); allow_mail_to_commands/files limit them.
+ * expansion) or an address.  As in Postfix, expansion is recursive and
+ * in-process: an address that trivial-rewrite resolves to this agent (a
+ * local domain, our transport) is delivered right here, through its own
+ * aliases, .forward and mailbox, and logged "to=<member>, orig_to=<the
+ * queue file's original recipient>"; the mailbox gets "Delivered-To:" of
+ * the queue file's recipient.  A name that names itself goes to that
+ * user's mailbox; each delivery is made once per request (local_dup);
+ * more than 100 steps deep is "alias database loop for NAME" (5.4.6); a
+ * Delivered-To: header naming an address bounces it (5.4.6 "mail
+ * forwarding loop for ADDR") at every level.
+ *
+ * Other addresses, and every address listed by an alias that has an
+ * owner-NAME alias or by a .forward file, are collected and resubmitted
+ * through cleanup as one new message per envelope sender (the original
+ * sender, or owner-NAME), with a Delivered-To: header; the queue file's
+ * recipient is logged "forwarded as NEWQID".  Commands and files from
+ * aliases run as default_privs, from .forward as the user, from :include:
+ * as the file's owner (unless root); allow_mail_to_commands/files limit
+ * them.  All results are reported for the queue file's recipient, which is
+ * marked done only when all of them are final (local.c).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -35,9 +49,11 @@
 #include "lib/mail/maps.h"
 #include "lib/mail/params.h"
 #include "lib/mail/record.h"
+#include "lib/mail/tr_clnt.h"
 #include "local.h"
 
 #define LOCAL_LEVEL_MAX 100       /* :include: nesting */
+#define LOCAL_DEPTH_MAX 100       /* in-process alias expansion steps */
 #define LOCAL_FILE_MAX  (1 << 20) /* bytes of a .forward or :include: */
 
 static void local_tokens(struct local_state *, const char *,
@@ -149,24 +165,33 @@ local_expand_macros(struct local_state *s, struct str *out, const char *text,
 	return ret;
 }
 
-/* Queue an address for resubmission (once). */
+/*
+ * Queue an address for resubmission (once per sender), with the envelope
+ * sender in effect (the original one, or owner-NAME) and, below an
+ * owner- alias, the address itself as its original recipient.
+ */
 static void
 local_forward_add(struct local_state *s, const char *addr)
 {
 	for (size_t i = 0; i < s->fwd->argc; i++)
-		if (strcasecmp(s->fwd->argv[i], addr) == 0)
+		if (strcasecmp(s->fwd->argv[i], addr) == 0 &&
+		    strcmp(s->fwd_from->argv[i], s->sender) == 0)
 			return;
 	argv_add(s->fwd, addr);
+	argv_add(s->fwd_from, s->sender);
+	argv_add(s->fwd_orcpt, s->own_orcpt ? addr : "");
 }
 
 /*
- * Resubmit the collected addresses as a new message: the original
- * envelope (arrival time, sender or owner-NAME) and content, with a
- * Delivered-To: header (prepend_delivered_header = forward) so that a
- * loop is noticed when the mail comes back.
+ * Resubmit the addresses queued with one sender as a new message: the
+ * original arrival time and content, with a Delivered-To: header
+ * (prepend_delivered_header = forward) so that a loop is noticed when the
+ * mail comes back.  Each address gets the recipient's original recipient
+ * (or, below an owner- alias, itself) and DSN attributes; without a DSN
+ * ORCPT, "rfc822;" and that address, as Postfix writes it.
  */
-void
-local_forward_flush(struct local_state *s)
+static void
+local_forward_one(struct local_state *s, const char *sender)
 {
 	struct cleanup *c;
 	struct stream *out, *in = NULL;
@@ -174,8 +199,6 @@ local_forward_flush(struct local_state *s)
 	struct deliver_rcpt *r = s->rcpt;
 	int fd, type, status;
 
-	if (s->fwd->argc == 0)
-		goto done;
 	c = cleanup_open("public/cleanup",
 	    CLEANUP_FLAG_BOUNCE | CLEANUP_FLAG_MAP_OK, why);
 	if (c == NULL) {
@@ -191,16 +214,27 @@ local_forward_flush(struct local_state *s)
 	if (s->req->flags & DELIVER_FLAG_VERIFY)
 		rec_fmt(out, REC_TYPE_FLGS, "%d", CLEANUP_XFLAG_VERIFY);
 	rec_puts(out, REC_TYPE_ATTR, "rewrite_context=local");
-	rec_puts(out, REC_TYPE_FROM, s->fwd_sender ? s->fwd_sender : s->sender);
+	rec_puts(out, REC_TYPE_FROM, sender);
 	for (size_t i = 0; i < s->fwd->argc; i++) {
-		rec_puts(out, REC_TYPE_ORCP,
-		    str_len(r->orig_rcpt) ? str_ptr(r->orig_rcpt)
-					  : str_ptr(r->address));
+		const char *orcpt = s->fwd_orcpt->argv[i];
+
+		if (strcmp(s->fwd_from->argv[i], sender) != 0)
+			continue;
+		if (*orcpt) {
+			rec_fmt(out, REC_TYPE_DSN_ORCPT, "rfc822;%s", orcpt);
+		} else {
+			if (str_len(r->dsn_orcpt))
+				rec_puts(out, REC_TYPE_DSN_ORCPT,
+				    str_ptr(r->dsn_orcpt));
+			else
+				rec_fmt(out, REC_TYPE_DSN_ORCPT, "rfc822;%s",
+				    str_ptr(r->address));
+			orcpt = str_len(r->orig_rcpt) ? str_ptr(r->orig_rcpt)
+						      : str_ptr(r->address);
+		}
+		rec_puts(out, REC_TYPE_ORCP, orcpt);
 		if (r->notify)
 			rec_fmt(out, REC_TYPE_DSN_NOTIFY, "%d", r->notify);
-		if (str_len(r->dsn_orcpt))
-			rec_puts(out, REC_TYPE_DSN_ORCPT,
-			    str_ptr(r->dsn_orcpt));
 		rec_puts(out, REC_TYPE_RCPT, s->fwd->argv[i]);
 	}
 	rec_put(out, REC_TYPE_MESG, "", 0);
@@ -239,10 +273,108 @@ local_forward_flush(struct local_state *s)
 		    str_ptr(buf));
 	}
 done:
-	argv_free(s->fwd);
-	s->fwd = argv_new();
 	str_free(why);
 	str_free(buf);
+}
+
+/*
+ * One new message per envelope sender; each is reported for the queue
+ * file's recipient ("to=<crew@...> ... forwarded as NEWQID"), after what
+ * was delivered in this process.
+ */
+void
+local_forward_flush(struct local_state *s)
+{
+	s->log_to = NULL;
+	for (size_t i = 0; i < s->fwd->argc; i++) {
+		size_t k;
+
+		for (k = 0; k < i; k++)
+			if (strcmp(s->fwd_from->argv[k],
+				s->fwd_from->argv[i]) == 0)
+				break;
+		if (k == i)
+			local_forward_one(s, s->fwd_from->argv[i]);
+	}
+	argv_free(s->fwd);
+	argv_free(s->fwd_from);
+	argv_free(s->fwd_orcpt);
+	s->fwd = argv_new();
+	s->fwd_from = argv_new();
+	s->fwd_orcpt = argv_new();
+}
+
+/*
+ * Deliver to a local address found in an expansion, in this process: the
+ * address becomes the current one (its own aliases, .forward, mailbox),
+ * with the Delivered-To: loop check; its results are logged for it.
+ */
+static void
+local_deliver_addr(struct local_state *s, const char *addr)
+{
+	char *address = s->address, *local = s->local, *domain = s->domain;
+	char *user = s->user, *extension = s->extension, *delim = s->delim;
+	const char *log_to = s->log_to, *sender = s->sender;
+	int exp_type = s->exp_type;
+
+	s->address = s->local = s->domain = s->user = NULL;
+	s->extension = s->delim = NULL;
+	local_split(s, addr);
+	s->log_to = addr;
+	s->depth++;
+	s->level++;
+	if (!local_looped(s))
+		local_expand(s);
+	s->level--;
+	s->depth--;
+	free(s->address);
+	free(s->local);
+	free(s->domain);
+	free(s->user);
+	free(s->extension);
+	free(s->delim);
+	s->address = address;
+	s->local = local;
+	s->domain = domain;
+	s->user = user;
+	s->extension = extension;
+	s->delim = delim;
+	s->log_to = log_to;
+	s->sender = sender;
+	s->exp_type = exp_type;
+}
+
+/*
+ * An address from an alias, .forward, :include: or luser_relay, routed
+ * as trivial-rewrite resolves it: an address that this agent delivers
+ * (local domain class, transport = our service) is delivered in this
+ * process, unless an owner- alias or a .forward is being expanded (then
+ * the owner gets the errors: resubmitted like all others).
+ */
+static void
+local_address(struct local_state *s, const char *addr)
+{
+	struct resolve_reply *rep = resolve_reply_new();
+	struct str *canon = str_new(0);
+
+	/* Canonical form first ("name" gets @$myorigin), then the route. */
+	if (rewrite_addr("local", addr, canon) < 0 ||
+	    resolve_addr(s->sender, str_ptr(canon), rep) < 0 ||
+	    (rep->flags & RESOLVE_FLAG_FAIL)) {
+		local_result(s, LOCAL_DEFER, "4.3.0",
+		    "address resolver failure");
+	} else if (rep->flags & RESOLVE_FLAG_ERROR) {
+		local_result(s, LOCAL_BOUNCE, "5.1.3",
+		    "bad recipient address syntax: %s",
+		    str_ptr(rep->recipient));
+	} else if (s->indirect || !(rep->flags & RESOLVE_CLASS_LOCAL) ||
+		   strcmp(str_ptr(rep->transport), s->service) != 0) {
+		local_forward_add(s, str_ptr(rep->recipient));
+	} else {
+		local_deliver_addr(s, str_ptr(rep->recipient));
+	}
+	resolve_reply_free(rep);
+	str_free(canon);
 }
 
 /* Read a .forward or :include: file opened by the caller. */
@@ -370,7 +502,7 @@ local_token(struct local_state *s, char *tok, const struct local_user *u)
 		   strcasecmp(tok, s->address) == 0) {
 		local_self(s, s->user);
 	} else {
-		local_forward_add(s, tok);
+		local_address(s, tok);
 	}
 }
 
@@ -423,7 +555,15 @@ local_tokens(struct local_state *s, const char *text,
 	str_free(tok);
 }
 
-/* alias_maps: 1 expanded, 0 no alias, -1 lookup error (deferred). */
+/*
+ * alias_maps: 1 expanded, 0 no alias, -1 lookup error (deferred).  An
+ * address more than LOCAL_DEPTH_MAX in-process expansion steps below the
+ * queue file's recipient is an alias loop (cyca: cycb, cycb: cyca): 5.4.6
+ * "alias database loop for NAME", with Postfix's warning.  With an
+ * owner-NAME alias, owner-NAME (or its expansion, expand_owner_alias)
+ * becomes the sender of what NAME expands to, and every address in it is
+ * resubmitted, so that errors go to the owner.
+ */
 static int
 local_alias(struct local_state *s)
 {
@@ -431,11 +571,19 @@ local_alias(struct local_state *s)
 	const char *value = NULL, *name = NULL;
 	struct str *owner = str_new(0), *sender = str_new(0);
 	struct local_pw privs;
+	bool indirect = s->indirect, own_orcpt = s->own_orcpt;
 	char *copy;
 	int ret = 0;
 
 	if (local_alias_maps == NULL)
 		goto out;
+	if (s->depth > LOCAL_DEPTH_MAX) {
+		msg_warn("alias database loop for %s", s->local);
+		local_result(s, LOCAL_BOUNCE, "5.4.6",
+		    "alias database loop for %s", s->local);
+		ret = 1;
+		goto out;
+	}
 	for (int i = 0; i < 2 && value == NULL; i++) {
 		if (i == 1 && strcmp(keys[0], keys[1]) == 0)
 			break;
@@ -452,14 +600,15 @@ local_alias(struct local_state *s)
 		goto out;
 	copy = xstrdup(value);
 
-	/* owner-NAME becomes the sender of what the alias expands to. */
 	str_fmt(owner, "owner-%s", name);
 	if (strncmp(name, "owner-", 6) != 0 &&
 	    (value = maps_find(local_alias_maps, str_ptr(owner), 0)) != NULL) {
 		str_set(sender,
 		    var_expand_owner_alias ? value : str_ptr(owner));
 		str_trim(sender);
-		s->fwd_sender = xstrdup(str_ptr(sender));
+		argv_add(s->owners, str_ptr(sender));
+		s->sender = s->owners->argv[s->owners->argc - 1];
+		s->indirect = s->own_orcpt = true;
 	}
 	if (!local_getpw(&privs, var_default_privs, 0, false)) {
 		local_result(s, LOCAL_DEFER, "4.3.0",
@@ -469,13 +618,13 @@ local_alias(struct local_state *s)
 		goto out;
 	}
 	s->exp_type = LOCAL_EXP_ALIAS;
-	if (s->fwd_sender)
-		s->sender = s->fwd_sender;
 	local_tokens(s, copy, &privs.u);
 	local_pw_free(&privs);
 	free(copy);
 	ret = 1;
 out:
+	s->indirect = indirect;
+	s->own_orcpt = own_orcpt;
 	str_free(owner);
 	str_free(sender);
 	return ret;
@@ -533,8 +682,12 @@ local_dotforward(struct local_state *s, const struct local_user *u)
 		s->exp_type = LOCAL_EXP_FORWARD;
 		{
 			size_t before = s->result_count + s->fwd->argc;
+			bool indirect = s->indirect;
 
+			/* What .forward lists is resubmitted (but \user). */
+			s->indirect = true;
 			local_tokens(s, str_ptr(text), u);
+			s->indirect = indirect;
 			ret = s->result_count + s->fwd->argc > before;
 		}
 		break;
@@ -566,7 +719,7 @@ local_expand(struct local_state *s)
 			if (local_expand_macros(s, relay, var_luser_relay,
 				&none, var_forward_expansion_filter) == 0 &&
 			    str_len(relay) > 0) {
-				local_forward_add(s, str_ptr(relay));
+				local_address(s, str_ptr(relay));
 			} else {
 				local_result(s, LOCAL_DEFER, "4.3.5",
 				    "luser_relay configuration error");

@@ -109,8 +109,10 @@ local_pass_request(const struct local_state *s, const char *nexthop)
 	str_set(out->sasl_sender, str_ptr(in->sasl_sender));
 	str_set(out->log_ident, str_ptr(in->log_ident));
 	str_set(out->rewrite_context, str_ptr(in->rewrite_context));
-	deliver_rcpt_add(out, str_ptr(r->orig_rcpt), str_ptr(r->address),
-	    r->offset, str_ptr(r->dsn_orcpt), r->notify);
+	/* An alias member goes as itself, with the recipient's offset. */
+	deliver_rcpt_add(out, str_ptr(r->orig_rcpt),
+	    s->log_to ? s->log_to : str_ptr(r->address), r->offset,
+	    str_ptr(r->dsn_orcpt), r->notify);
 	return out;
 }
 
@@ -127,8 +129,9 @@ local_pass(struct local_state *s, const char *param, const char *service)
 	int fd, status;
 	size_t n;
 
-	/* Once per recipient, however often aliases lead here. */
-	str_fmt(key, "%ld %s", s->rcpt->offset, service);
+	/* Once per address, however often aliases lead here. */
+	str_fmt(key, "%ld %s %s", s->rcpt->offset, service,
+	    s->log_to ? s->log_to : str_ptr(s->rcpt->address));
 	if (local_dup(s, "transport", 0, str_ptr(key)))
 		goto out;
 	n = s->result_count;

@@ -254,7 +254,10 @@ class DeliveryMbox(DeliveryBase):
             "tofile: %s/file.out\n"
             "tocmd: \"|cat > %s/cmd.out\"\n"
             "cyca: cycb\n"
-            "cycb: cyca\n" % (sh, sh))
+            "cycb: cyca\n"
+            "mixed: crew, pstdlv3, far@slow.test\n"
+            "staff: pstdlv2\n"
+            "owner-staff: pstdlv4\n" % (sh, sh))
         # pstdlv3: a .forward to its own mailbox and a file in its home.
         home = cls.homes["pstdlv3"]
         pw = pwd.getpwnam("pstdlv3")
@@ -310,19 +313,96 @@ class DeliveryMbox(DeliveryBase):
         self.assertLess(size, 400)
 
     def test_alias_to_several_users(self):
+        # Postfix 3.7 (observed): local members are delivered in the same
+        # process, one status line each, orig_to the alias; the mailboxes
+        # get one Delivered-To: header, the alias.
         self.sendmail(["-f", "bob@example.test", "crew"],
                       "Subject: crew\n\ncrew message\n")
         qid = self.qid_from("bob@example.test")
         for user in ("pstdlv1", "pstdlv2"):
             text = self.mailbox(user, "crew message")
             part = text[text.rindex("From bob@example.test "):]
-            self.assertIn("X-Original-To: crew\n", part)
-            self.assertIn("Delivered-To: crew@example.test\n", part)
-            self.assertIn("Return-Path: <bob@example.test>\n", part)
-        self.expect(r"postfix/local\[\d+\]: %s: to=<crew@example\.test>, "
-                    r"orig_to=<crew>, relay=local, %s, dsn=2\.0\.0, "
-                    r"status=sent \(" % (qid, DELAYS))
+            head = part[:part.index("\n\n")]
+            self.assertRegex(head, r"^From bob@example\.test  .*\n"
+                             r"Return-Path: <bob@example\.test>\n"
+                             r"X-Original-To: crew\n"
+                             r"Delivered-To: crew@example\.test\n"
+                             r"Received: ")
+            self.assertEqual(head.count("Delivered-To:"), 1, head)
         self.expect(r"%s: removed$" % qid)
+        lines = [x for x in self.message_log(qid) if "postfix/local" in x]
+        want = [r"postfix/local\[\d+\]: %s: to=<%s@example\.test>, "
+                r"orig_to=<crew>, relay=local, %s, dsn=2\.0\.0, "
+                r"status=sent \(delivered to mailbox\)$" % (qid, u, DELAYS)
+                for u in ("pstdlv1", "pstdlv2")]
+        self.assertEqual(len(lines), 2, "\n".join(lines))
+        for line, pat in zip(lines, want):
+            self.assertRegex(line, pat)
+
+    def test_alias_nested_and_remote(self):
+        # mixed: a nested alias and a local user in-process; the
+        # non-local address resubmitted as one new message, logged for the
+        # alias after the local deliveries (Postfix 3.7, observed).
+        self.sendmail(["-f", "bob@example.test", "mixed"],
+                      "Subject: mixed\n\nmixed message\n")
+        qid = self.qid_from("bob@example.test")
+        for user in ("pstdlv1", "pstdlv2", "pstdlv3"):
+            text = self.mailbox(user, "mixed message")
+            part = text[text.rindex("From bob@example.test "):]
+            self.assertIn("X-Original-To: mixed\nDelivered-To: "
+                          "mixed@example.test\n", part)
+        m = self.expect(r"postfix/local\[\d+\]: %s: to=<mixed@example\.test>"
+                        r", orig_to=<mixed>, relay=local, %s, dsn=2\.0\.0, "
+                        r"status=sent \(forwarded as (%s)\)$"
+                        % (qid, DELAYS, QID))
+        newid = m.group(1)
+        self.expect(r"%s: removed$" % qid)
+        lines = [x for x in self.message_log(qid) if "postfix/local" in x]
+        # pstdlv1, pstdlv2, pstdlv3's mailbox and saved.mbox, forwarded.
+        self.assertEqual(len(lines), 5, "\n".join(lines))
+        for line, user in zip(lines, ("pstdlv1", "pstdlv2")):
+            self.assertRegex(line, r"to=<%s@example\.test>, orig_to=<mixed>"
+                             r", relay=local, .*\(delivered to mailbox\)$"
+                             % user)
+        self.assertIn("forwarded as", lines[-1])
+        # pstdlv3's .forward keeps a copy in its mailbox (\pstdlv3).
+        self.expect(r"%s: to=<pstdlv3@example\.test>, orig_to=<mixed>, "
+                    r"relay=local, %s, dsn=2\.0\.0, status=sent \(delivered "
+                    r"to mailbox\)$" % (qid, DELAYS))
+        self.expect(r"postfix/qmgr\[\d+\]: %s: from=<bob@example\.test>, "
+                    r"size=\d+, nrcpt=1 \(queue active\)$" % newid)
+        self.expect(r"postfix/error\[\d+\]: %s: to=<far@slow\.test>, "
+                    r"orig_to=<mixed>, relay=none, %s, dsn=4\.4\.1, "
+                    r"status=deferred \(slow destination\)$"
+                    % (newid, DELAYS))
+        path = self.wait_in("deferred", newid)
+        r = self.cmd("postsuper", "-d", newid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(os.path.exists(path))
+
+    def test_alias_owner_resubmits(self):
+        # With owner-staff, every member (local ones too) is resubmitted
+        # with the owner as sender, each its own original recipient
+        # (Postfix 3.7, observed).
+        self.sendmail(["-f", "bob@example.test", "staff"],
+                      "Subject: staff\n\nstaff message\n")
+        qid = self.qid_from("bob@example.test")
+        m = self.expect(r"postfix/local\[\d+\]: %s: to=<staff@example\.test>"
+                        r", orig_to=<staff>, relay=local, %s, dsn=2\.0\.0, "
+                        r"status=sent \(forwarded as (%s)\)$"
+                        % (qid, DELAYS, QID))
+        newid = m.group(1)
+        self.expect(r"postfix/qmgr\[\d+\]: %s: from=<owner-staff@example"
+                    r"\.test>, size=\d+, nrcpt=1 \(queue active\)$" % newid)
+        self.expect(r"postfix/local\[\d+\]: %s: to=<pstdlv2@example\.test>, "
+                    r"relay=local, %s, dsn=2\.0\.0, status=sent \(delivered "
+                    r"to mailbox\)$" % (newid, DELAYS))
+        text = self.mailbox("pstdlv2", "staff message")
+        part = text[text.rindex("From owner-staff@example.test "):]
+        self.assertIn("Return-Path: <owner-staff@example.test>\n"
+                      "X-Original-To: pstdlv2@example.test\n"
+                      "Delivered-To: pstdlv2@example.test\n", part)
+        self.assertIn("\nDelivered-To: staff@example.test\n", part)
 
     def test_alias_to_file_and_command(self):
         self.sendmail(["-f", "carol@example.test", "tofile", "tocmd"],
@@ -358,7 +438,7 @@ class DeliveryMbox(DeliveryBase):
         self.assertIn("Delivered-To: pstdlv3@example.test\n", text)
         saved = os.path.join(self.homes["pstdlv3"], "saved.mbox")
         text = self.wait_file(saved, "forwarded copy")
-        self.assertRegex(text, r"^From dave@example\.test  ")
+        self.assertRegex(text, r"(?m)^From dave@example\.test  ")
         self.assertEqual(os.stat(saved).st_uid,
                          pwd.getpwnam("pstdlv3").pw_uid)
         self.expect(r"postfix/local\[\d+\]: %s: to=<pstdlv3@example\.test>, "
@@ -449,18 +529,17 @@ class DeliveryMbox(DeliveryBase):
             os.path.join(self.spool, "pstdlv1")))
 
     def test_alias_loop_bounces(self):
-        # cyca -> cycb -> cyca.  Postfix 3.7 expands aliases in-process and
-        # bounces with "alias database loop for cycb" (observed); Postern's
-        # local resubmits alias expansions, so the loop is caught by the
-        # Delivered-To: check instead.  Either way: 5.4.6 and a DSN.
+        # cyca -> cycb -> cyca ...: Postfix 3.7 (observed) logs a warning
+        # and bounces the address 101 expansion steps down.
         self.sendmail(["-f", "pstdlv4@example.test", "cyca"],
                       "Subject: going round\n\nround and round\n")
         qid = self.qid_from("pstdlv4@example.test")
-        m = self.expect(r"postfix/local\[\d+\]: (%s): to=<cyc[ab]@example"
-                        r"\.test>, .*relay=local, %s, dsn=5\.4\.6, "
-                        r"status=bounced \((mail forwarding loop for "
-                        r"cyc[ab]@example\.test|alias database loop for "
-                        r"cyc[ab])\)$" % (QID, DELAYS), 30)
+        self.expect(r"postfix/local\[\d+\]: warning: alias database loop "
+                    r"for cycb$")
+        m = self.expect(r"postfix/local\[\d+\]: (%s): to=<cycb@example"
+                        r"\.test>, orig_to=<cyca>, relay=local, %s, "
+                        r"dsn=5\.4\.6, status=bounced \((alias database "
+                        r"loop for cycb)\)$" % (qid, DELAYS), 30)
         self.expect(r"postfix/bounce\[\d+\]: %s: sender non-delivery "
                     r"notification: %s$" % (m.group(1), QID))
         text = self.mailbox("pstdlv4", "round and round")

@@ -794,12 +794,12 @@ main(int argc, char **argv)
 		opts.mode = SM_ALIASES;
 	sm_options(argc, argv, &opts);
 
+	if (opts.mode != SM_ENQUEUE && opts.mode != SM_VERIFY)
+		sm_other_mode(&opts, argc - optind);
 	/* Each argument may hold several addresses, as in Postfix. */
 	rcpts = argv_new();
 	for (int i = optind; i < argc; i++)
 		(void)addr_parse_list(argv[i], rcpts);
-	if (opts.mode != SM_ENQUEUE && opts.mode != SM_VERIFY)
-		sm_other_mode(&opts, argc - optind);
 
 	users = match_list_new("authorized_submit_users",
 	    var_authorized_submit_users, 0);

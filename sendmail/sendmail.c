@@ -601,6 +601,7 @@ sm_enqueue(const struct sm_opts *o, struct argv *rcpts)
 	struct attr_list *al = attr_new();
 	struct str *fullname = str_new(100);
 	const char *sender;
+	char *sender_copy = NULL;
 	struct argv *list;
 	bool ok = false;
 	long hdr_rcpt;
@@ -612,7 +613,10 @@ sm_enqueue(const struct sm_opts *o, struct argv *rcpts)
 		if (addr_parse_list(o->sender, list) != 1)
 			msg_warn("-f option specified malformed sender: %s",
 			    o->sender);
-		sender = list->argc > 0 ? xstrdup(list->argv[0]) : "";
+		if (list->argc > 0)
+			sender = sender_copy = xstrdup(list->argv[0]);
+		else
+			sender = "";
 		argv_free(list);
 	} else
 		sender = str_ptr(sm_user);
@@ -698,6 +702,7 @@ done:
 	stream_close(from);
 	attr_free(al);
 	str_free(fullname);
+	free(sender_copy);
 	sm_postdrop_done(pid, ok);
 }
 

@@ -11,6 +11,7 @@ until the queue is empty and checks, from the mboxes split at their From_
 lines:
   - every (user, message number) pair is delivered at least once: no loss;
   - no message is left anywhere in the queue, nor in corrupt/;
+  - every delivery has its status=sent line in the log;
   - duplicates (a delivery made again because the agent or qmgr died
     between the mailbox write and the queue file update) are counted and
     printed as "duplicates: N"; they must stay within the number of
@@ -297,6 +298,18 @@ class CrashTest(unittest.TestCase):
         self.assertEqual(extra, [])
         self.assertEqual(partial, [], "seed %d" % seed)
         self.assertNotIn("status=bounced", log)
+        # Every delivery is in the log too (pflogsumm counts these lines).
+        qids = {}
+        for q, n in re.findall(r"cleanup\[\d+\]: (\w+): "
+                               r"message-id=<crash\.(\d+)@", log):
+            qids[q] = int(n)
+        logged = set()
+        for q, u in re.findall(r"local\[\d+\]: (\w+): to=<(\w+)@"
+                               r"example\.test>.*status=sent", log):
+            if q in qids:
+                logged.add((u, qids[q]))
+        self.assertEqual(sorted(want - logged), [],
+                         "deliveries without a status=sent log line")
         # One recipient per local request (local_destination_recipient_
         # limit = 1); a qmgr kill can repeat every delivery then in flight
         # (at most the local process limit, 100, but really the window of

@@ -238,16 +238,16 @@ class CrashTest(unittest.TestCase):
 
         # Kill while the mail flows: until the budget is spent, or the
         # submitters are done and the queue has drained.
-        kills = {"qmgr": 0, "local": 0}
-        killed = {"qmgr": 0, "local": 0}   # processes actually killed
-        while sum(kills.values()) < sum(max_kills.values()):
+        killed = {"qmgr": 0, "local": 0}
+        kill_until = time.time() + 60
+        while sum(killed.values()) < sum(max_kills.values()) and \
+                time.time() < kill_until:
             time.sleep(rng.uniform(0.02, 0.25))
             if not any(t.is_alive() for t in threads) and \
                     not self.queue_files():
                 break
-            choices = [n for n in kills if kills[n] < max_kills[n]]
+            choices = [n for n in killed if killed[n] < max_kills[n]]
             name = rng.choice(choices)
-            kills[name] += 1
             pids = sorted(self.instance_procs(name))
             if name == "local" and rng.random() < 0.5:
                 # Half of the local kills aim at a process that has a
@@ -255,7 +255,7 @@ class CrashTest(unittest.TestCase):
                 # queue file update, or in the middle of the write.
                 pids = self.writing_locals(0.5) or pids
             if not pids:
-                continue
+                continue    # not running now (master starts it again)
             pid = rng.choice(pids)
             try:
                 os.kill(pid, 9)

@@ -31,11 +31,11 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 USER = "pstbench"
 
+QMGR_CF = "qmgr      unix  n       -       n       300     1       qmgr\n"
 MASTER_CF = """\
 postlog   unix-dgram n  -       n       -       1       postlogd
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 bounce    unix  -       -       n       -       0       bounce
 defer     unix  -       -       n       -       0       bounce
@@ -121,10 +121,39 @@ def measure(sendmail, env, maillog, n, streams):
     return n / (end - start), n / (submitted - start)
 
 
+def queued(queue, sub="incoming"):
+    n = 0
+    for _root, _dirs, files in os.walk(os.path.join(queue, sub)):
+        n += len(files)
+    return n
+
+
+def measure_delivery(side, n, streams):
+    """Delivery alone: the mail waits in incoming/ (no qmgr in master.cf)
+    until all N are there; then qmgr is added with postfix reload."""
+    submit_all(side.sendmail, side.env, n, streams)
+    deadline = time.perf_counter() + 120
+    while queued(side.queue) < n:
+        if time.perf_counter() > deadline:
+            raise Stuck("only %d of %d in incoming/" % (queued(side.queue),
+                                                       n))
+        time.sleep(0.05)
+    state = {"pos": os.path.getsize(side.maillog), "count": 0}
+    start = time.perf_counter()
+    side.add_qmgr()
+    deadline = start + float(os.environ.get("BENCH_WAIT", 600))
+    while count_sent(side.maillog, state) < n:
+        if time.perf_counter() > deadline:
+            raise Stuck("only %d of %d delivered in time; see %s"
+                        % (state["count"], n, side.maillog))
+        time.sleep(0.02)
+    return n / (time.perf_counter() - start)
+
+
 class Ours:
     name = "Postern"
 
-    def __init__(self, base, build):
+    def __init__(self, base, build, qmgr=True):
         sys.path.insert(0, os.path.join(TOP, "tests"))
         os.environ["POSTERN_BUILD"] = build
         import e2e
@@ -133,14 +162,20 @@ class Ours:
         for d in (self.top, self.spool):
             os.makedirs(d)
         os.chmod(self.spool, 0o775)
-        self.inst = e2e.Instance(self.top, MASTER_CF,
+        self.inst = e2e.Instance(self.top,
+                                 MASTER_CF + (QMGR_CF if qmgr else ""),
                                  COMMON_MAIN % {"spool": self.spool})
+        self.queue = self.inst.queue
         self.sendmail = os.path.join(self.inst.bin, "sendmail")
         self.env = dict(os.environ, MAIL_CONFIG=self.inst.conf)
         self.maillog = self.inst.maillog
 
     def start(self):
         self.inst.start()
+
+    def add_qmgr(self):
+        self.inst.write("master.cf", MASTER_CF + QMGR_CF)
+        self.inst.postfix("reload")
 
     def stop(self):
         self.inst.stop()
@@ -149,7 +184,7 @@ class Ours:
 class Oracle:
     name = "Postfix"
 
-    def __init__(self, base):
+    def __init__(self, base, qmgr=True):
         self.top = os.path.join(base, "postfix")
         self.spool = os.path.join(base, "mail-postfix")
         self.conf = os.path.join(self.top, "etc")
@@ -173,8 +208,9 @@ class Oracle:
                    self.maillog, self.top))
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
             f.write(main + COMMON_MAIN % {"spool": self.spool})
+        self.queue = queue
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
-            f.write(MASTER_CF)
+            f.write(MASTER_CF + (QMGR_CF if qmgr else ""))
         self.sendmail = "/usr/sbin/sendmail"
         self.env = dict(os.environ, MAIL_CONFIG=self.conf)
 
@@ -187,6 +223,11 @@ class Oracle:
 
     def start(self):
         self.postfix("start")
+
+    def add_qmgr(self):
+        with open(os.path.join(self.conf, "master.cf"), "w") as f:
+            f.write(MASTER_CF + QMGR_CF)
+        self.postfix("reload")
 
     def stop(self):
         self.postfix("stop")
@@ -245,6 +286,7 @@ def main():
                  "root fs" if a.no_mount else "private journaled ext4"),
               flush=True)
         results = {"Postern": [], "Postfix": []}
+        delivery = {"Postern": [], "Postfix": []}
         order = ["Postern", "Postfix"] if oracle else ["Postern"]
         for run in range(a.runs):
             seq = order if run % 2 == 0 else order[::-1]
@@ -260,20 +302,35 @@ def main():
                                         side.maillog, a.n, a.streams)
                 finally:
                     side.stop()
-                results[name].append(rate)
-                print("%s run %d: %.0f msgs/s end to end (submission "
-                      "alone %.0f msgs/s)" % (name, run + 1, rate, sub),
-                      flush=True)
                 shutil.rmtree(d, True)
-        for name in order:
-            r = results[name]
-            print("%s: %.0f-%.0f msgs/s (%d runs)"
-                  % (name, min(r), max(r), len(r)))
-        if oracle:
-            ratios = [p / f for p, f in zip(results["Postern"],
-                                            results["Postfix"])]
-            print("Postern/Postfix: %s" % ", ".join("%.2f" % x
-                                                    for x in ratios))
+                os.makedirs(d)
+                os.chmod(d, 0o755)
+                side = (Ours(d, build, False) if name == "Postern"
+                        else Oracle(d, False))
+                side.start()
+                try:
+                    time.sleep(1)
+                    dlv = measure_delivery(side, a.n, a.streams)
+                finally:
+                    side.stop()
+                results[name].append(rate)
+                delivery[name].append(dlv)
+                print("%s run %d: %.0f msgs/s end to end (submission "
+                      "alone %.0f msgs/s); delivery alone (qmgr + local, "
+                      "from incoming/) %.0f msgs/s"
+                      % (name, run + 1, rate, sub, dlv), flush=True)
+                shutil.rmtree(d, True)
+        for what, res in (("end to end", results),
+                          ("delivery alone", delivery)):
+            for name in order:
+                r = res[name]
+                print("%s %s: %.0f-%.0f msgs/s (%d runs)"
+                      % (name, what, min(r), max(r), len(r)))
+            if oracle:
+                ratios = [p / f for p, f in zip(res["Postern"],
+                                                res["Postfix"])]
+                print("Postern/Postfix %s: %s"
+                      % (what, ", ".join("%.2f" % x for x in ratios)))
     except Stuck as e:
         # Keep the instance, its log and the mounted file system for a look.
         print("%s\nkept %s%s" % (e, base, " (mounted: umount it after)"

@@ -16,7 +16,8 @@ top=$PWD/demo
 conf=$top/etc/postfix
 bin=$top/usr/sbin
 # postfix start-fg creates the queue and data directories with their owners.
-mkdir -p "$top/var/spool" "$top/var/lib"
+mkdir -p "$top/var/spool" "$top/var/lib" "$top/var/mail"
+chmod 1777 "$top/var/mail"
 getent group postdrop >/dev/null || groupadd -r postdrop
 getent passwd postfix >/dev/null ||
     useradd -r -U -M -d /nonexistent -s /usr/sbin/nologin postfix
@@ -29,7 +30,8 @@ getent passwd postfix >/dev/null ||
     "myhostname = demo.postern.test" \
     "alias_maps = hash:$conf/aliases" \
     "alias_database = hash:$conf/aliases" \
-    "maillog_file = /dev/stdout"
+    "maillog_file = /dev/stdout" \
+    "mail_spool_directory = $top/var/mail"
 printf 'postmaster: root\nabuse: postmaster\n' > "$conf/aliases"
 "$top/usr/sbin/postalias" -c "$conf" "hash:$conf/aliases"
 echo "== Postern installed in $top; demo configuration ($conf):"

@@ -8,7 +8,11 @@
  * (fcntl, flock, dotlock; deliver_lock_attempts tries deliver_lock_delay
  * apart, stale dotlocks removed after stale_lock_time), appended to,
  * fsynced, and cut back to its old size on any error, so a failed delivery
- * leaves no half message.  mailbox_size_limit bounds the file.
+ * leaves no half message.  Only a delivery killed in its write (kill -9,
+ * a crash) can leave one, which is delivered again; when the file does
+ * not end in a newline, the next message starts after "\n\n" (with a
+ * warning), so that readers do not take it as part of the half one.
+ * mailbox_size_limit bounds the file.
  *
  * A Maildir message is written to tmp/TIME.PPID.HOST, fsynced, and renamed
  * to new/TIME.VDEVIINOMUSEC.HOST (Postfix's names), then new/ is fsynced.
@@ -134,6 +138,33 @@ local_kernel_lock(int fd, int mask, struct str *why)
 }
 
 /*
+ * Whether the file open (write-only) on fd ends in a newline; true when
+ * that cannot be read.  Read through a second, read-only descriptor of
+ * the same open file.
+ */
+static bool
+local_ends_in_newline(int fd)
+{
+	struct str *path = str_new(0);
+	struct stat st, wst;
+	char c = '\n';
+	int rfd;
+
+	str_fmt(path, "/proc/self/fd/%d", fd);
+	/* The magic link reopens the same inode, whatever its path now. */
+	rfd = open(str_ptr(path), O_RDONLY | O_CLOEXEC);
+	str_free(path);
+	if (rfd < 0)
+		return true;
+	if (fstat(rfd, &st) < 0 || fstat(fd, &wst) < 0 ||
+	    st.st_ino != wst.st_ino || st.st_dev != wst.st_dev ||
+	    st.st_size == 0 || pread(rfd, &c, 1, st.st_size - 1) != 1)
+		c = '\n';
+	close(rfd);
+	return c == '\n';
+}
+
+/*
  * Append the message to an mbox file as u.  The "what" of the reason:
  * "mailbox PATH" for mailboxes, "file PATH" for files.  as_user: open
  * with the user's IDs (home directory); else as root (the spool, unless
@@ -187,6 +218,15 @@ local_mbox_append(struct local_state *s, const char *path,
 		goto out;
 	}
 	w.fd = fd;
+	if (old_size > 0 && S_ISREG(st.st_mode) && !local_ends_in_newline(fd)) {
+		/* A delivery killed mid-write (kill -9, a crash) left half a
+		 * message: start ours on a line of its own, after a blank
+		 * line, or readers would take it as part of that one. */
+		msg_warn("%s: the last message is incomplete (no newline at "
+			 "the end): the new one starts after a blank line",
+		    path);
+		str_cat(w.buf, "\n\n");
+	}
 	if (var_mailbox_size_limit > 0) {
 		w.limit = var_mailbox_size_limit - (long)old_size;
 		if (w.limit <= 0) {

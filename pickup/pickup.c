@@ -112,6 +112,12 @@ pickup_copy(struct stream *st, struct stream *out, uid_t uid)
 #define PICKUP_STAT_TEMP                                                       \
 	(CLEANUP_STAT_WRITE | CLEANUP_STAT_DEFER | CLEANUP_STAT_PROXY)
 
+static int
+pickup_open(const char *path)
+{
+	return open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+}
+
 static enum pickup_result
 pickup_one(const char *id)
 {
@@ -124,8 +130,15 @@ pickup_one(const char *id)
 	int fd, status;
 
 	queue_path(path, QUEUE_MAILDROP, id);
-	fd =
-	    open(str_ptr(path), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = pickup_open(str_ptr(path));
+	if (fd < 0 && errno == EACCES && lstat(str_ptr(path), &info) == 0 &&
+	    S_ISREG(info.st_mode)) {
+		/* postdrop writes it mode 0600 and marks it complete when
+		 * done (then wakes us): not ready is not worth a warning. */
+		if (!queue_complete(&info))
+			goto out;
+		fd = pickup_open(str_ptr(path)); /* it just became ready */
+	}
 	if (fd < 0) {
 		if (errno == ELOOP)
 			queue_corrupt(QUEUE_MAILDROP, id,

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@ static struct {
 	int sock_fd;
 	int file_fd;
 	bool file_dead; /* failed once: do not fail again */
+	bool stalled;   /* a wait for room timed out: do not wait again */
 	char *host;
 	msg_clock_fn *clock;
 } msg_log = { .sock_fd = -1, .file_fd = -1 };
@@ -280,11 +282,18 @@ msg_logger_clock(msg_clock_fn *fn)
 	msg_log.clock = fn;
 }
 
+/* How long a client waits for room in a busy postlogd's queue. */
+#define MSG_LOGGER_WAIT_MS 1000
+
 /*
  * One datagram to the postlog socket: 0 when it was taken whole, -1 when
  * the caller should fall back.  A reader that went away (ECONNREFUSED
  * after a reload) gets one fresh connection; a full queue (EAGAIN) does
- * not, because the reader is alive and only slow.
+ * not, because the reader is alive and only slow: the line waits for
+ * room, up to MSG_LOGGER_WAIT_MS (under load postlogd falls behind for a
+ * moment, and a dropped line would be a delivery missing from the log).
+ * A reader that does not make room in that time is taken as stuck, and
+ * later lines do not wait until one is taken again.
  */
 static int
 msg_logger_send(const char *buf, size_t len)
@@ -312,12 +321,37 @@ msg_logger_send(const char *buf, size_t len)
 			}
 			msg_log.sock_fd = fd;
 		}
-		do
+		for (int waited = 0;;) {
+			struct pollfd pfd = { .fd = msg_log.sock_fd,
+				.events = POLLOUT };
+			struct timespec t0, t1;
+
 			got = send(msg_log.sock_fd, buf, len,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
-		while (got < 0 && errno == EINTR);
-		if (got == (ssize_t)len)
+			if (got >= 0)
+				break;
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != ENOBUFS)
+				break;
+			if (msg_log.stalled || waited >= MSG_LOGGER_WAIT_MS) {
+				msg_log.stalled = true;
+				break;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			(void)poll(&pfd, 1,
+			    errno == ENOBUFS ? 10
+					     : MSG_LOGGER_WAIT_MS - waited);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			waited += (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+					(t1.tv_nsec - t0.tv_nsec) / 1000000) +
+				  1;
+		}
+		if (got == (ssize_t)len) {
+			msg_log.stalled = false;
 			return 0;
+		}
 		if (got >= 0 || errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == ENOBUFS || errno == EMSGSIZE)
 			return -1;

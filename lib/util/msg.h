@@ -20,9 +20,12 @@
  *                                 byte >= 0x80 becomes '?' (smtputf8_enable = no)
  * msg_logger(sock, file, why)     the maillog_file client: send each line, as
  *                                 "Mon DD HH:MM:SS HOST TAG[PID]: text", as one
- *                                 datagram to the UNIX-domain datagram socket sock,
- *                                 never blocking; when that fails (no socket, no
- *                                 reader, queue full) append it to file instead
+ *                                 datagram to the UNIX-domain datagram socket sock;
+ *                                 a full queue (a busy reader) is waited on for
+ *                                 up to 1 s, and after one such wait times out,
+ *                                 lines do not wait again until one is taken;
+ *                                 when sending fails (no socket, no reader,
+ *                                 queue still full) append it to file instead
  *                                 (NULL: the line is lost).  sock NULL: append to
  *                                 file directly, opened now (0, or -1 with why and
  *                                 nothing changed).  Both NULL: logger off, no

@@ -236,7 +236,10 @@ test_fallback_refused(struct test *t)
 	str_free(exp);
 }
 
-/* A reader that does not keep up: EAGAIN, never a blocked sender. */
+/*
+ * A reader that takes nothing: the sender waits about a second for room,
+ * then the lines go to the fallback file, without waiting again.
+ */
 static void
 test_fallback_full(struct test *t)
 {
@@ -256,6 +259,35 @@ test_fallback_full(struct test *t)
 	close(fd);
 	str_free(got);
 	str_free(exp);
+}
+
+/* A reader that falls behind but keeps reading loses no line. */
+static void
+test_slow_reader(struct test *t)
+{
+	struct str *got = str_new(100);
+	const char *sock = in_tmp("slow.sock");
+	int fd = bind_dgram(sock), status = -1, lines = 3000;
+	pid_t pid;
+
+	if ((pid = fork()) == 0) {
+		struct timespec pause = { 0, 100 * 1000 * 1000 };
+		int n = 0;
+
+		nanosleep(&pause, NULL);
+		while (n < lines && strcmp(recv_line(fd, got), "(none)") != 0)
+			n++;
+		_exit(n == lines ? 0 : 1);
+	}
+	logger_on(sock, in_tmp("slow.log"));
+	for (int i = 0; i < lines; i++)
+		msg_info("line %d", i);
+	logger_off();
+	TEST_STR(t, slurp(in_tmp("slow.log"), got), "");
+	TEST_INT(t, waitpid(pid, &status, 0), pid);
+	TEST_INT(t, status, 0);
+	close(fd);
+	str_free(got);
 }
 
 /* postlogd's socket replaced (master reload): the next line reconnects. */
@@ -428,6 +460,7 @@ static const struct test_case cases[] = {
 	{ "fallback_missing", test_fallback_missing },
 	{ "fallback_refused", test_fallback_refused },
 	{ "fallback_full", test_fallback_full },
+	{ "slow_reader", test_slow_reader },
 	{ "reconnect", test_reconnect },
 	{ "printable", test_printable },
 	{ "writer", test_writer },

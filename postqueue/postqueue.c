@@ -9,7 +9,6 @@
  * qmgr (public/qmgr) and pickup (public/pickup).  Writes nothing to the
  * queue.  Every attribute from showq is bounded by SHOWQ_VALUE_MAX.
  */
-#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -24,12 +23,12 @@
 #include <unistd.h>
 
 #include "lib/util/alloc.h"
-#include "lib/util/lline.h"
 #include "lib/util/msg.h"
 #include "lib/util/sock.h"
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
 #include "lib/mail/attr.h"
+#include "lib/mail/confdir.h"
 #include "lib/mail/config.h"
 #include "lib/mail/maillog.h"
 #include "lib/mail/match_list.h"
@@ -38,7 +37,6 @@
 #include "lib/mail/showq_proto.h"
 #include "lib/mail/trigger.h"
 
-#define PQ_CONF_LINE_LIMIT 8192 /* main.cf lines read by the dir check */
 
 /* Right edge of mailq's "(reason)" lines, as Postfix prints them. */
 #define PQ_REASON_EDGE 76
@@ -51,74 +49,6 @@ static void __attribute__((noreturn)) usage(void)
 	msg_fatal_status(EX_UNAVAILABLE,
 	    "usage: postqueue -f | postqueue -i queueid | postqueue -j | "
 	    "postqueue -p | postqueue -s site");
-}
-
-/* Set-gid and not run by root: the caller is not trusted. */
-static bool
-pq_untrusted(void)
-{
-	return getuid() != 0 &&
-	       (getuid() != geteuid() || getgid() != getegid() ||
-		   getauxval(AT_SECURE) != 0);
-}
-
-/* Is dir a word of value (comma or white space separated)? */
-static bool
-pq_listed(const char *value, const char *dir)
-{
-	const char *sep = ", \t\r\n";
-	size_t n;
-
-	while (*(value += strspn(value, sep))) {
-		n = strcspn(value, sep);
-		if (n == strlen(dir) && strncmp(value, dir, n) == 0)
-			return true;
-		value += n;
-	}
-	return false;
-}
-
-/*
- * Postfix's rule for set-gid programs: an untrusted caller's config
- * directory must be the default or be listed in the default main.cf
- * (read as text), else it could point us at its own queue_directory.
- */
-static void
-pq_check_dir(const char *dir)
-{
-	const char *path = DEF_CONFIG_DIR "/main.cf";
-	struct str *buf;
-	struct lline ll;
-	bool found = false;
-	char *eq, *name;
-	FILE *fp;
-	int got;
-
-	if (strcmp(dir, DEF_CONFIG_DIR) == 0)
-		return;
-	if ((fp = fopen(path, "r")) == NULL)
-		msg_fatal("open file %s: %m", path);
-	buf = str_new(200);
-	lline_open(&ll, fp, path, PQ_CONF_LINE_LIMIT);
-	while (!found && (got = lline_read(&ll, buf)) != 0) {
-		if (got < 0 || (eq = strchr(str_ptr(buf), '=')) == NULL)
-			continue;
-		*eq = 0;
-		name = str_ptr(buf) + strspn(str_ptr(buf), " \t");
-		name[strcspn(name, " \t")] = 0;
-		if (strcmp(name, "alternate_config_directories") == 0 ||
-		    strcmp(name, "multi_instance_directories") == 0)
-			found = pq_listed(eq + 1, dir);
-	}
-	lline_close(&ll);
-	fclose(fp);
-	str_free(buf);
-	if (!found) {
-		msg_error("unauthorized configuration directory name: %s", dir);
-		msg_fatal("specify \"alternate_config_directories = %s\" or "
-			  "\"multi_instance_directories = %s\" in %s",
-		    dir, dir, path);
-	}
 }
 
 static void
@@ -501,7 +431,7 @@ main(int argc, char **argv)
 	 */
 	if (getenv("MAIL_CONFIG") != NULL)
 		dir = env_dir = xstrdup(getenv("MAIL_CONFIG"));
-	if (pq_untrusted()) {
+	if (confdir_untrusted()) {
 		char *tz = getenv("TZ") ? xstrdup(getenv("TZ")) : NULL;
 
 		(void)clearenv();
@@ -548,8 +478,8 @@ main(int argc, char **argv)
 	if (argc > optind || mode == PQ_NONE)
 		usage();
 
-	if (dir != NULL && pq_untrusted())
-		pq_check_dir(dir);
+	if (dir != NULL && confdir_untrusted())
+		confdir_check(dir);
 	config_init(dir);
 	/* config_init() keeps its own copy; dir is not used after this. */
 	free(env_dir);

@@ -37,7 +37,6 @@
 #include "lib/mail/showq_proto.h"
 #include "lib/mail/trigger.h"
 
-
 /* Right edge of mailq's "(reason)" lines, as Postfix prints them. */
 #define PQ_REASON_EDGE 76
 

@@ -31,24 +31,6 @@
 #include "lib/mail/record.h"
 #include "postsuper/postsuper.h"
 
-/* Append one record (type, LEB128 length, data) to out. */
-static void
-ps_rq_rec(struct str *out, int type, const struct str *data)
-{
-	size_t rest = str_len(data);
-	char c = (char)type;
-
-	str_catn(out, &c, 1);
-	do {
-		c = (char)(rest & 0x7f);
-		rest >>= 7;
-		if (rest != 0)
-			c = (char)(c | 0x80);
-		str_catn(out, &c, 1);
-	} while (rest != 0);
-	str_catn(out, str_ptr(data), str_len(data));
-}
-
 /* A record of the envelope that a submission may carry. */
 static bool
 ps_rq_keep_env(int type, const struct str *buf)
@@ -104,7 +86,7 @@ ps_rq_scan(struct stream *in, const char *path, struct str *env, long *content,
 		switch (type) {
 		case REC_TYPE_TIME:
 			if (str_len(env) == 0)
-				ps_rq_rec(env, type, buf);
+				rec_cat(env, type, str_ptr(buf), str_len(buf));
 			break;
 		case REC_TYPE_MESG:
 			*content = pos;
@@ -117,8 +99,9 @@ ps_rq_scan(struct stream *in, const char *path, struct str *env, long *content,
 			break;
 		case REC_TYPE_RCPT:
 			if (notify != NULL)
-				ps_rq_rec(recips, REC_TYPE_DSN_NOTIFY, notify);
-			ps_rq_rec(recips, type, buf);
+				rec_cat(recips, REC_TYPE_DSN_NOTIFY,
+				    str_ptr(notify), str_len(notify));
+			rec_cat(recips, type, str_ptr(buf), str_len(buf));
 			notify = str_free(notify);
 			(*nrcpt)++;
 			break;
@@ -131,13 +114,14 @@ ps_rq_scan(struct stream *in, const char *path, struct str *env, long *content,
 			break;
 		default:
 			if (str_len(env) > 0 && ps_rq_keep_env(type, buf))
-				ps_rq_rec(env, type, buf);
+				rec_cat(env, type, str_ptr(buf), str_len(buf));
 			/* A sendmail -bv probe stays one (queue.h). */
 			if (str_len(env) > 0 && type == REC_TYPE_ATTR &&
 			    strncmp(str_ptr(buf), "trace_flags=", 12) == 0 &&
 			    (atol(str_ptr(buf) + 12) & QUEUE_TRACE_VERIFY)) {
 				str_fmt(buf, "%d", CLEANUP_XFLAG_VERIFY);
-				ps_rq_rec(env, REC_TYPE_FLGS, buf);
+				rec_cat(env, REC_TYPE_FLGS, str_ptr(buf),
+				    str_len(buf));
 			}
 			break;
 		}
@@ -175,7 +159,7 @@ ps_rq_copy(int fd, long content, struct str *out, const char *path,
 	while ((type = rec_get(in, buf, (size_t)var_line_length_limit)) ==
 		   REC_TYPE_NORM ||
 	       type == REC_TYPE_CONT)
-		ps_rq_rec(out, type, buf);
+		rec_cat(out, type, str_ptr(buf), str_len(buf));
 	if (type != REC_TYPE_XTRA)
 		str_fmt(why, "%s: damaged content", path);
 	else
@@ -190,7 +174,6 @@ ps_requeue(const char *queue, const char *id, struct str *newid,
     struct str *why)
 {
 	struct str *path = str_new(64), *data = str_new(4096);
-	struct str *empty = str_new(1);
 	struct stream *in = NULL;
 	long content, nrcpt;
 	int fd = -1, out = -1, rc = -1;
@@ -207,11 +190,11 @@ ps_requeue(const char *queue, const char *id, struct str *newid,
 		rc = 1;
 		goto out;
 	}
-	ps_rq_rec(data, REC_TYPE_MESG, empty);
+	rec_cat(data, REC_TYPE_MESG, "", 0);
 	if (ps_rq_copy(fd, content, data, str_ptr(path), why) < 0)
 		goto out;
-	ps_rq_rec(data, REC_TYPE_XTRA, empty);
-	ps_rq_rec(data, REC_TYPE_END, empty);
+	rec_cat(data, REC_TYPE_XTRA, "", 0);
+	rec_cat(data, REC_TYPE_END, "", 0);
 
 	if ((out = queue_create(QUEUE_MAILDROP, newid, why)) < 0)
 		goto out;
@@ -238,6 +221,5 @@ out:
 	stream_close(in);
 	str_free(path);
 	str_free(data);
-	str_free(empty);
 	return rc;
 }

@@ -20,24 +20,6 @@
 #include "lib/mail/rcpt_log.h"
 #include "lib/mail/record.h"
 
-/* Append one record (type, LEB128 length, data) to out. */
-static void
-rcpt_log_rec(struct str *out, int type, const char *data, size_t len)
-{
-	char c = (char)type;
-	size_t rest = len;
-
-	str_catn(out, &c, 1);
-	do {
-		c = (char)(rest & 0x7f);
-		rest >>= 7;
-		if (rest != 0)
-			c = (char)(c | 0x80);
-		str_catn(out, &c, 1);
-	} while (rest != 0);
-	str_catn(out, data, len);
-}
-
 /* One A record "name=value": control characters become spaces, long
  * values are cut at RCPT_LOG_VALUE_MAX. */
 static void
@@ -55,7 +37,7 @@ rcpt_log_attr(struct str *out, const char *name, const char *value)
 			break;
 		str_catn(buf, (c < 0x20 || c == 0x7f) ? " " : p, 1);
 	}
-	rcpt_log_rec(out, REC_TYPE_ATTR, str_ptr(buf), str_len(buf));
+	rec_cat(out, REC_TYPE_ATTR, str_ptr(buf), str_len(buf));
 	str_free(buf);
 }
 
@@ -85,7 +67,7 @@ rcpt_log_encode(struct str *out, const struct rcpt_log_entry *ent)
 	if (ent->mta != NULL && *ent->mta != 0)
 		rcpt_log_attr(out, "mta", ent->mta);
 	rcpt_log_num(out, "time", ent->time);
-	rcpt_log_rec(out, REC_TYPE_END, "", 0);
+	rec_cat(out, REC_TYPE_END, "", 0);
 }
 
 /*

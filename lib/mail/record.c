@@ -81,10 +81,10 @@ rec_size(size_t len)
 	return n + len;
 }
 
-int
-rec_put(struct stream *st, int type, const void *data, size_t len)
+/* The type byte and length of a record into hdr; returns their size. */
+static size_t
+rec_header(unsigned char *hdr, int type, size_t len)
 {
-	unsigned char hdr[1 + REC_LEN_BYTES];
 	size_t n = 0, v = len;
 
 	if (!rec_type_ok(type))
@@ -99,9 +99,28 @@ rec_put(struct stream *st, int type, const void *data, size_t len)
 			hdr[n] |= 0x80;
 		n++;
 	} while (v != 0);
+	return n;
+}
+
+int
+rec_put(struct stream *st, int type, const void *data, size_t len)
+{
+	unsigned char hdr[1 + REC_LEN_BYTES];
+	size_t n = rec_header(hdr, type, len);
+
 	if (stream_write(st, hdr, n) < 0 || stream_write(st, data, len) < 0)
 		return -1;
 	return 0;
+}
+
+void
+rec_cat(struct str *out, int type, const void *data, size_t len)
+{
+	unsigned char hdr[1 + REC_LEN_BYTES];
+	size_t n = rec_header(hdr, type, len);
+
+	str_catn(out, hdr, n);
+	str_catn(out, data, len);
 }
 
 int

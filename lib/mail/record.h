@@ -5,6 +5,9 @@
  * rec_put(st, type, data, len)   write one record; 0, or -1 on a write error
  * rec_puts(st, type, cstr)       rec_put of a C string
  * rec_fmt(st, type, fmt, ...)    rec_put of printf output
+ * rec_cat(out, type, data, len)  append the same encoding to a str (for
+ *                                a record that must reach a file in one
+ *                                write, as the bounce/defer logs do)
  * rec_get(st, buf, limit)        read one record into buf: its type (> 0),
  *                                or REC_EOF (clean end before a record),
  *                                REC_TRUNC (end of input inside a record),
@@ -98,6 +101,7 @@ struct rec_meta {
 
 int rec_put(struct stream *, int, const void *, size_t);
 int rec_puts(struct stream *, int, const char *);
+void rec_cat(struct str *, int, const void *, size_t);
 int rec_fmt(struct stream *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 int rec_get(struct stream *, struct str *, size_t)

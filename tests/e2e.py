@@ -6,6 +6,7 @@ private tables, never /etc/postfix.  Tests that compare with Debian's Postfix
 (the oracle) call need_oracle(), which skips loudly when it is not installed.
 """
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -93,6 +94,29 @@ def ensure_users():
                       capture_output=True).returncode != 0:
         subprocess.run(["useradd", "-r", "-U", "-M", "-d", "/nonexistent",
                         "-s", "/usr/sbin/nologin", "postfix"], check=True)
+
+
+def make_users(top, names):
+    """Local test accounts names, each with a home directory top/home/NAME
+    (mode 755, owned by the user) and /bin/sh; any leftover account of the
+    same name is removed first.  Returns {name: home}."""
+    homes = {}
+    for u in names:
+        subprocess.run(["userdel", "-f", u], capture_output=True)
+        home = os.path.join(top, "home", u)
+        os.makedirs(home)
+        subprocess.run(["useradd", "-M", "-d", home, "-s", "/bin/sh", u],
+                       check=True, capture_output=True)
+        pw = pwd.getpwnam(u)
+        os.chown(home, pw.pw_uid, pw.pw_gid)
+        os.chmod(home, 0o755)
+        homes[u] = home
+    return homes
+
+
+def remove_users(names):
+    for u in names:
+        subprocess.run(["userdel", "-f", u], capture_output=True)
 
 
 def free_port():

@@ -114,15 +114,8 @@ class CrashTest(unittest.TestCase):
             self.addCleanup(shutil.rmtree, self.top, True)
         else:
             print("\ncrash test: keeping %s" % self.top)
-        self.addCleanup(self.remove_users)
-        for u in USERS:
-            subprocess.run(["userdel", "-f", u], capture_output=True)
-            home = os.path.join(self.top, "home", u)
-            os.makedirs(home)
-            subprocess.run(["useradd", "-M", "-d", home, "-s", "/bin/sh",
-                            u], check=True, capture_output=True)
-            pw = pwd.getpwnam(u)
-            os.chown(home, pw.pw_uid, pw.pw_gid)
+        self.addCleanup(e2e.remove_users, USERS)
+        e2e.make_users(self.top, USERS)
         self.spool = os.path.join(self.top, "mail")
         os.makedirs(self.spool)
         os.chmod(self.spool, 0o775)
@@ -140,11 +133,6 @@ class CrashTest(unittest.TestCase):
                                  extra)
         self.addCleanup(self.inst.stop)
         self.inst.start()
-
-    @staticmethod
-    def remove_users():
-        for u in USERS:
-            subprocess.run(["userdel", "-f", u], capture_output=True)
 
     def instance_procs(self, name):
         out = []

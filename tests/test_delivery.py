@@ -56,26 +56,6 @@ HEADER = ("-Queue ID-  --Size-- ----Arrival Time---- "
           "-Sender/Recipient-------\n")
 
 
-def make_users(top):
-    homes = {}
-    for u in USERS:
-        subprocess.run(["userdel", "-f", u], capture_output=True)
-        home = os.path.join(top, "home", u)
-        os.makedirs(home)
-        subprocess.run(["useradd", "-M", "-d", home, "-s", "/bin/sh", u],
-                       check=True, capture_output=True)
-        pw = pwd.getpwnam(u)
-        os.chown(home, pw.pw_uid, pw.pw_gid)
-        os.chmod(home, 0o755)
-        homes[u] = home
-    return homes
-
-
-def remove_users():
-    for u in USERS:
-        subprocess.run(["userdel", "-f", u], capture_output=True)
-
-
 class DeliveryBase(unittest.TestCase):
     main_extra = ""
 
@@ -93,7 +73,7 @@ class DeliveryBase(unittest.TestCase):
         cls.top = tempfile.mkdtemp(prefix="postern-dlv-")
         os.chmod(cls.top, 0o755)
         try:
-            cls.homes = make_users(cls.top)
+            cls.homes = e2e.make_users(cls.top, USERS)
             cls.spool = os.path.join(cls.top, "mail")
             os.makedirs(cls.spool)
             os.chmod(cls.spool, 0o775)
@@ -116,7 +96,7 @@ class DeliveryBase(unittest.TestCase):
             cls.prepare()
             cls.inst.start()
         except BaseException:
-            remove_users()
+            e2e.remove_users(USERS)
             shutil.rmtree(cls.top, ignore_errors=True)
             raise
         deadline = time.time() + 10
@@ -134,7 +114,7 @@ class DeliveryBase(unittest.TestCase):
         if os.environ.get("POSTERN_KEEP_LOG"):
             shutil.copy(cls.inst.maillog, os.environ["POSTERN_KEEP_LOG"] +
                         "." + cls.__name__)
-        remove_users()
+        e2e.remove_users(USERS)
         shutil.rmtree(cls.top, ignore_errors=True)
 
     @classmethod

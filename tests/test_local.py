@@ -61,26 +61,6 @@ def read_attrs(f):
         d[name] = token()
 
 
-def make_users(top):
-    homes = {}
-    for u in USERS:
-        subprocess.run(["userdel", "-f", u], capture_output=True)
-        home = os.path.join(top, "home", u)
-        os.makedirs(home)
-        subprocess.run(["useradd", "-M", "-d", home, "-s", "/bin/sh", u],
-                       check=True, capture_output=True)
-        pw = pwd.getpwnam(u)
-        os.chown(home, pw.pw_uid, pw.pw_gid)
-        os.chmod(home, 0o755)
-        homes[u] = home
-    return homes
-
-
-def remove_users():
-    for u in USERS:
-        subprocess.run(["userdel", "-f", u], capture_output=True)
-
-
 class LocalBase(unittest.TestCase):
     main_extra = ""
     master_cf = MASTER_CF
@@ -94,7 +74,7 @@ class LocalBase(unittest.TestCase):
                                         % rel)
         cls.top = tempfile.mkdtemp(prefix="postern-local-")
         os.chmod(cls.top, 0o755)
-        cls.homes = make_users(cls.top)
+        cls.homes = e2e.make_users(cls.top, USERS)
         cls.spool = os.path.join(cls.top, "mail")
         os.makedirs(cls.spool)
         os.chmod(cls.spool, 0o775)
@@ -122,7 +102,7 @@ class LocalBase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.inst.stop()
-        remove_users()
+        e2e.remove_users(USERS)
         shutil.rmtree(cls.top, ignore_errors=True)
 
     def deliver(self, rcpts, lines, sender="sender@example.test", qid=None):

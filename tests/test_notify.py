@@ -37,23 +37,6 @@ retry     unix  -       -       n       -       -       error
 USERS = ("pstntf1", "pstntf2")
 
 
-def make_users(top):
-    for u in USERS:
-        subprocess.run(["userdel", "-f", u], capture_output=True)
-        home = os.path.join(top, "home", u)
-        os.makedirs(home)
-        subprocess.run(["useradd", "-M", "-d", home, "-s", "/bin/sh", u],
-                       check=True, capture_output=True)
-        pw = pwd.getpwnam(u)
-        os.chown(home, pw.pw_uid, pw.pw_gid)
-        os.chmod(home, 0o755)
-
-
-def remove_users():
-    for u in USERS:
-        subprocess.run(["userdel", "-f", u], capture_output=True)
-
-
 class Notify(unittest.TestCase):
 
     @classmethod
@@ -65,7 +48,7 @@ class Notify(unittest.TestCase):
                                         % rel)
         cls.top = tempfile.mkdtemp(prefix="postern-notify-")
         os.chmod(cls.top, 0o755)
-        make_users(cls.top)
+        e2e.make_users(cls.top, USERS)
         cls.spool = os.path.join(cls.top, "mail")
         os.makedirs(cls.spool)
         os.chmod(cls.spool, 0o1777)
@@ -95,7 +78,7 @@ class Notify(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.inst.stop()
-        remove_users()
+        e2e.remove_users(USERS)
         shutil.rmtree(cls.top, ignore_errors=True)
 
     def sendmail(self, args, text=""):

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util/argv.h"
 #include "lib/util/event.h"
 #include "lib/util/msg.h"
 #include "lib/util/sock.h"
@@ -39,6 +40,9 @@
 #include "lib/mail/queue.h"
 #include "lib/mail/rcpt_log.h"
 #include "qmgr/qmgr.h"
+
+/* Renames into active/ made durable together (one sync for the batch). */
+#define QMGR_MOVE_BATCH 100
 
 static int active_msgs;    /* messages in memory */
 static long active_rcpts;  /* their recipients */
@@ -242,11 +246,36 @@ activate(const char *id)
 		qmgr_msg_done(m);
 }
 
+/*
+ * Make a batch of renames into active/ durable (both directories synced,
+ * as queue_move does, once for the batch: the first sync of a directory
+ * commits all the renames), then read and queue the messages.
+ */
+static struct argv *
+scan_flush(const char *queue, struct argv *batch)
+{
+	struct str *why = str_new(0);
+	bool ok = true;
+
+	for (size_t i = 0; i < batch->argc && ok; i++)
+		if (queue_move_sync(queue, batch->argv[i], QUEUE_ACTIVE, why) <
+		    0) {
+			msg_warn("%s: %s", batch->argv[i], str_ptr(why));
+			ok = false;
+		}
+	for (size_t i = 0; i < batch->argc && ok; i++)
+		activate(batch->argv[i]);
+	str_free(why);
+	argv_free(batch);
+	return argv_new();
+}
+
 static void
 scan(const char *queue, bool check_time, bool *more)
 {
 	struct queue_scan *qs = queue_scan_open(queue);
 	struct str *path = str_new(0), *why = str_new(0);
+	struct argv *batch = argv_new();
 	time_t now = time(NULL);
 	const char *id;
 
@@ -257,8 +286,12 @@ scan(const char *queue, bool check_time, bool *more)
 	}
 	while ((id = queue_scan_next(qs)) != NULL) {
 		struct stat st;
-		char *copy;
 
+		if (batch->argc > 0 && (batch->argc >= QMGR_MOVE_BATCH ||
+					   active_msgs + (int)batch->argc >=
+					       var_qmgr_message_active_limit ||
+					   !room()))
+			batch = scan_flush(queue, batch);
 		if (!room()) {
 			*more = true;
 			break;
@@ -269,17 +302,15 @@ scan(const char *queue, bool check_time, bool *more)
 			continue;
 		if (check_time && st.st_mtime > now)
 			continue;
-		copy = strdup(id);
-		if (copy == NULL)
-			msg_fatal("out of memory");
-		if (queue_move(queue, copy, QUEUE_ACTIVE, why) < 0)
-			msg_warn("%s: %s", copy, str_ptr(why));
+		if (queue_move_rename(queue, id, QUEUE_ACTIVE, why) < 0)
+			msg_warn("%s: %s", id, str_ptr(why));
 		else
-			activate(copy);
-		free(copy);
+			argv_add(batch, id);
 	}
+	batch = scan_flush(queue, batch);
 	queue_scan_close(qs);
 out:
+	argv_free(batch);
 	str_free(path);
 	str_free(why);
 }

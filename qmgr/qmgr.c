@@ -270,14 +270,21 @@ scan_flush(const char *queue, struct argv *batch)
 	return argv_new();
 }
 
+/*
+ * Move what is due in queue into active/ and queue it for delivery, while
+ * there is room; *more tells that a limit stopped the scan.  With yield,
+ * stop after a batch (rescan goes on in a later round of the event loop)
+ * so that deliveries start while a long incoming queue is read.
+ */
 static void
-scan(const char *queue, bool check_time, bool *more)
+scan(const char *queue, bool check_time, bool yield, bool *more)
 {
 	struct queue_scan *qs = queue_scan_open(queue);
 	struct str *path = str_new(0), *why = str_new(0);
 	struct argv *batch = argv_new();
 	time_t now = time(NULL);
 	const char *id;
+	int moved = 0;
 
 	*more = false;
 	if (qs == NULL) {
@@ -292,6 +299,12 @@ scan(const char *queue, bool check_time, bool *more)
 					       var_qmgr_message_active_limit ||
 					   !room()))
 			batch = scan_flush(queue, batch);
+		if (yield && moved >= QMGR_MOVE_BATCH) {
+			/* Let deliveries start; go on in a later round. */
+			*more = true;
+			event_timer(rescan, NULL, 0);
+			break;
+		}
 		if (!room()) {
 			*more = true;
 			break;
@@ -302,10 +315,12 @@ scan(const char *queue, bool check_time, bool *more)
 			continue;
 		if (check_time && st.st_mtime > now)
 			continue;
-		if (queue_move_rename(queue, id, QUEUE_ACTIVE, why) < 0)
+		if (queue_move_rename(queue, id, QUEUE_ACTIVE, why) < 0) {
 			msg_warn("%s: %s", id, str_ptr(why));
-		else
+		} else {
 			argv_add(batch, id);
+			moved++;
+		}
 	}
 	batch = scan_flush(queue, batch);
 	queue_scan_close(qs);
@@ -318,7 +333,7 @@ out:
 static void
 scan_incoming(void)
 {
-	scan(QUEUE_INCOMING, false, &more_incoming);
+	scan(QUEUE_INCOMING, false, true, &more_incoming);
 }
 
 static void
@@ -328,7 +343,7 @@ scan_deferred(void)
 
 	ignore_time = false;
 	qmgr_dlv_forget(); /* a new queue run */
-	scan(QUEUE_DEFERRED, check, &more_deferred);
+	scan(QUEUE_DEFERRED, check, false, &more_deferred);
 }
 
 static void

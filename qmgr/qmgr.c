@@ -248,23 +248,42 @@ activate(const char *id)
 
 /*
  * Make a batch of renames into active/ durable (both directories synced,
- * as queue_move does, once for the batch: the first sync of a directory
- * commits all the renames), then read and queue the messages.
+ * as queue_move does, once per pair of directories for the whole batch),
+ * then read and queue the messages.
  */
 static struct argv *
 scan_flush(const char *queue, struct argv *batch)
 {
-	struct str *why = str_new(0);
+	struct str *why = str_new(0), *from = str_new(0), *to = str_new(0);
+	struct argv *synced = argv_new();
 	bool ok = true;
 
-	for (size_t i = 0; i < batch->argc && ok; i++)
+	for (size_t i = 0; i < batch->argc && ok; i++) {
+		size_t j;
+
+		/* The directory pair: the paths without the file name. */
+		queue_path(from, queue, batch->argv[i]);
+		queue_path(to, QUEUE_ACTIVE, batch->argv[i]);
+		str_truncate(from, str_len(from) - strlen(batch->argv[i]));
+		str_truncate(to, str_len(to) - strlen(batch->argv[i]));
+		str_cat(from, str_ptr(to));
+		for (j = 0; j < synced->argc; j++)
+			if (strcmp(synced->argv[j], str_ptr(from)) == 0)
+				break;
+		if (j < synced->argc)
+			continue;
+		argv_add(synced, str_ptr(from));
 		if (queue_move_sync(queue, batch->argv[i], QUEUE_ACTIVE, why) <
 		    0) {
 			msg_warn("%s: %s", batch->argv[i], str_ptr(why));
 			ok = false;
 		}
+	}
 	for (size_t i = 0; i < batch->argc && ok; i++)
 		activate(batch->argv[i]);
+	argv_free(synced);
+	str_free(from);
+	str_free(to);
 	str_free(why);
 	argv_free(batch);
 	return argv_new();

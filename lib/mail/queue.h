@@ -21,10 +21,9 @@
  * queue_move_rename(from, id, to, why)  queue_move's rename alone, and
  * queue_move_sync(from, id, to, why)    its directory fsyncs alone: for a
  *                                batch of moves (qmgr's scan of incoming/),
- *                                renamed one after another and then synced
- *                                each before any of the files is used; the
- *                                first sync of a directory does the work, the
- *                                others find it clean; 0 or -1 with why
+ *                                renamed one after another, then synced once
+ *                                per pair of directories before any of the
+ *                                files is used; 0 or -1 with why
  * queue_remove(queue, id)        unlink; 0, or -1 with errno
  * queue_corrupt(queue, id, reason)  log "warning: QUEUE/ID: REASON -- moved
  *                                to corrupt/" style warning and move the file

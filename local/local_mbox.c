@@ -177,13 +177,26 @@ local_mbox_append(struct local_state *s, const char *path,
 {
 	struct local_writer w;
 	struct stat st;
-	int fd, mask = local_lock_mask(), ret = -1, saved;
+	int fd = -1, mask = local_lock_mask(), ret = -1, saved;
 	bool dotlocked = false;
 	off_t old_size;
 
 	local_writer_init(&w, -1);
 	if (as_user)
 		local_set_privs(u);
+	/*
+	 * The dotlock first, as Postfix does: two deliveries to a mailbox that
+	 * does not exist yet must not meet between its creation and its
+	 * fchown (the other would find it owned by root and bounce).
+	 */
+	if ((mask & LOCK_DOTLOCK) &&
+	    !(lstat(path, &st) == 0 && S_ISCHR(st.st_mode))) {
+		if (local_dotlock(path, why) < 0) {
+			errno = EAGAIN;
+			goto out;
+		}
+		dotlocked = true;
+	}
 	fd = safe_open(path, O_WRONLY | O_APPEND | O_CREAT, 0600, &st, u->uid,
 	    u->gid, why);
 	if (fd < 0)
@@ -205,11 +218,6 @@ local_mbox_append(struct local_state *s, const char *path,
 		ret = 0;
 		goto out;
 	}
-	if ((mask & LOCK_DOTLOCK) && local_dotlock(path, why) < 0) {
-		errno = EAGAIN;
-		goto out;
-	}
-	dotlocked = (mask & LOCK_DOTLOCK) != 0;
 	if ((mask & (LOCK_FCNTL | LOCK_FLOCK)) &&
 	    local_kernel_lock(fd, mask, why) < 0)
 		goto out;

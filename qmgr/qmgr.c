@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util/argv.h"
 #include "lib/util/event.h"
 #include "lib/util/msg.h"
 #include "lib/util/sock.h"
@@ -39,6 +40,9 @@
 #include "lib/mail/queue.h"
 #include "lib/mail/rcpt_log.h"
 #include "qmgr/qmgr.h"
+
+/* Renames into active/ made durable together (one sync for the batch). */
+#define QMGR_MOVE_BATCH 100
 
 static int active_msgs;    /* messages in memory */
 static long active_rcpts;  /* their recipients */
@@ -242,13 +246,64 @@ activate(const char *id)
 		qmgr_msg_done(m);
 }
 
+/*
+ * Make a batch of renames into active/ durable (both directories synced,
+ * as queue_move does, once per pair of directories for the whole batch),
+ * then read and queue the messages.
+ */
+static struct argv *
+scan_flush(const char *queue, struct argv *batch)
+{
+	struct str *why = str_new(0), *from = str_new(0), *to = str_new(0);
+	struct argv *synced = argv_new();
+	bool ok = true;
+
+	for (size_t i = 0; i < batch->argc && ok; i++) {
+		size_t j;
+
+		/* The directory pair: the paths without the file name. */
+		queue_path(from, queue, batch->argv[i]);
+		queue_path(to, QUEUE_ACTIVE, batch->argv[i]);
+		str_truncate(from, str_len(from) - strlen(batch->argv[i]));
+		str_truncate(to, str_len(to) - strlen(batch->argv[i]));
+		str_cat(from, str_ptr(to));
+		for (j = 0; j < synced->argc; j++)
+			if (strcmp(synced->argv[j], str_ptr(from)) == 0)
+				break;
+		if (j < synced->argc)
+			continue;
+		argv_add(synced, str_ptr(from));
+		if (queue_move_sync(queue, batch->argv[i], QUEUE_ACTIVE, why) <
+		    0) {
+			msg_warn("%s: %s", batch->argv[i], str_ptr(why));
+			ok = false;
+		}
+	}
+	for (size_t i = 0; i < batch->argc && ok; i++)
+		activate(batch->argv[i]);
+	argv_free(synced);
+	str_free(from);
+	str_free(to);
+	str_free(why);
+	argv_free(batch);
+	return argv_new();
+}
+
+/*
+ * Move what is due in queue into active/ and queue it for delivery, while
+ * there is room; *more tells that a limit stopped the scan.  With yield,
+ * stop after a batch (rescan goes on in a later round of the event loop)
+ * so that deliveries start while a long incoming queue is read.
+ */
 static void
-scan(const char *queue, bool check_time, bool *more)
+scan(const char *queue, bool check_time, bool yield, bool *more)
 {
 	struct queue_scan *qs = queue_scan_open(queue);
 	struct str *path = str_new(0), *why = str_new(0);
+	struct argv *batch = argv_new();
 	time_t now = time(NULL);
 	const char *id;
+	int moved = 0;
 
 	*more = false;
 	if (qs == NULL) {
@@ -257,8 +312,18 @@ scan(const char *queue, bool check_time, bool *more)
 	}
 	while ((id = queue_scan_next(qs)) != NULL) {
 		struct stat st;
-		char *copy;
 
+		if (batch->argc > 0 && (batch->argc >= QMGR_MOVE_BATCH ||
+					   active_msgs + (int)batch->argc >=
+					       var_qmgr_message_active_limit ||
+					   !room()))
+			batch = scan_flush(queue, batch);
+		if (yield && moved >= QMGR_MOVE_BATCH) {
+			/* Let deliveries start; go on in a later round. */
+			*more = true;
+			event_timer(rescan, NULL, 0);
+			break;
+		}
 		if (!room()) {
 			*more = true;
 			break;
@@ -269,17 +334,17 @@ scan(const char *queue, bool check_time, bool *more)
 			continue;
 		if (check_time && st.st_mtime > now)
 			continue;
-		copy = strdup(id);
-		if (copy == NULL)
-			msg_fatal("out of memory");
-		if (queue_move(queue, copy, QUEUE_ACTIVE, why) < 0)
-			msg_warn("%s: %s", copy, str_ptr(why));
-		else
-			activate(copy);
-		free(copy);
+		if (queue_move_rename(queue, id, QUEUE_ACTIVE, why) < 0) {
+			msg_warn("%s: %s", id, str_ptr(why));
+		} else {
+			argv_add(batch, id);
+			moved++;
+		}
 	}
+	batch = scan_flush(queue, batch);
 	queue_scan_close(qs);
 out:
+	argv_free(batch);
 	str_free(path);
 	str_free(why);
 }
@@ -287,7 +352,7 @@ out:
 static void
 scan_incoming(void)
 {
-	scan(QUEUE_INCOMING, false, &more_incoming);
+	scan(QUEUE_INCOMING, false, true, &more_incoming);
 }
 
 static void
@@ -297,7 +362,7 @@ scan_deferred(void)
 
 	ignore_time = false;
 	qmgr_dlv_forget(); /* a new queue run */
-	scan(QUEUE_DEFERRED, check, &more_deferred);
+	scan(QUEUE_DEFERRED, check, false, &more_deferred);
 }
 
 static void

@@ -6,6 +6,15 @@
  * that cannot be reached or dies mid-request marks the destination dead
  * for the rest of the queue run, and its recipients are deferred (never
  * lost: whatever the agent did not cross off stays an R record).
+ *
+ * A destination is the next hop, except for a transport whose recipient
+ * limit is 1 (local's default): as in Postfix, its destination is then the
+ * recipient, "user@nexthop" in lower case without the address extension,
+ * so the concurrency limit applies per user and deliveries to different
+ * users run in parallel (bounded by the process limit).  A destination
+ * with nothing waiting or in delivery is freed when it is not dead (a dead
+ * one lives until the queue run ends), so the list does not grow with the
+ * number of recipients ever seen.
  */
 #include <sys/time.h>
 #include <errno.h>
@@ -18,12 +27,15 @@
 #include "lib/util/alloc.h"
 #include "lib/util/argv.h"
 #include "lib/util/event.h"
+#include "lib/util/htable.h"
 #include "lib/util/msg.h"
 #include "lib/util/sock.h"
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
 #include "lib/mail/config.h"
+#include "lib/mail/addr.h"
 #include "lib/mail/deliver.h"
+#include "lib/mail/maps.h"
 #include "lib/mail/params.h"
 #include "lib/mail/queue.h"
 #include "lib/mail/record.h"
@@ -37,6 +49,7 @@ struct qtransport {
 	int active;     /* deliveries in progress, all destinations */
 	bool dead;
 	struct str *dead_reason;
+	struct htable *dests; /* queue name -> struct qdest */
 	struct qtransport *next;
 };
 
@@ -44,13 +57,13 @@ struct qentry;
 
 struct qdest {
 	struct qtransport *tp;
-	char *nexthop;
+	char *name; /* next hop, or user@nexthop (recipient limit 1) */
 	int window; /* current concurrency limit */
 	int active;
 	bool dead;
 	struct str *dead_reason;
 	struct qentry *head, *tail; /* waiting entries */
-	struct qdest *next;
+	struct qdest *prev, *next;
 };
 
 struct qentry {
@@ -105,36 +118,83 @@ transport_find(const char *name)
 	tp->rcpt_limit = transport_int(name, "destination_recipient_limit",
 	    var_default_destination_recipient_limit);
 	tp->dead_reason = str_new(0);
+	tp->dests = htable_new(64);
 	tp->next = transports;
 	transports = tp;
 	return tp;
 }
 
-static struct qdest *
-dest_find(struct qtransport *tp, const char *nexthop)
+/* The queue name of a recipient of tp resolved to nexthop. */
+static void
+dest_name(struct str *name, const struct qtransport *tp, const char *rcpt,
+    const char *nexthop)
 {
-	struct qdest *d;
+	char *local, *domain, *user, *ext = NULL;
 
-	for (d = dests; d; d = d->next)
-		if (d->tp == tp && strcmp(d->nexthop, nexthop) == 0)
-			return d;
+	if (tp->rcpt_limit != 1) {
+		str_set(name, nexthop);
+		return;
+	}
+	addr_split(rcpt, &local, &domain);
+	user = maps_split_ext(local, var_recipient_delimiter, &ext);
+	str_fmt(name, "%s@%s", user ? user : local, nexthop);
+	str_lower(name);
+	free(user);
+	free(ext);
+	free(local);
+	free(domain);
+}
+
+static struct qdest *
+dest_find(struct qtransport *tp, const char *name)
+{
+	struct qdest *d = htable_find(tp->dests, name);
+
+	if (d != NULL)
+		return d;
 	d = xcalloc(1, sizeof(*d));
 	d->tp = tp;
-	d->nexthop = xstrdup(nexthop);
+	d->name = xstrdup(name);
 	d->window = var_initial_destination_concurrency < tp->conc_limit
 			? var_initial_destination_concurrency
 			: tp->conc_limit;
 	d->dead_reason = str_new(0);
 	d->next = dests;
+	if (dests != NULL)
+		dests->prev = d;
 	dests = d;
+	(void)htable_enter(tp->dests, d->name, d);
 	return d;
+}
+
+/* Free d when nothing waits for it, none is in delivery, it is not dead. */
+static void
+dest_release(struct qdest *d)
+{
+	if (d->head != NULL || d->active > 0 || d->dead)
+		return;
+	(void)htable_delete(d->tp->dests, d->name, NULL);
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		dests = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	str_free(d->dead_reason);
+	free(d->name);
+	free(d);
 }
 
 void
 qmgr_dlv_forget(void)
 {
-	for (struct qdest *d = dests; d; d = d->next)
+	struct qdest *next;
+
+	for (struct qdest *d = dests; d; d = next) {
+		next = d->next;
 		d->dead = false;
+		dest_release(d);
+	}
 	for (struct qtransport *tp = transports; tp; tp = tp->next)
 		tp->dead = false;
 }
@@ -332,7 +392,8 @@ dispatch(int ev, void *ctx)
 {
 	(void)ev;
 	(void)ctx;
-	for (struct qdest *d = dests; d; d = d->next) {
+	for (struct qdest *d = dests, *next; d; d = next) {
+		next = d->next;
 		while (d->head != NULL) {
 			struct qentry *e = d->head;
 			bool dead = d->dead || d->tp->dead;
@@ -359,6 +420,7 @@ dispatch(int ev, void *ctx)
 				start(e);
 			}
 		}
+		dest_release(d);
 	}
 }
 
@@ -392,6 +454,7 @@ void
 qmgr_dlv_add(struct qmgr_msg *m)
 {
 	struct resolve_reply *rr = resolve_reply_new();
+	struct str *name = str_new(0);
 	struct qentry **cur = NULL; /* this message's open entry per dest */
 	struct qdest **cur_dest = NULL;
 	size_t ncur = 0;
@@ -423,7 +486,9 @@ qmgr_dlv_add(struct qmgr_msg *m)
 			continue;
 		}
 		tp = transport_find(str_ptr(rr->transport));
-		d = dest_find(tp, str_ptr(rr->nexthop));
+		dest_name(name, tp, str_ptr(rr->recipient),
+		    str_ptr(rr->nexthop));
+		d = dest_find(tp, str_ptr(name));
 		for (j = 0; j < ncur; j++)
 			if (cur_dest[j] == d)
 				break;
@@ -457,5 +522,6 @@ qmgr_dlv_add(struct qmgr_msg *m)
 	free(cur);
 	free(cur_dest);
 	resolve_reply_free(rr);
+	str_free(name);
 	schedule();
 }

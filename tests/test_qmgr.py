@@ -24,7 +24,9 @@ MASTER_CF = (
     "error     unix  -       -       n       -       -       error\n"
     "retry     unix  -       -       n       -       -       error\n"
     "discard   unix  -       -       n       -       -       discard\n"
-    "crash     unix  -       -       n       -       -       dieagent\n")
+    "crash     unix  -       -       n       -       -       dieagent\n"
+    "crash1    unix  -       -       n       -       -       dieagent\n"
+    "local     unix  -       n       n       -       -       local\n")
 
 TRANSPORT = (
     "discard.test   discard:\n"
@@ -32,6 +34,7 @@ TRANSPORT = (
     "error2.test    error:\n"
     "retry.test     retry:4.4.1 try again later\n"
     "crash.test     crash:\n"
+    "crash1.test    crash1:\n"
     "held.test      held:\n")
 
 QID_CHARS = "0123456789ABCDEF"
@@ -51,7 +54,11 @@ class QmgrTest(e2e.TempDirTest):
             self.dir, MASTER_CF,
             "mydestination = localhost\n"
             "transport_maps = texthash:%s/etc/transport\n"
-            "defer_transports = held\n" % self.dir)
+            "defer_transports = held\n"
+            "alias_maps = hash:%s/etc/aliases\n"
+            "crash1_destination_recipient_limit = 1\n"
+            "crash1_destination_concurrency_limit = 1\n"
+            % (self.dir, self.dir))
         self.inst.write("transport", TRANSPORT)
         self.addCleanup(self.inst.stop)
         # postfix check makes the queue directories.
@@ -263,6 +270,52 @@ class QmgrTest(e2e.TempDirTest):
                          [("D", b"a@crash.test"), ("R", b"b@crash.test")])
         self.assertNotRegex(self.inst.log(),
                             r"%s: to=<a@crash.test>.*deferred" % qid)
+
+    def test_recipient_limit_1_is_per_recipient(self):
+        # crash1 has a recipient limit of 1 and a concurrency limit of 1:
+        # its destinations are recipients, so the agent that dies after
+        # delivering a leaves b's destination alone (keyed by next hop,
+        # b would wait behind a and be deferred with "delivery
+        # temporarily suspended").
+        qid = self.put("incoming", qfile.message(
+            recipients=("a@crash1.test", "b@crash1.test"),
+            arrival=now_arrival()))
+        self.inst.start()
+        for r in ("a", "b"):
+            self.expect(r"postfix/dieagent\[\d+\]: %s: to=<%s@crash1.test>, "
+                        r".*status=sent \(delivered before dying\)"
+                        % (qid, r))
+        self.expect(r"postfix/qmgr\[\d+\]: %s: removed$" % qid)
+        self.assertNotRegex(self.inst.log(), r"%s: .*deferred" % qid)
+
+    def test_local_recipients_in_parallel(self):
+        # local's recipient limit is 1: the concurrency limit (2) is per
+        # user, so four users' deliveries, each a command that sleeps,
+        # start together (keyed by next hop: two, then two 4 s later).
+        shared = os.path.join(self.dir, "shared")
+        os.makedirs(shared)
+        os.chmod(self.dir, 0o755)
+        os.chmod(shared, 0o1777)
+        starts = os.path.join(shared, "starts")
+        users = ("s1", "s2", "s3", "s4")
+        self.inst.write("aliases", "".join(
+            "%s: \"|date +%%s.%%N >> %s; sleep 4\"\n" % (u, starts)
+            for u in users))
+        env = dict(os.environ, MAIL_CONFIG=self.inst.conf)
+        r = __import__("subprocess").run(
+            [e2e.prog("postalias"),
+             "hash:" + os.path.join(self.inst.conf, "aliases")],
+            env=env, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        qid = self.put("incoming", qfile.message(
+            recipients=tuple(u + "@localhost" for u in users),
+            arrival=now_arrival()))
+        self.inst.start()
+        self.expect(r"postfix/qmgr\[\d+\]: %s: removed$" % qid, 30)
+        with open(starts) as f:
+            times = sorted(float(t) for t in f.read().split())
+        self.assertEqual(len(times), 4, self.inst.log())
+        self.assertLess(times[-1] - times[0], 3, times)
 
 
 if __name__ == "__main__":

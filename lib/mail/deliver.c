@@ -579,8 +579,11 @@ append_log(const struct deliver_request *req, const struct deliver_rcpt *r,
 }
 
 /*
- * Cross the recipient off: its R record's type byte becomes D, then fsync.
- * The offset must point at an R (or already D) record in the envelope.
+ * Cross the recipient off: its R record's type byte becomes D.  The offset
+ * must point at an R (or already D) record in the envelope.  No fsync (as
+ * Postfix's deliver_completed): the outcome it stands for is on disk
+ * already (mailbox fsynced, bounce/trace log fsynced), so a mark that a
+ * system crash loses only means that recipient is delivered again.
  */
 static int
 mark_done(struct deliver_request *req, const struct deliver_rcpt *r)
@@ -615,7 +618,7 @@ mark_done(struct deliver_request *req, const struct deliver_rcpt *r)
 		goto out;
 	}
 	type = REC_TYPE_DONE;
-	if (pwrite(req->qfd, &type, 1, r->offset) != 1 || fsync(req->qfd) < 0) {
+	if (pwrite(req->qfd, &type, 1, r->offset) != 1) {
 		msg_warn("%s: cannot update queue file: %m",
 		    str_ptr(req->queue_id));
 		goto out;

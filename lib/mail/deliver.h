@@ -62,10 +62,13 @@
  * in Postfix.
  *
  * Crash safety.  A final outcome (sent, bounced) is logged and recorded
- * first (bounce/QID appended and fsynced), and only then is the
- * recipient's R record marked: its type byte is rewritten in place to D
- * (REC_TYPE_DONE) and the file fsynced before the function returns.  A
- * crash between delivery and marking leaves the R record, so the recipient
+ * first (bounce/QID appended and fsynced; the agent fsyncs what it
+ * delivered, e.g. the mailbox, before calling deliver_sent), and only then
+ * is the recipient's R record marked: its type byte is rewritten in place
+ * to D (REC_TYPE_DONE).  The mark is not fsynced (nor is it in Postfix):
+ * a process crash cannot lose it (it is in the page cache, which qmgr
+ * reads), and a system crash that loses it before write-back leaves the R
+ * record, as does a crash between delivery and marking, so the recipient
  * is tried again: a duplicate, never a loss.  qmgr never removes a message
  * while an R record remains.  The agent opens the queue file
  * (queue_name/queue_id relative to queue_directory) without following

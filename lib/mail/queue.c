@@ -337,15 +337,15 @@ out:
 }
 
 int
-queue_move(const char *from, const char *id, const char *to, struct str *why)
+queue_move_rename(const char *from, const char *id, const char *to,
+    struct str *why)
 {
 	struct str *src = str_new(50), *dst = str_new(50);
-	struct str *src_dir = str_new(50), *dst_dir = str_new(50);
-	int rc = -1, saved;
+	struct str *dst_dir = str_new(50);
+	int rc = 0, saved;
 
 	queue_path(src, from, id);
 	queue_path(dst, to, id);
-	queue_dir(src_dir, from, id);
 	queue_dir(dst_dir, to, id);
 	if (queue_rename_new(str_ptr(src), str_ptr(dst)) < 0) {
 		if (errno != ENOENT || strcmp(str_ptr(dst_dir), to) == 0 ||
@@ -356,26 +356,46 @@ queue_move(const char *from, const char *id, const char *to, struct str *why)
 			str_fmt(why, "rename %s to %s: %m", str_ptr(src),
 			    str_ptr(dst));
 			errno = saved;
-			goto out;
+			rc = -1;
 		}
 	}
+	str_free(src);
+	str_free(dst);
+	str_free(dst_dir);
+	return rc;
+}
+
+int
+queue_move_sync(const char *from, const char *id, const char *to,
+    struct str *why)
+{
+	struct str *src_dir = str_new(50), *dst_dir = str_new(50);
+	int rc = 0, saved;
+
+	queue_dir(src_dir, from, id);
+	queue_dir(dst_dir, to, id);
 	/* New name first: a crash then leaves the file in one of them. */
 	if (queue_sync_dir(str_ptr(dst_dir)) < 0 ||
 	    (strcmp(str_ptr(dst_dir), to) != 0 && queue_sync_dir(to) < 0) ||
 	    queue_sync_dir(str_ptr(src_dir)) < 0) {
 		saved = errno;
-		str_fmt(why, "fsync queue directory after renaming %s: %m",
-		    str_ptr(dst));
+		str_fmt(why, "fsync queue directory after renaming %s/%s: %m",
+		    str_ptr(dst_dir), id);
 		errno = saved;
-		goto out;
+		rc = -1;
 	}
-	rc = 0;
-out:
-	str_free(src);
-	str_free(dst);
 	str_free(src_dir);
 	str_free(dst_dir);
 	return rc;
+}
+
+int
+queue_move(const char *from, const char *id, const char *to, struct str *why)
+{
+	if (queue_move_rename(from, id, to, why) < 0 ||
+	    queue_move_sync(from, id, to, why) < 0)
+		return -1;
+	return 0;
 }
 
 int

@@ -18,6 +18,12 @@
  * queue_move(from, id, to, why)  rename between queues (making hash
  *                                subdirectories as needed) and fsync both
  *                                directories; 0 or -1 with why (errno kept)
+ * queue_move_rename(from, id, to, why)  queue_move's rename alone, and
+ * queue_move_sync(from, id, to, why)    its directory fsyncs alone: for a
+ *                                batch of moves (qmgr's scan of incoming/),
+ *                                renamed one after another, then synced once
+ *                                per pair of directories before any of the
+ *                                files is used; 0 or -1 with why
  * queue_remove(queue, id)        unlink; 0, or -1 with errno
  * queue_corrupt(queue, id, reason)  log "warning: QUEUE/ID: REASON -- moved
  *                                to corrupt/" style warning and move the file
@@ -75,8 +81,9 @@
  * only after that, so an acknowledged message is on disk; a crash before
  * leaves a file without the mark, which readers skip (and postsuper/qmgr
  * clean up), so a half file is never delivered.  Moving between queues is
- * a rename followed by fsync of both directories, so a crash leaves the
- * file in one queue or the other, never in none.  Readers check the version,
+ * a rename followed by fsync of both directories (the new one first) before
+ * the file is used in its new queue, so a crash leaves the file in one
+ * queue or the other, never in none.  Readers check the version,
  * every record length against the file size, the record order and the E
  * record; anything else goes to corrupt/ with a warning naming the file.
  */
@@ -129,6 +136,8 @@ void queue_path(struct str *, const char *, const char *);
 int queue_create(const char *, struct str *, struct str *);
 int queue_finish(int, const char *, const char *, mode_t, struct str *);
 int queue_move(const char *, const char *, const char *, struct str *);
+int queue_move_rename(const char *, const char *, const char *, struct str *);
+int queue_move_sync(const char *, const char *, const char *, struct str *);
 int queue_remove(const char *, const char *);
 void queue_corrupt(const char *, const char *, const char *);
 bool queue_complete(const struct stat *);

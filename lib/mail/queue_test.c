@@ -291,6 +291,26 @@ test_move_remove(struct test *t)
 	TEST_INT(t, errno, EEXIST);
 	TEST_INT(t, lstat("active/ABCDE1", &st), 0);
 
+	/* A batch: renames first, then the syncs (qmgr's incoming scan). */
+	make_file("incoming", "CBCDE1");
+	make_file("incoming", "CBCDE2");
+	TEST_INT(t, queue_move_rename("incoming", "CBCDE1", "deferred", why),
+	    0);
+	TEST_INT(t, queue_move_rename("incoming", "CBCDE2", "deferred", why),
+	    0);
+	TEST_INT(t, lstat("deferred/C/CBCDE1", &st), 0);
+	TEST_INT(t, lstat("deferred/C/CBCDE2", &st), 0);
+	TEST_INT(t, lstat("incoming/CBCDE1", &st), -1);
+	TEST_INT(t, queue_move_sync("incoming", "CBCDE1", "deferred", why), 0);
+	TEST_INT(t, queue_move_sync("incoming", "CBCDE2", "deferred", why), 0);
+	str_reset(why);
+	TEST_INT(t, queue_move_rename("incoming", "CBCDE1", "deferred", why),
+	    -1);
+	TEST_INT(t, errno, ENOENT);
+	TEST_INT(t, queue_remove("deferred", "CBCDE1"), 0);
+	TEST_INT(t, queue_remove("deferred", "CBCDE2"), 0);
+	TEST_INT(t, rmdir("deferred/C"), 0);
+
 	TEST_INT(t, queue_remove("active", "ABCDE1"), 0);
 	TEST_INT(t, queue_remove("hold", "ABCDE1"), 0);
 	TEST_INT(t, queue_remove("hold", "ABCDE1"), -1);

@@ -137,7 +137,8 @@ smtpd_reset(struct smtpd_state *state)
 
 /*
  * The address in "FROM:<addr> params" / "TO:<addr> params": 0 with the
- * address (internal form) and the rest, -1 on bad syntax.  Fails closed:
+ * address (internal form) and the rest, -1 on bad address syntax, -2
+ * when there is no address at all.  Fails closed:
  * white space, control characters and unbalanced brackets are refused.
  */
 static int
@@ -149,6 +150,8 @@ smtpd_parse_addr(const char *arg, struct str *addr, const char **rest)
 
 	while (*cp == ' ' || *cp == '\t')
 		cp++;
+	if (*cp == 0)
+		goto bad_syntax;
 	bracket = (*cp == '<');
 	if (bracket)
 		cp++;
@@ -206,6 +209,9 @@ smtpd_parse_addr(const char *arg, struct str *addr, const char **rest)
 bad:
 	str_free(ext);
 	return -1;
+bad_syntax:
+	str_free(ext);
+	return -2;
 }
 
 static void
@@ -243,6 +249,7 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 	const char *rest, *p;
 	char *copy, *tok;
 	bool ok = false;
+	int rc;
 
 	if (state->sender) {
 		smtpd_reply(state, "503 5.5.1 Error: nested MAIL command");
@@ -252,7 +259,11 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 		smtpd_reply(state, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		goto out;
 	}
-	if (smtpd_parse_addr(arg + 5, addr, &rest) < 0) {
+	if ((rc = smtpd_parse_addr(arg + 5, addr, &rest)) == -2) {
+		smtpd_reply(state, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		goto out;
+	}
+	if (rc < 0) {
 		msg_warn("Illegal address syntax from %s in MAIL command: %s",
 		    str_ptr(state->namaddr), arg + 5);
 		smtpd_reply(state, "501 5.1.7 Bad sender address syntax");
@@ -343,6 +354,7 @@ smtpd_rcpt(struct smtpd_state *state, const char *arg)
 	struct str *addr = str_new(100), *reply = str_new(100);
 	const char *rest;
 	bool ok = false;
+	int rc;
 
 	if (state->sender == NULL) {
 		smtpd_reply(state, "503 5.5.1 Error: need MAIL command");
@@ -352,7 +364,11 @@ smtpd_rcpt(struct smtpd_state *state, const char *arg)
 		smtpd_reply(state, "501 5.5.4 Syntax: RCPT TO:<address>");
 		goto out;
 	}
-	if (smtpd_parse_addr(arg + 3, addr, &rest) < 0 || str_len(addr) == 0) {
+	if ((rc = smtpd_parse_addr(arg + 3, addr, &rest)) == -2) {
+		smtpd_reply(state, "501 5.5.4 Syntax: RCPT TO:<address>");
+		goto out;
+	}
+	if (rc < 0 || str_len(addr) == 0) {
 		msg_warn("Illegal address syntax from %s in RCPT command: %s",
 		    str_ptr(state->namaddr), arg + 3);
 		smtpd_reply(state, "501 5.1.3 Bad recipient address syntax");
@@ -428,13 +444,13 @@ smtpd_data(struct smtpd_state *state, bool *ok)
 
 	*ok = false;
 	if (state->rcpt_count == 0) {
+		/* Postfix keeps the sender after "no valid recipients" */
 		if (state->sender == NULL)
 			smtpd_reply(state,
 			    "503 5.5.1 Error: need RCPT command");
 		else
 			smtpd_reply(state,
 			    "554 5.5.1 Error: no valid recipients");
-		smtpd_reset(state);
 		str_free(line);
 		str_free(why);
 		return true;

@@ -201,7 +201,6 @@ class SmtpdTest(unittest.TestCase):
                     r"quit=1 unknown=0/3 commands=7/20$")
 
     def test_relay_permitted_from_mynetworks(self):
-        self.inst.postfix("reload")
         # smtpd_relay_restrictions permits what mynetworks would
         self.inst.write("main.cf", open(os.path.join(
             self.inst.conf, "main.cf")).read().replace(
@@ -213,12 +212,87 @@ class SmtpdTest(unittest.TestCase):
                           b"RCPT TO:<x@other.test>\r\nRSET\r\nQUIT\r\n", 10)
             self.assertEqual(r[-4:], ["250 2.1.0 Ok", "250 2.1.5 Ok",
                                       "250 2.0.0 Ok", "221 2.0.0 Bye"])
+            self.inst.write("main.cf", open(os.path.join(
+                self.inst.conf, "main.cf")).read().replace(
+                    "mynetworks = 127.0.0.0/8", "mynetworks = 10.0.0.0/8\n"
+                    "smtpd_relay_restrictions = reject_unauth_destination"))
+            self.inst.postfix("reload")
+            time.sleep(1.5)
+            r = self.talk(b"EHLO foo\r\nMAIL FROM:<a@b>\r\n"
+                          b"RCPT TO:<x@other.test>\r\nQUIT\r\n", 9)
+            self.assertEqual(r[-3:], [
+                "250 2.1.0 Ok",
+                "554 5.7.1 <x@other.test>: Relay access denied",
+                "221 2.0.0 Bye"])
+            self.expect(r"NOQUEUE: reject: RCPT from localhost\[127\.0\.0\.1"
+                        r"\]: 554 5\.7\.1 <x@other\.test>: Relay access "
+                        r"denied; from=<a@b> to=<x@other\.test> proto=ESMTP "
+                        r"helo=<foo>$")
         finally:
             self.inst.write("main.cf", open(os.path.join(
                 self.inst.conf, "main.cf")).read().replace(
-                    "mynetworks = 127.0.0.0/8", "mynetworks = 10.0.0.0/8"))
+                    "mynetworks = 127.0.0.0/8", "mynetworks = 10.0.0.0/8")
+                .replace("smtpd_relay_restrictions = "
+                         "reject_unauth_destination", ""))
             self.inst.postfix("reload")
             time.sleep(1.5)
+
+    def test_more_replies(self):
+        rcpt = USERS[0] + "@example.test"
+        data = ("HELO\r\nHELO foo\r\nMAIL FROM:\r\nMAIL FROM:<>\r\n"
+                "RCPT TO:<x@other.test>\r\nDATA\r\nMAIL FROM:<a@b>\r\n"
+                "RCPT TO:\r\nRCPT TO:<%s> FOO=1\r\nDATA x\r\n"
+                "VRFY\r\nVRFY <%s>\r\nMAIL FROM:<a@b> SIZE=abc\r\n"
+                "RSET\r\nMAIL FROM:<a@b> SIZE=\r\n"
+                "QUIT\r\n" % (rcpt, rcpt)).encode()
+        r = self.talk(data, 16)
+        self.assertEqual(r, [
+            "501 Syntax: HELO hostname",
+            "250 mx.example.test",
+            "501 5.5.4 Syntax: MAIL FROM:<address>",
+            "250 2.1.0 Ok",
+            "454 4.7.1 <x@other.test>: Relay access denied",
+            "554 5.5.1 Error: no valid recipients",
+            "503 5.5.1 Error: nested MAIL command",
+            "501 5.5.4 Syntax: RCPT TO:<address>",
+            "555 5.5.4 Unsupported option: FOO=1",
+            "501 5.5.4 Syntax: DATA",
+            "501 5.5.4 Syntax: VRFY address",
+            "252 2.0.0 <%s>" % rcpt,
+            "503 5.5.1 Error: nested MAIL command",
+            "250 2.0.0 Ok",
+            "501 5.5.4 Bad message size syntax",
+            "221 2.0.0 Bye"])
+
+    def test_too_many_errors(self):
+        s, f = self.connect()
+        s.sendall(b"EHLO foo\r\n" + b"FOO\r\n" * 25)
+        r = self.replies(f, 6 + 20 + 1)
+        self.assertEqual(r[-2:], ["500 5.5.2 Error: command not recognized",
+                                  "421 4.7.0 mx.example.test Error: too many "
+                                  "errors"])
+        self.assertEqual(f.readline(), b"")
+        f.close()
+        s.close()
+        self.expect(r"smtpd\[\d+\]: too many errors after UNKNOWN from "
+                    r"localhost\[127\.0\.0\.1\]$")
+        self.expect(r"disconnect from localhost\[127\.0\.0\.1\] ehlo=1 "
+                    r"unknown=0/20 commands=1/21$")
+
+    def test_received_two_recipients(self):
+        tag = "two-%d" % time.time()
+        with smtplib.SMTP("127.0.0.1", self.port) as c:
+            c.helo("client.test")
+            c.sendmail("sender@remote.test", [USERS[0] + "@example.test",
+                                              USERS[0] + "@localhost"],
+                       "Subject: %s\n\nbody\n" % tag)
+        box = self.mailbox(tag.encode())
+        self.assertRegex(box, rb"Received: from client\.test \(localhost "
+                         rb"\[127\.0\.0\.1\]\)\n\tby mx\.example\.test "
+                         rb"\(Postern\) with SMTP id " + QID.encode() +
+                         rb";\n\t\w\w\w, [ \d]\d \w\w\w \d{4} "
+                         rb"\d\d:\d\d:\d\d [+-]\d{4} \(\w+\)\nSubject: " +
+                         tag.encode())
 
     def test_dot_and_bare_lf(self):
         tag = b"smuggle-%d" % int(time.time() * 1000)

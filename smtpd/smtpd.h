@@ -9,6 +9,8 @@
  *                             reply in reply ("454 4.7.1 <x>: Relay access
  *                             denied"), already logged as Postfix's
  *                             "NOQUEUE: reject: RCPT from ..." line
+ * smtpd_check_rewrite(state)  true when local_header_rewrite_clients
+ *                             permits the client: rewrite_context=local
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -60,5 +62,6 @@ void smtpd_proto(struct smtpd_state *);
 void smtpd_log_disconnect(struct smtpd_state *);
 void smtpd_check_init(void);
 int smtpd_check_rcpt(struct smtpd_state *, const char *, struct str *);
+bool smtpd_check_rewrite(struct smtpd_state *);
 
 #endif

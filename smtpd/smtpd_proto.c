@@ -341,7 +341,8 @@ smtpd_open_cleanup(struct smtpd_state *state)
 	if (state->helo)
 		rec_fmt(out, REC_TYPE_ATTR, "log_helo_name=%s", state->helo);
 	rec_fmt(out, REC_TYPE_ATTR, "log_protocol_name=%s", state->proto);
-	rec_puts(out, REC_TYPE_ATTR, "rewrite_context=remote");
+	rec_fmt(out, REC_TYPE_ATTR, "rewrite_context=%s",
+	    smtpd_check_rewrite(state) ? "local" : "remote");
 	if (state->encoding)
 		rec_fmt(out, REC_TYPE_ATTR, "encoding=%dbit", state->encoding);
 	rec_puts(out, REC_TYPE_FROM, state->sender);

@@ -152,6 +152,12 @@ class SmtpdTest(unittest.TestCase):
         self.assertIsNotNone(m, box)
         self.assertIn(b"\n..dotted\nbody\n", box)
         qid = m.group(1).decode()
+        # 127.0.0.1 is an inet_interfaces address: local_header_rewrite_clients
+        # (permit_inet_interfaces) completes the headers as Postfix does
+        self.assertRegex(box, rb"\nSubject: " + tag.encode() +
+                         rb"\nMessage-Id: <\d{14}\." + qid.encode() +
+                         rb"@mx\.example\.test>\nDate: \w\w\w, .*\n"
+                         rb"From: sender@remote\.test\n\n")
         self.expect(r"smtpd\[\d+\]: connect from localhost\[127\.0\.0\.1\]$")
         self.expect(r"smtpd\[\d+\]: %s: client=localhost\[127\.0\.0\.1\]$"
                     % qid)

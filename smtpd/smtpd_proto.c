@@ -8,7 +8,9 @@
  * to cleanup as several records.  The message ends only at <CR><LF>.<CR><LF>
  * (smtpd_forbid_bare_newline = normalize): a bare <LF> ends a content line
  * but never the message.  Every error reply counts towards
- * smtpd_hard_error_limit; every failed command leaves no transaction
+ * smtpd_soft_error_limit (then every reply waits smtpd_error_sleep_time)
+ * and smtpd_hard_error_limit (then "421 4.7.0 ... too many errors"), until
+ * a message is queued; every failed command leaves no transaction
  * behind that a later command could use.
  */
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/util/alloc.h"
 #include "lib/util/msg.h"
@@ -113,6 +116,16 @@ smtpd_reply(struct smtpd_state *state, const char *fmt, ...)
 	va_start(ap, fmt);
 	str_vcatfmt(buf, fmt, ap);
 	va_end(ap);
+	/*
+	 * Postfix slows down every reply to a client that has made
+	 * smtpd_soft_error_limit errors (counting this one's predecessors)
+	 * since it last delivered a message; once per (multi-line) reply.
+	 */
+	if (state->errors >= var_smtpd_soft_error_limit &&
+	    var_smtpd_error_sleep_time > 0 && str_ptr(buf)[3] != '-') {
+		stream_flush(state->st);
+		sleep((unsigned)var_smtpd_error_sleep_time);
+	}
 	if (str_ptr(buf)[0] == '4' || str_ptr(buf)[0] == '5')
 		state->errors++;
 	str_cat(buf, "\r\n");
@@ -510,6 +523,7 @@ smtpd_data(struct smtpd_state *state, bool *ok)
 	status = cleanup_close(state->cleanup, why);
 	state->cleanup = NULL;
 	if (status == 0) {
+		state->errors = 0; /* a delivered message forgives */
 		smtpd_reply(state, "250 2.0.0 Ok: queued as %s", str_ptr(line));
 		*ok = true;
 	} else if ((status & CLEANUP_STAT_CONT) && str_len(why) > 0) {

@@ -51,7 +51,9 @@ class SmtpdTest(unittest.TestCase):
             cls.spool = os.path.join(cls.top, "mail")
             os.makedirs(cls.spool)
             os.chmod(cls.spool, 0o775)
-            extra = ("myhostname = mx.example.test\n"
+            # (before mynetworks: test_reloaded_settings overrides it)
+            extra = ("smtpd_error_sleep_time = 0s\n"
+                     "myhostname = mx.example.test\n"
                      "mydomain = example.test\n"
                      "mydestination = $myhostname, localhost, $mydomain\n"
                      "mynetworks = 10.0.0.0/8\n"
@@ -206,7 +208,8 @@ class SmtpdTest(unittest.TestCase):
                     r"mail=1/6 rcpt=1/4 data=0/2 rset=1 noop=1 vrfy=1 "
                     r"quit=1 unknown=0/3 commands=7/20$")
 
-    def test_relay_permitted_from_mynetworks(self):
+    def test_reloaded_settings(self):
+        # relay permitted from mynetworks
         # smtpd_relay_restrictions permits what mynetworks would
         self.inst.write("main.cf", open(os.path.join(
             self.inst.conf, "main.cf")).read().replace(
@@ -221,7 +224,9 @@ class SmtpdTest(unittest.TestCase):
             self.inst.write("main.cf", open(os.path.join(
                 self.inst.conf, "main.cf")).read().replace(
                     "mynetworks = 127.0.0.0/8", "mynetworks = 10.0.0.0/8\n"
-                    "smtpd_relay_restrictions = reject_unauth_destination"))
+                    "smtpd_relay_restrictions = reject_unauth_destination\n"
+                    "smtpd_soft_error_limit = 2\n"
+                    "smtpd_error_sleep_time = 1s"))
             self.inst.postfix("reload")
             time.sleep(1.5)
             r = self.talk(b"EHLO foo\r\nMAIL FROM:<a@b>\r\n"
@@ -234,12 +239,27 @@ class SmtpdTest(unittest.TestCase):
                         r"\]: 554 5\.7\.1 <x@other\.test>: Relay access "
                         r"denied; from=<a@b> to=<x@other\.test> proto=ESMTP "
                         r"helo=<foo>$")
+            # past smtpd_soft_error_limit every reply waits a second
+            s, f = self.connect()
+            times = []
+            t0 = time.time()
+            for c in (b"HELO foo", b"FOO", b"FOO", b"FOO", b"NOOP"):
+                s.sendall(c + b"\r\n")
+                self.assertTrue(f.readline(), self.inst.log()[-2000:])
+                times.append(time.time() - t0)
+            f.close()
+            s.close()
+            self.assertLess(times[2], 0.9, times)
+            self.assertGreater(times[3], 0.9, times)
+            self.assertGreater(times[4] - times[3], 0.9, times)
         finally:
             self.inst.write("main.cf", open(os.path.join(
                 self.inst.conf, "main.cf")).read().replace(
                     "mynetworks = 127.0.0.0/8", "mynetworks = 10.0.0.0/8")
                 .replace("smtpd_relay_restrictions = "
-                         "reject_unauth_destination", ""))
+                         "reject_unauth_destination\n"
+                         "smtpd_soft_error_limit = 2\n"
+                         "smtpd_error_sleep_time = 1s", ""))
             self.inst.postfix("reload")
             time.sleep(1.5)
 

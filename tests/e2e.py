@@ -157,7 +157,7 @@ class Instance:
                "trivial-rewrite/trivial-rewrite", "cleanup/cleanup",
                "pickup/pickup", "qmgr/qmgr", "local/local", "bounce/bounce",
                "error/error", "discard/discard", "showq/showq",
-               "tests/fixtures/dieagent")
+               "tests/fixtures/dieagent", "smtpd/smtpd")
     COMMANDS = ("postfix", "postconf", "postmap", "postalias", "postlog",
                 "postmulti", "sendmail", "postdrop", "postcat", "postqueue",
                 "postsuper")

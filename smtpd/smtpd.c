@@ -1,0 +1,123 @@
+/*
+ * smtpd - receive mail over SMTP and pass it to the cleanup service.
+ * Run by master, one client per process (DAEMON_SINGLE), as mail_owner,
+ * chroot allowed; -S serves one client on standard input.
+ * Reads smtpd_* parameters, mynetworks and the relay restrictions; writes
+ * only via cleanup (public/cleanup); asks trivial-rewrite for the relay
+ * decision.  Faces the network: every command and content line is bounded
+ * by line_length_limit, the message by message_size_limit, the number of
+ * recipients by smtpd_recipient_limit, errors by smtpd_hard_error_limit
+ * and every wait by smtpd_timeout.
+ *
+ * The SMTP conversation and its replies follow Postfix's smtpd exactly;
+ * see smtpd_proto.c.  This file holds the session set-up: the client's
+ * name and address, the log lines at connect and disconnect.
+ */
+#include <netdb.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "lib/util/msg.h"
+#include "lib/util/sock.h"
+#include "lib/util/str.h"
+#include "lib/util/stream.h"
+#include "lib/mail/daemon.h"
+#include "lib/mail/match_list.h"
+#include "lib/mail/params.h"
+#include "smtpd/smtpd.h"
+
+static struct match_list *smtpd_mynetworks;
+
+/*
+ * The client's verified host name as Postfix finds it: the reverse lookup
+ * must resolve forward to the same address, else "unknown".
+ */
+static void
+smtpd_peer_name(int fd, struct str *name)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[NI_MAXHOST], addr[NI_MAXHOST], cand[NI_MAXHOST];
+	struct addrinfo hints, *res, *ai;
+
+	str_set(name, "unknown");
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (getnameinfo((struct sockaddr *)&ss, len, addr, sizeof(addr), NULL,
+		0, NI_NUMERICHOST) != 0)
+		return;
+	if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), NULL,
+		0, NI_NAMEREQD) != 0)
+		return;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = ss.ss_family;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, cand, sizeof(cand),
+			NULL, 0, NI_NUMERICHOST) == 0 &&
+		    strcmp(cand, addr) == 0) {
+			str_set(name, host);
+			str_lower(name);
+			break;
+		}
+	}
+	freeaddrinfo(res);
+}
+
+static void
+smtpd_service(struct stream *st, const char *service, char **argv)
+{
+	struct smtpd_state state;
+	char addr[NI_MAXHOST];
+
+	(void)service;
+	(void)argv;
+	memset(&state, 0, sizeof(state));
+	state.st = st;
+	state.name = str_new(64);
+	state.addr = str_new(64);
+	state.namaddr = str_new(128);
+	if (sock_peer_addr(stream_fd(st), addr, sizeof(addr)) < 0 ||
+	    strcmp(addr, "local") == 0) {
+		/* -S on a pipe or terminal: Postfix's stand-alone client */
+		str_set(state.name, "localhost");
+		str_set(state.addr, "127.0.0.1");
+	} else {
+		str_set(state.addr, addr);
+		smtpd_peer_name(stream_fd(st), state.name);
+	}
+	str_fmt(state.namaddr, "%s[%s]", str_ptr(state.name),
+	    str_ptr(state.addr));
+	state.trusted = match_list_hostaddr(smtpd_mynetworks,
+			    str_ptr(state.name), str_ptr(state.addr)) == 1;
+	msg_info("connect from %s", str_ptr(state.namaddr));
+	smtpd_proto(&state);
+	smtpd_log_disconnect(&state);
+	str_free(state.name);
+	str_free(state.addr);
+	str_free(state.namaddr);
+}
+
+static void
+smtpd_post_jail(const char *service, char **argv)
+{
+	(void)service;
+	(void)argv;
+	smtpd_mynetworks = match_list_new("mynetworks", var_mynetworks, 0);
+	smtpd_check_init();
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct daemon_spec spec = {
+		.kind = DAEMON_SINGLE,
+		.service = smtpd_service,
+		.post_jail = smtpd_post_jail,
+	};
+
+	return daemon_main(argc, argv, &spec);
+}

@@ -1,0 +1,737 @@
+/*
+ * smtpd_proto - the SMTP conversation: commands, replies and the message
+ * content, with Postfix's reply texts and log lines.
+ *
+ * Input is read in pieces of at most line_length_limit bytes: an overlong
+ * command is acted on by its first piece (the rest is skipped, with
+ * Postfix's "request longer than" warning); an overlong content line goes
+ * to cleanup as several records.  The message ends only at <CR><LF>.<CR><LF>
+ * (smtpd_forbid_bare_newline = normalize): a bare <LF> ends a content line
+ * but never the message.  Every error reply counts towards
+ * smtpd_soft_error_limit (then every reply waits smtpd_error_sleep_time)
+ * and smtpd_hard_error_limit (then "421 4.7.0 ... too many errors"), until
+ * a message is queued; every failed command leaves no transaction
+ * behind that a later command could use.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/util/alloc.h"
+#include "lib/util/msg.h"
+#include "lib/util/str.h"
+#include "lib/util/stream.h"
+#include "lib/mail/addr.h"
+#include "lib/mail/cleanup_proto.h"
+#include "lib/mail/mail_date.h"
+#include "lib/mail/params.h"
+#include "lib/mail/record.h"
+#include "smtpd/smtpd.h"
+
+/* Local submissions' flags minus bounces: smtpd rejects instead. */
+#define SMTPD_CLEANUP_FLAGS                                                    \
+	(CLEANUP_FLAG_FILTER | CLEANUP_FLAG_BCC_OK | CLEANUP_FLAG_MAP_OK)
+
+static const char *smtpd_cmd_names[SMTPD_CMD_COUNT] = {
+	"helo",
+	"ehlo",
+	"mail",
+	"rcpt",
+	"data",
+	"rset",
+	"noop",
+	"vrfy",
+	"quit",
+	"unknown",
+};
+
+static const char *smtpd_cmd_verbs[SMTPD_CMD_COUNT] = {
+	"HELO",
+	"EHLO",
+	"MAIL",
+	"RCPT",
+	"DATA",
+	"RSET",
+	"NOOP",
+	"VRFY",
+	"QUIT",
+	"UNKNOWN",
+};
+
+/* Read results besides the ones of stream.h. */
+#define SMTPD_PIECE 1 /* a piece of a longer line; more follows */
+
+/*
+ * Read up to limit bytes through the next LF.  Returns STREAM_OK for a
+ * complete line (LF removed, *crlf tells whether a CR preceded it, which
+ * is removed too), SMTPD_PIECE for a piece of an overlong line, or a
+ * stream error.
+ */
+static int
+smtpd_getline(struct stream *st, struct str *line, size_t limit, bool *crlf)
+{
+	char c;
+	ssize_t n;
+
+	str_reset(line);
+	*crlf = false;
+	for (;;) {
+		n = stream_read(st, &c, 1);
+		if (n == 0)
+			return STREAM_EOF;
+		if (n < 0)
+			return stream_status(st) == STREAM_TIMEOUT
+				   ? STREAM_TIMEOUT
+				   : STREAM_ERROR;
+		if (c == '\n') {
+			if (str_len(line) > 0 &&
+			    str_ptr(line)[str_len(line) - 1] == '\r') {
+				str_truncate(line, str_len(line) - 1);
+				*crlf = true;
+			}
+			return STREAM_OK;
+		}
+		str_catc(line, c);
+		/* keep a trailing CR with its LF when it may be one */
+		if (str_len(line) >= limit && c != '\r')
+			return SMTPD_PIECE;
+		if (str_len(line) > limit)
+			return SMTPD_PIECE;
+	}
+}
+
+static void smtpd_reply(struct smtpd_state *state, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+smtpd_reply(struct smtpd_state *state, const char *fmt, ...)
+{
+	struct str *buf = str_new(100);
+	va_list ap;
+
+	va_start(ap, fmt);
+	str_vcatfmt(buf, fmt, ap);
+	va_end(ap);
+	/*
+	 * Postfix slows down every reply to a client that has made
+	 * smtpd_soft_error_limit errors (counting this one's predecessors)
+	 * since it last delivered a message; once per (multi-line) reply.
+	 */
+	if (state->errors >= var_smtpd_soft_error_limit &&
+	    var_smtpd_error_sleep_time > 0 && str_ptr(buf)[3] != '-') {
+		stream_flush(state->st);
+		sleep((unsigned)var_smtpd_error_sleep_time);
+	}
+	if (str_ptr(buf)[0] == '4' || str_ptr(buf)[0] == '5')
+		state->errors++;
+	str_cat(buf, "\r\n");
+	stream_write(state->st, str_ptr(buf), str_len(buf));
+	str_free(buf);
+}
+
+/* Forget the mail transaction (RSET, errors, after DATA). */
+static void
+smtpd_reset(struct smtpd_state *state)
+{
+	free(state->sender);
+	state->sender = NULL;
+	free(state->first_rcpt);
+	state->first_rcpt = NULL;
+	state->rcpt_count = 0;
+	state->size = 0;
+	state->encoding = 0;
+	if (state->cleanup)
+		state->cleanup = cleanup_abort(state->cleanup);
+}
+
+/*
+ * The address in "FROM:<addr> params" / "TO:<addr> params": 0 with the
+ * address (internal form) and the rest, -1 on bad address syntax, -2
+ * when there is no address at all.  Fails closed:
+ * white space, control characters and unbalanced brackets are refused.
+ */
+static int
+smtpd_parse_addr(const char *arg, struct str *addr, const char **rest)
+{
+	const char *cp = arg, *start, *end;
+	bool quoted = false, bracket;
+	struct str *ext = str_new(100);
+
+	while (*cp == ' ' || *cp == '\t')
+		cp++;
+	if (*cp == 0)
+		goto bad_syntax;
+	bracket = (*cp == '<');
+	if (bracket)
+		cp++;
+	start = cp;
+	for (; *cp; cp++) {
+		if (quoted) {
+			if (*cp == '\\' && cp[1])
+				cp++;
+			else if (*cp == '"')
+				quoted = false;
+			else if ((unsigned char)*cp < 32 || *cp == 127)
+				break;
+			continue;
+		}
+		if (*cp == '"')
+			quoted = true;
+		else if (bracket && *cp == '>')
+			break;
+		else if (*cp == ' ' || *cp == '\t')
+			break;
+		else if ((unsigned char)*cp < 32 || *cp == 127 || *cp == '<' ||
+			 *cp == '>' || *cp == '(' || *cp == ')' || *cp == ',' ||
+			 *cp == ';' || *cp == '\\')
+			goto bad;
+	}
+	end = cp;
+	if (quoted || (bracket && *cp != '>'))
+		goto bad;
+	if (bracket)
+		cp++;
+	if (*cp && *cp != ' ' && *cp != '\t')
+		goto bad;
+	/* Drop a source route "@a,@b:" */
+	if (*start == '@') {
+		const char *colon = memchr(start, ':', (size_t)(end - start));
+
+		if (colon == NULL)
+			goto bad;
+		start = colon + 1;
+	}
+	str_setn(ext, start, (size_t)(end - start));
+	if (str_len(ext) > 0) {
+		const char *at = strrchr(str_ptr(ext), '@');
+
+		if (str_ptr(ext)[0] == '@' || (at && at[1] == 0) ||
+		    (at && strchr(at + 1, '"')))
+			goto bad;
+	}
+	addr_internalize(addr, str_ptr(ext));
+	while (*cp == ' ' || *cp == '\t')
+		cp++;
+	*rest = cp;
+	str_free(ext);
+	return 0;
+bad:
+	str_free(ext);
+	return -1;
+bad_syntax:
+	str_free(ext);
+	return -2;
+}
+
+static void
+smtpd_helo(struct smtpd_state *state, const char *arg, bool esmtp)
+{
+	if (*arg == 0) {
+		smtpd_reply(state, "501 Syntax: %s hostname",
+		    esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	smtpd_reset(state);
+	free(state->helo);
+	state->helo = xstrdup(arg);
+	state->proto = esmtp ? "ESMTP" : "SMTP";
+	if (!esmtp) {
+		smtpd_reply(state, "250 %s", var_myhostname);
+		return;
+	}
+	smtpd_reply(state, "250-%s", var_myhostname);
+	smtpd_reply(state, "250-PIPELINING");
+	if (var_message_size_limit > 0)
+		smtpd_reply(state, "250-SIZE %ld", var_message_size_limit);
+	else
+		smtpd_reply(state, "250-SIZE");
+	if (!var_disable_vrfy_command)
+		smtpd_reply(state, "250-VRFY");
+	smtpd_reply(state, "250-ENHANCEDSTATUSCODES");
+	smtpd_reply(state, "250 8BITMIME");
+}
+
+static bool
+smtpd_mail(struct smtpd_state *state, const char *arg)
+{
+	struct str *addr = str_new(100);
+	const char *rest, *p;
+	char *copy, *tok;
+	bool ok = false;
+	int rc;
+
+	if (state->sender) {
+		smtpd_reply(state, "503 5.5.1 Error: nested MAIL command");
+		goto out;
+	}
+	if (strncasecmp(arg, "FROM:", 5) != 0) {
+		smtpd_reply(state, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		goto out;
+	}
+	if ((rc = smtpd_parse_addr(arg + 5, addr, &rest)) == -2) {
+		smtpd_reply(state, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		goto out;
+	}
+	if (rc < 0) {
+		msg_warn("Illegal address syntax from %s in MAIL command: %s",
+		    str_ptr(state->namaddr), arg + 5);
+		smtpd_reply(state, "501 5.1.7 Bad sender address syntax");
+		goto out;
+	}
+	state->size = 0;
+	state->encoding = 0;
+	copy = xstrdup(rest);
+	for (tok = copy; (p = strsep(&tok, " \t")) != NULL;) {
+		char *end;
+
+		if (*p == 0)
+			continue;
+		if (strncasecmp(p, "SIZE=", 5) == 0) {
+			state->size = strtol(p + 5, &end, 10);
+			if (*end || end == p + 5 || state->size < 0) {
+				smtpd_reply(state, "501 5.5.4 Bad message size "
+						   "syntax");
+				free(copy);
+				goto out;
+			}
+		} else if (strcasecmp(p, "BODY=8BITMIME") == 0) {
+			state->encoding = 8;
+		} else if (strcasecmp(p, "BODY=7BIT") == 0) {
+			state->encoding = 7;
+		} else {
+			smtpd_reply(state, "555 5.5.4 Unsupported option: %s",
+			    p);
+			free(copy);
+			goto out;
+		}
+	}
+	free(copy);
+	if (var_message_size_limit > 0 &&
+	    state->size > var_message_size_limit) {
+		msg_info("NOQUEUE: reject: MAIL from %s: 552 5.3.4 Message "
+			 "size exceeds fixed limit; from=<%s> proto=%s "
+			 "helo=<%s>",
+		    str_ptr(state->namaddr), str_ptr(addr), state->proto,
+		    state->helo ? state->helo : "");
+		smtpd_reply(state,
+		    "552 5.3.4 Message size exceeds fixed limit");
+		goto out;
+	}
+	state->sender = xstrdup(str_ptr(addr));
+	smtpd_reply(state, "250 2.1.0 Ok");
+	ok = true;
+out:
+	str_free(addr);
+	return ok;
+}
+
+/* Open cleanup and send the envelope up to the first recipient. */
+static int
+smtpd_open_cleanup(struct smtpd_state *state)
+{
+	struct str *why = str_new(100);
+	struct stream *out;
+
+	state->cleanup =
+	    cleanup_open("public/cleanup", SMTPD_CLEANUP_FLAGS, why);
+	if (state->cleanup == NULL) {
+		msg_warn("%s", str_ptr(why));
+		str_free(why);
+		return -1;
+	}
+	str_free(why);
+	msg_info("%s: client=%s", cleanup_queue_id(state->cleanup),
+	    str_ptr(state->namaddr));
+	out = cleanup_stream(state->cleanup);
+	rec_fmt(out, REC_TYPE_TIME, "%ld 0", (long)time(NULL));
+	rec_fmt(out, REC_TYPE_ATTR, "log_client_name=%s", str_ptr(state->name));
+	rec_fmt(out, REC_TYPE_ATTR, "log_client_address=%s",
+	    str_ptr(state->addr));
+	if (state->helo)
+		rec_fmt(out, REC_TYPE_ATTR, "log_helo_name=%s", state->helo);
+	rec_fmt(out, REC_TYPE_ATTR, "log_protocol_name=%s", state->proto);
+	rec_fmt(out, REC_TYPE_ATTR, "rewrite_context=%s",
+	    smtpd_check_rewrite(state) ? "local" : "remote");
+	if (state->encoding)
+		rec_fmt(out, REC_TYPE_ATTR, "encoding=%dbit", state->encoding);
+	rec_puts(out, REC_TYPE_FROM, state->sender);
+	return 0;
+}
+
+static bool
+smtpd_rcpt(struct smtpd_state *state, const char *arg)
+{
+	struct str *addr = str_new(100), *reply = str_new(100);
+	const char *rest;
+	bool ok = false;
+	int rc;
+
+	if (state->sender == NULL) {
+		smtpd_reply(state, "503 5.5.1 Error: need MAIL command");
+		goto out;
+	}
+	if (strncasecmp(arg, "TO:", 3) != 0) {
+		smtpd_reply(state, "501 5.5.4 Syntax: RCPT TO:<address>");
+		goto out;
+	}
+	if ((rc = smtpd_parse_addr(arg + 3, addr, &rest)) == -2) {
+		smtpd_reply(state, "501 5.5.4 Syntax: RCPT TO:<address>");
+		goto out;
+	}
+	if (rc < 0 || str_len(addr) == 0) {
+		msg_warn("Illegal address syntax from %s in RCPT command: %s",
+		    str_ptr(state->namaddr), arg + 3);
+		smtpd_reply(state, "501 5.1.3 Bad recipient address syntax");
+		goto out;
+	}
+	if (*rest) {
+		smtpd_reply(state, "555 5.5.4 Unsupported option: %s", rest);
+		goto out;
+	}
+	if (state->rcpt_count >= var_smtpd_recipient_limit) {
+		smtpd_reply(state, "452 4.5.3 Error: too many recipients");
+		goto out;
+	}
+	if (smtpd_check_rcpt(state, str_ptr(addr), reply) < 0) {
+		smtpd_reply(state, "%s", str_ptr(reply));
+		goto out;
+	}
+	if (state->cleanup == NULL && smtpd_open_cleanup(state) < 0) {
+		smtpd_reply(state, "451 4.3.0 Error: queue file write error");
+		goto out;
+	}
+	rec_puts(cleanup_stream(state->cleanup), REC_TYPE_RCPT, str_ptr(addr));
+	if (state->rcpt_count++ == 0)
+		state->first_rcpt = xstrdup(str_ptr(addr));
+	smtpd_reply(state, "250 2.1.5 Ok");
+	ok = true;
+out:
+	str_free(addr);
+	str_free(reply);
+	return ok;
+}
+
+/* The Received: header, as Postfix's smtpd writes it. */
+static void
+smtpd_received(struct smtpd_state *state, struct stream *out)
+{
+	struct str *date = str_new(64), *ext = str_new(100);
+
+	mail_date(date, time(NULL));
+	rec_fmt(out, REC_TYPE_NORM, "Received: from %s (%s [%s])",
+	    state->helo ? state->helo : str_ptr(state->name),
+	    str_ptr(state->name), str_ptr(state->addr));
+	if (state->rcpt_count == 1) {
+		rec_fmt(out, REC_TYPE_NORM, "\tby %s (%s) with %s id %s",
+		    var_myhostname, var_mail_name, state->proto,
+		    cleanup_queue_id(state->cleanup));
+		addr_externalize(ext, state->first_rcpt);
+		rec_fmt(out, REC_TYPE_NORM, "\tfor <%s>; %s", str_ptr(ext),
+		    str_ptr(date));
+	} else {
+		rec_fmt(out, REC_TYPE_NORM, "\tby %s (%s) with %s id %s;",
+		    var_myhostname, var_mail_name, state->proto,
+		    cleanup_queue_id(state->cleanup));
+		rec_fmt(out, REC_TYPE_NORM, "\t%s", str_ptr(date));
+	}
+	str_free(date);
+	str_free(ext);
+}
+
+/*
+ * DATA: copy the content to cleanup until <CR><LF>.<CR><LF>.  Returns
+ * false when the connection is gone (the caller logs it).
+ */
+static bool
+smtpd_data(struct smtpd_state *state, bool *ok)
+{
+	struct str *line = str_new(256), *why = str_new(100);
+	struct stream *out;
+	bool crlf, prev_crlf = true, start = true, too_big = false;
+	const char *qid;
+	long total = 0;
+	int rc, status;
+
+	*ok = false;
+	if (state->rcpt_count == 0) {
+		/* Postfix keeps the sender after "no valid recipients" */
+		if (state->sender == NULL)
+			smtpd_reply(state,
+			    "503 5.5.1 Error: need RCPT command");
+		else
+			smtpd_reply(state,
+			    "554 5.5.1 Error: no valid recipients");
+		str_free(line);
+		str_free(why);
+		return true;
+	}
+	out = cleanup_stream(state->cleanup);
+	rec_put(out, REC_TYPE_MESG, "", 0);
+	smtpd_received(state, out);
+	smtpd_reply(state, "354 End data with <CR><LF>.<CR><LF>");
+	state->in_data = true;
+	state->data_bytes = 0;
+	for (;;) {
+		rc = smtpd_getline(state->st, line,
+		    (size_t)var_line_length_limit, &crlf);
+		if (rc < 0) {
+			if (rc == STREAM_TIMEOUT)
+				state->where = "timeout";
+			str_free(line);
+			str_free(why);
+			return false;
+		}
+		state->data_bytes += (long)str_len(line) +
+				     (rc == STREAM_OK ? (crlf ? 2 : 1) : 0);
+		if (start && rc == STREAM_OK && crlf && prev_crlf &&
+		    str_len(line) == 1 && str_ptr(line)[0] == '.')
+			break;
+		/* dot-unstuffing, at the start of a line only */
+		if (start && str_len(line) > 0 && str_ptr(line)[0] == '.')
+			memmove(str_ptr(line), str_ptr(line) + 1,
+			    str_len(line)--);
+		total += (long)str_len(line) + (rc == STREAM_OK ? 2 : 0);
+		if (var_message_size_limit > 0 &&
+		    total > var_message_size_limit)
+			too_big = true;
+		if (!too_big)
+			rec_put(out,
+			    rc == STREAM_OK ? REC_TYPE_NORM : REC_TYPE_CONT,
+			    str_ptr(line), str_len(line));
+		start = (rc == STREAM_OK);
+		if (start)
+			prev_crlf = crlf;
+	}
+	state->in_data = false;
+	state->where = "END-OF-MESSAGE";
+	qid = cleanup_queue_id(state->cleanup);
+	if (too_big) {
+		msg_warn("%s: queue file size limit exceeded", qid);
+		smtpd_reply(state, "552 5.3.4 Error: message file too big");
+		smtpd_reset(state);
+		str_free(line);
+		str_free(why);
+		return true;
+	}
+	rec_put(out, REC_TYPE_XTRA, "", 0);
+	rec_put(out, REC_TYPE_END, "", 0);
+	str_set(line, qid);
+	status = cleanup_close(state->cleanup, why);
+	state->cleanup = NULL;
+	if (status == 0) {
+		state->errors = 0; /* a delivered message forgives */
+		smtpd_reply(state, "250 2.0.0 Ok: queued as %s", str_ptr(line));
+		*ok = true;
+	} else if ((status & CLEANUP_STAT_CONT) && str_len(why) > 0) {
+		smtpd_reply(state, "%s %s", cleanup_stat_smtp(status)->code,
+		    str_ptr(why));
+	} else {
+		const struct cleanup_smtp *sp = cleanup_stat_smtp(status);
+
+		smtpd_reply(state, "%s %s Error: %s", sp->code, sp->dsn,
+		    sp->text);
+	}
+	smtpd_reset(state);
+	str_free(line);
+	str_free(why);
+	return true;
+}
+
+void
+smtpd_log_disconnect(struct smtpd_state *state)
+{
+	struct str *buf = str_new(200);
+	int i, ok = 0, total = 0;
+
+	for (i = 0; i < SMTPD_CMD_COUNT; i++) {
+		if (state->total[i] == 0)
+			continue;
+		ok += state->ok[i];
+		total += state->total[i];
+		if (state->ok[i] == state->total[i])
+			str_catfmt(buf, " %s=%d", smtpd_cmd_names[i],
+			    state->total[i]);
+		else
+			str_catfmt(buf, " %s=%d/%d", smtpd_cmd_names[i],
+			    state->ok[i], state->total[i]);
+	}
+	if (ok == total)
+		str_catfmt(buf, " commands=%d", total);
+	else
+		str_catfmt(buf, " commands=%d/%d", ok, total);
+	msg_info("disconnect from %s%s", str_ptr(state->namaddr), str_ptr(buf));
+	smtpd_reset(state);
+	free(state->helo);
+	state->helo = NULL;
+	str_free(buf);
+}
+
+/* Log why the conversation ended early. */
+static void
+smtpd_lost(struct smtpd_state *state, int rc, const char *where)
+{
+	struct str *what = str_new(64);
+
+	if (state->in_data)
+		str_fmt(what, "DATA (%ld bytes)", state->data_bytes);
+	else
+		str_set(what, where);
+	if (rc == STREAM_TIMEOUT) {
+		msg_info("timeout after %s from %s", str_ptr(what),
+		    str_ptr(state->namaddr));
+		stream_set_deadline(state->st, 0);
+		smtpd_reply(state, "421 4.4.2 %s Error: timeout exceeded",
+		    var_myhostname);
+		stream_flush(state->st);
+	} else {
+		msg_info("lost connection after %s from %s", str_ptr(what),
+		    str_ptr(state->namaddr));
+	}
+	str_free(what);
+}
+
+void
+smtpd_proto(struct smtpd_state *state)
+{
+	struct str *line = str_new(256), *skip = str_new(256);
+	const char *where = "CONNECT", *arg;
+	char *verb;
+	bool crlf, ok, alive;
+	int rc, cmd;
+	size_t n;
+
+	state->proto = "SMTP";
+	stream_set_timeout(state->st, var_smtpd_timeout * 1000);
+	smtpd_reply(state, "220 %s", var_smtpd_banner);
+	for (;;) {
+		rc = smtpd_getline(state->st, line,
+		    (size_t)var_line_length_limit, &crlf);
+		if (rc == SMTPD_PIECE) {
+			msg_warn("%s: request longer than %d: %.30s...",
+			    str_ptr(state->namaddr), var_line_length_limit,
+			    str_ptr(line));
+			while ((rc = smtpd_getline(state->st, skip,
+				    (size_t)var_line_length_limit, &crlf)) ==
+			       SMTPD_PIECE)
+				;
+		}
+		if (rc < 0) {
+			smtpd_lost(state, rc, where);
+			break;
+		}
+		/* Postfix strips trailing white space and a leftover CR */
+		while (str_len(line) > 0 &&
+		       (str_ptr(line)[str_len(line) - 1] == ' ' ||
+			   str_ptr(line)[str_len(line) - 1] == '\t' ||
+			   str_ptr(line)[str_len(line) - 1] == '\r'))
+			str_truncate(line, str_len(line) - 1);
+		verb = str_ptr(line);
+		n = strcspn(verb, " \t");
+		arg = verb + n;
+		while (*arg == ' ' || *arg == '\t')
+			arg++;
+		cmd = SMTPD_CMD_UNKNOWN;
+		if (memchr(str_ptr(line), 0, str_len(line)) == NULL) {
+			static const struct {
+				const char *name;
+				int cmd;
+			} table[] = {
+				{ "HELO", SMTPD_CMD_HELO },
+				{ "EHLO", SMTPD_CMD_EHLO },
+				{ "MAIL", SMTPD_CMD_MAIL },
+				{ "RCPT", SMTPD_CMD_RCPT },
+				{ "DATA", SMTPD_CMD_DATA },
+				{ "RSET", SMTPD_CMD_RSET },
+				{ "NOOP", SMTPD_CMD_NOOP },
+				{ "VRFY", SMTPD_CMD_VRFY },
+				{ "QUIT", SMTPD_CMD_QUIT },
+			};
+			size_t i;
+
+			for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+				if (n == 4 &&
+				    strncasecmp(verb, table[i].name, 4) == 0)
+					cmd = table[i].cmd;
+		}
+		where = smtpd_cmd_verbs[cmd];
+		state->total[cmd]++;
+		ok = false;
+		alive = true;
+		switch (cmd) {
+		case SMTPD_CMD_HELO:
+		case SMTPD_CMD_EHLO:
+			smtpd_helo(state, arg, cmd == SMTPD_CMD_EHLO);
+			ok = *arg != 0;
+			break;
+		case SMTPD_CMD_MAIL:
+			ok = smtpd_mail(state, arg);
+			break;
+		case SMTPD_CMD_RCPT:
+			ok = smtpd_rcpt(state, arg);
+			break;
+		case SMTPD_CMD_DATA:
+			if (*arg) {
+				smtpd_reply(state, "501 5.5.4 Syntax: DATA");
+				break;
+			}
+			state->where = NULL;
+			alive = smtpd_data(state, &ok);
+			if (!alive)
+				smtpd_lost(state,
+				    state->where ? STREAM_TIMEOUT : STREAM_EOF,
+				    where);
+			where = "END-OF-MESSAGE";
+			break;
+		case SMTPD_CMD_RSET:
+			smtpd_reset(state);
+			smtpd_reply(state, "250 2.0.0 Ok");
+			ok = true;
+			break;
+		case SMTPD_CMD_NOOP:
+			smtpd_reply(state, "250 2.0.0 Ok");
+			ok = true;
+			break;
+		case SMTPD_CMD_VRFY:
+			if (var_disable_vrfy_command) {
+				smtpd_reply(state,
+				    "502 5.5.1 VRFY command is disabled");
+			} else if (*arg == 0) {
+				smtpd_reply(state,
+				    "501 5.5.4 Syntax: VRFY address");
+			} else {
+				smtpd_reply(state, "252 2.0.0 %s", arg);
+				ok = true;
+			}
+			break;
+		case SMTPD_CMD_QUIT:
+			smtpd_reply(state, "221 2.0.0 Bye");
+			state->ok[cmd]++;
+			stream_flush(state->st);
+			goto out;
+		default:
+			smtpd_reply(state,
+			    "500 5.5.2 Error: command not recognized");
+			break;
+		}
+		if (ok)
+			state->ok[cmd]++;
+		if (!alive)
+			break;
+		if (state->errors >= var_smtpd_hard_error_limit) {
+			msg_info("too many errors after %s from %s", where,
+			    str_ptr(state->namaddr));
+			smtpd_reply(state,
+			    "421 4.7.0 %s Error: too many errors",
+			    var_myhostname);
+			stream_flush(state->st);
+			break;
+		}
+	}
+out:
+	str_free(line);
+	str_free(skip);
+}

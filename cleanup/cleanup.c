@@ -154,8 +154,16 @@ cleanup_read(struct cleanup_state *s)
 				cleanup_bad(s, "record too long", 0);
 			else if (type == REC_BADTYPE)
 				cleanup_bad(s, "unknown record type", 0);
-			else if (type == REC_EOF || type == REC_TRUNC)
+			else if (type == REC_TRUNC)
 				cleanup_bad(s, "unexpected EOF in data", 0);
+			else if (type == REC_EOF)
+				/*
+				 * The client went away between records: an
+				 * SMTP client's RSET or lost connection
+				 * after RCPT.  Postfix's cleanup says nothing
+				 * (observed); smtpd logs the lost connection.
+				 */
+				s->status |= CLEANUP_STAT_BAD;
 			else
 				cleanup_bad(s, "read error or timeout", 0);
 			break;

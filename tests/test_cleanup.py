@@ -587,15 +587,28 @@ class CleanupTest(e2e.TempDirTest):
         st, _ = c.reply()
         self.assertEqual(st, STAT_BAD)
         self.assertNoFile(c.queue_id)
-        # Truncated stream: the client goes away in the middle.
+        # Truncated stream: the client goes away inside a record.
         c = Client(self.sock)
         data = message(body=["line"] * 50)
-        c.send(data[:len(data) // 2])
+        c.send(data[:-3])
         c.f.close()
         c.s.close()
         self.assertLog(r"warning: %s: unexpected EOF in data from local"
                        % c.queue_id)
         self.assertNoFile(c.queue_id)
+        # A client that goes away between records (an SMTP client's RSET
+        # or lost connection after RCPT) leaves no file and, as Postfix's
+        # cleanup, no warning.
+        c = Client(self.sock)
+        c.send(data[:len(data) - len(rec("X") + rec("E"))])
+        c.f.close()
+        c.s.close()
+        deadline = time.time() + 5
+        path = os.path.join(self.inst.queue, "incoming", c.queue_id)
+        while os.path.exists(path) and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertNoFile(c.queue_id)
+        self.assertNotIn("%s: unexpected" % c.queue_id, self.inst.log())
 
     def test_kill_mid_message(self):
         self.instance()

@@ -464,9 +464,8 @@ sm_other_mode(const struct sm_opts *o, int nrcpt)
 			argv_add(args, o->mode_arg);
 		sm_exec(var_command_directory, args);
 	case SM_SMTP:
-		msg_fatal(
-		    "unsupported: -bs: stand-alone SMTP mode needs "
-		    "smtpd(8), which is not part of this Postern version");
+		msg_fatal("unsupported: -bs: this Postern version's smtpd(8) "
+			  "has no stand-alone mode yet");
 	case SM_IGNORE:
 		exit(0);
 	case SM_ENQUEUE:

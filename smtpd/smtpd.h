@@ -1,67 +1,200 @@
 /*
- * smtpd - the state of one SMTP session, shared by the smtpd modules.
+ * smtpd - the state of one SMTP session and the interfaces between the
+ * smtpd modules.  Each module owns its file and the state fields marked
+ * with its name; smtpd_proto.c calls the others at fixed points.
  *
- * smtpd_proto(state)          the whole conversation (smtpd_proto.c)
- * smtpd_log_disconnect(state) "disconnect from NAME[ADDR] ehlo=1 ..."
- * smtpd_check_init()          parse smtpd_relay_restrictions (smtpd_check.c)
- * smtpd_check_rcpt(state, rcpt, reply)  apply the relay restrictions to a
- *                             recipient: 0 (accept), or -1 with the SMTP
- *                             reply in reply ("454 4.7.1 <x>: Relay access
- *                             denied"), already logged as Postfix's
- *                             "NOQUEUE: reject: RCPT from ..." line
- * smtpd_check_rewrite(state)  true when local_header_rewrite_clients
- *                             permits the client: rewrite_context=local
+ * smtpd.c          session set-up: peer name/address, connect/disconnect
+ * smtpd_proto.c    the conversation: command table, replies, MAIL/RCPT/
+ *                  DATA/BDAT/RSET/NOOP/VRFY/ETRN/HELP/QUIT, EHLO keywords,
+ *                  pipelining, limits, deadlines, smuggling defences
+ * smtpd_check.c    restriction lists and access maps (smtpd_check.h)
+ * smtpd_dnsbl.c    DNS-based restrictions (smtpd_check.h)
+ * smtpd_policy.c   check_policy_service (smtpd_check.h)
+ * smtpd_tls.c      STARTTLS, wrapper mode, TLS in Received:/logs
+ * smtpd_sasl.c     AUTH through Dovecot, MAIL AUTH=
+ * smtpd_xclient.c  XCLIENT, XFORWARD, HAProxy PROXY protocol
+ * smtpd_anvil.c    connection/rate limits through the anvil service
+ *
+ * Protocol (smtpd_proto.c):
+ * smtpd_proto(state)              the whole conversation after connect
+ * smtpd_reply(state, fmt, ...)    send one reply line (counts errors,
+ *                                 sleeps after the soft error limit)
+ * smtpd_log_disconnect(state)     "disconnect from NAME[ADDR] ehlo=1 ..."
+ * smtpd_reset(state)              forget the mail transaction
+ *
+ * TLS (smtpd_tls.c):
+ * smtpd_tls_pre_jail()            as root: read keys and certificates
+ * smtpd_tls_init()                after the jail: contexts, session cache
+ * smtpd_tls_offer(state)          true: advertise STARTTLS
+ * smtpd_tls_required(state)       true: plaintext client must STARTTLS
+ *                                 first (commands other than the pre-TLS
+ *                                 ones get "530 5.7.0 Must issue a
+ *                                 STARTTLS command first")
+ * smtpd_tls_wrapper(state)        wrapper mode: handshake before the
+ *                                 greeting; -1 ends the session
+ * smtpd_cmd_starttls(state, arg)  the STARTTLS command
+ * smtpd_tls_received(state, buf)  the Received: header's TLS comment
+ *                                 lines (empty without TLS)
+ * smtpd_tls_end(state)            shut TLS down at session end
+ *
+ * SASL (smtpd_sasl.c):
+ * smtpd_sasl_init()               after the jail
+ * smtpd_sasl_mechs(state, buf)    the mechanisms to advertise now in
+ *                                 "AUTH ..." (empty: no AUTH keyword)
+ * smtpd_cmd_auth(state, arg)      the AUTH command
+ * smtpd_sasl_mail_param(state, v) MAIL FROM's AUTH=v; 0 or -1 (replied)
+ * smtpd_sasl_end(state)           forget the authentication
+ *
+ * XCLIENT/XFORWARD/PROXY (smtpd_xclient.c):
+ * smtpd_xclient_ehlo(state, kw)   append the "XCLIENT ..." and "XFORWARD ..."
+ *                                 EHLO keywords the client may use
+ * smtpd_cmd_xclient(state, arg)   the XCLIENT command
+ * smtpd_cmd_xforward(state, arg)  the XFORWARD command
+ * smtpd_xforward_records(state, out) the forwarded attributes for
+ *                                 cleanup (nothing without XFORWARD)
+ * smtpd_proxy_protocol(state)     read the PROXY header when
+ *                                 smtpd_upstream_proxy_protocol is set;
+ *                                 replaces the client name/address; -1
+ *                                 ends the session (logged)
+ *
+ * anvil (smtpd_anvil.c):
+ * smtpd_anvil_connect(state, reply)  connection count/rate: 0, or -1 with
+ *                                 the 421 reply in reply (logged)
+ * smtpd_anvil_mail(state, reply)  message rate, at MAIL
+ * smtpd_anvil_rcpt(state, reply)  recipient rate, at RCPT
+ * smtpd_anvil_tls(state, reply)   new TLS session rate, at STARTTLS
+ * smtpd_anvil_auth(state, reply)  AUTH rate, at AUTH
+ * smtpd_anvil_disconnect(state)   tell anvil the connection is gone
  */
 #ifndef SMTPD_H
 #define SMTPD_H
 
 #include <stdbool.h>
 
+#include "lib/util/argv.h"
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
 
-/* The commands counted in the disconnect line, in Postfix's order. */
+/*
+ * The commands, in Postfix's command-table order: the disconnect line
+ * counts them in this order.
+ */
 enum smtpd_cmd {
 	SMTPD_CMD_HELO,
 	SMTPD_CMD_EHLO,
+	SMTPD_CMD_XCLIENT,
+	SMTPD_CMD_XFORWARD,
+	SMTPD_CMD_STARTTLS,
+	SMTPD_CMD_AUTH,
 	SMTPD_CMD_MAIL,
 	SMTPD_CMD_RCPT,
 	SMTPD_CMD_DATA,
+	SMTPD_CMD_BDAT,
 	SMTPD_CMD_RSET,
 	SMTPD_CMD_NOOP,
 	SMTPD_CMD_VRFY,
+	SMTPD_CMD_ETRN,
 	SMTPD_CMD_QUIT,
 	SMTPD_CMD_UNKNOWN,
 	SMTPD_CMD_COUNT,
 };
 
+/* Host name lookup results (name_status, reverse_name_status). */
+#define SMTPD_PEER_OK   0
+#define SMTPD_PEER_TEMP 1 /* temporary DNS failure */
+#define SMTPD_PEER_PERM 2 /* no name, or it does not resolve back */
+
+struct smtpd_tls;  /* smtpd_tls.c */
+struct smtpd_sasl; /* smtpd_sasl.c */
+
 struct smtpd_state {
 	struct stream *st;
-	struct str *name;    /* verified client host name, or "unknown" */
+	/* the client (smtpd.c; XCLIENT and PROXY replace them) */
+	struct str *name; /* verified client host name, or "unknown" */
+	struct str
+	    *reverse_name;   /* PTR name even if not verified, or "unknown" */
 	struct str *addr;    /* client address */
+	struct str *port;    /* client port, "unknown" when none */
 	struct str *namaddr; /* "name[addr]" */
-	bool trusted;        /* client in mynetworks */
-	char *helo;          /* HELO/EHLO argument, or NULL */
-	const char *proto;   /* "SMTP" or "ESMTP" */
-	const char *where;   /* last command, for "lost connection after" */
-	long data_bytes;     /* "after DATA (N bytes)" */
+	int name_status;     /* SMTPD_PEER_* of name */
+	int reverse_name_status; /* SMTPD_PEER_* of reverse_name */
+	struct str *server_addr; /* our address, "" when none */
+	struct str *server_port;
+	bool trusted; /* client in mynetworks */
+	/* the conversation (smtpd_proto.c) */
+	char *helo;        /* HELO/EHLO argument, or NULL */
+	const char *proto; /* "SMTP", "ESMTP", "ESMTPS", "ESMTPSA", ... */
+	const char *where; /* last command, for "lost connection after" */
+	long data_bytes;   /* "after DATA (N bytes)" */
 	bool in_data;
+	bool alive; /* false: the connection is gone or closing */
 	int errors;
+	int junk; /* smtpd_junk_command_limit */
 	int total[SMTPD_CMD_COUNT];
 	int ok[SMTPD_CMD_COUNT];
-	/* the mail transaction */
+	/* the mail transaction (smtpd_proto.c) */
 	char *sender; /* NULL: no MAIL yet */
 	struct cleanup *cleanup;
+	char *queue_id; /* once cleanup is open */
 	char *first_rcpt;
 	int rcpt_count;
 	long size;    /* MAIL SIZE= */
 	int encoding; /* 0, 7 or 8 (BODY=) */
+	bool smtputf8;
+	int dsn_ret; /* DSN RET= (DSN_RET_*), 0 none */
+	char *dsn_envid;
+	/* restrictions (smtpd_check.c) */
+	struct smtpd_check *check;
+	/* TLS (smtpd_tls.c): NULL in plaintext */
+	struct smtpd_tls *tls;
+	/* SASL (smtpd_sasl.c) */
+	struct smtpd_sasl *sasl;
+	char *sasl_method; /* NULL: not authenticated */
+	char *sasl_username;
+	char *sasl_sender; /* MAIL FROM AUTH= */
+	/* XCLIENT/XFORWARD (smtpd_xclient.c) */
+	struct smtpd_xforward *xforward; /* NULL: none */
+	/* anvil (smtpd_anvil.c) */
+	bool anvil_connected;
 };
 
+/* smtpd_proto.c */
 void smtpd_proto(struct smtpd_state *);
+void smtpd_reply(struct smtpd_state *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
 void smtpd_log_disconnect(struct smtpd_state *);
-void smtpd_check_init(void);
-int smtpd_check_rcpt(struct smtpd_state *, const char *, struct str *);
-bool smtpd_check_rewrite(struct smtpd_state *);
+void smtpd_reset(struct smtpd_state *);
+
+/* smtpd_tls.c */
+void smtpd_tls_pre_jail(void);
+void smtpd_tls_init(void);
+bool smtpd_tls_offer(struct smtpd_state *);
+bool smtpd_tls_required(struct smtpd_state *);
+int smtpd_tls_wrapper(struct smtpd_state *);
+bool smtpd_cmd_starttls(struct smtpd_state *, const char *);
+void smtpd_tls_received(struct smtpd_state *, struct str *);
+void smtpd_tls_end(struct smtpd_state *);
+
+/* smtpd_sasl.c */
+void smtpd_sasl_init(void);
+void smtpd_sasl_mechs(struct smtpd_state *, struct str *);
+bool smtpd_cmd_auth(struct smtpd_state *, const char *);
+int smtpd_sasl_mail_param(struct smtpd_state *, const char *);
+void smtpd_sasl_end(struct smtpd_state *);
+
+/* smtpd_xclient.c */
+void smtpd_xclient_ehlo(struct smtpd_state *, struct argv *);
+bool smtpd_cmd_xclient(struct smtpd_state *, const char *);
+bool smtpd_cmd_xforward(struct smtpd_state *, const char *);
+void smtpd_xforward_records(struct smtpd_state *, struct stream *);
+int smtpd_proxy_protocol(struct smtpd_state *);
+
+/* smtpd_anvil.c */
+int smtpd_anvil_connect(struct smtpd_state *, struct str *);
+int smtpd_anvil_mail(struct smtpd_state *, struct str *);
+int smtpd_anvil_rcpt(struct smtpd_state *, struct str *);
+int smtpd_anvil_tls(struct smtpd_state *, struct str *);
+int smtpd_anvil_auth(struct smtpd_state *, struct str *);
+void smtpd_anvil_disconnect(struct smtpd_state *);
 
 #endif

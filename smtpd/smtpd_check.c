@@ -16,10 +16,12 @@
  * permits never match yet) gets rewrite_context=local, so that cleanup
  * completes its headers as for a local submission.
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util/alloc.h"
 #include "lib/util/argv.h"
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
@@ -28,6 +30,7 @@
 #include "lib/mail/params.h"
 #include "lib/mail/tr_clnt.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_check.h"
 
 static struct argv *smtpd_relay_list;
 static struct argv *smtpd_rewrite_list;
@@ -113,21 +116,37 @@ smtpd_auth_dest(struct smtpd_state *state, const char *rcpt)
 	return rc;
 }
 
-int
-smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt, struct str *reply)
+/* The per-session state of the engine. */
+struct smtpd_check {
+	struct str *reply;
+};
+
+static struct str *
+smtpd_check_buf(struct smtpd_state *state)
 {
+	if (state->check == NULL) {
+		state->check = xcalloc(1, sizeof(*state->check));
+		state->check->reply = str_new(100);
+	}
+	str_reset(state->check->reply);
+	return state->check->reply;
+}
+
+const char *
+smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt)
+{
+	struct str *reply = smtpd_check_buf(state);
 	const char *r;
 	size_t i;
 	int auth;
 
-	str_reset(reply);
 	for (i = 0; i < smtpd_relay_list->argc; i++) {
 		r = smtpd_relay_list->argv[i];
 		if (strcmp(r, "permit") == 0)
-			return 0;
+			return NULL;
 		if (strcmp(r, "permit_mynetworks") == 0) {
 			if (state->trusted)
-				return 0;
+				return NULL;
 			continue;
 		}
 		if (strcmp(r, "permit_sasl_authenticated") == 0)
@@ -158,7 +177,7 @@ smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt, struct str *reply)
 			}
 			if (r[0] == 'p') {
 				if (auth)
-					return 0;
+					return NULL;
 				continue;
 			}
 			if (auth)
@@ -172,10 +191,126 @@ smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt, struct str *reply)
 		break;
 	}
 	if (str_len(reply) == 0)
-		return 0;
+		return NULL;
 	msg_info("NOQUEUE: reject: RCPT from %s: %s; from=<%s> to=<%s> "
 		 "proto=%s helo=<%s>",
 	    str_ptr(state->namaddr), str_ptr(reply), state->sender, rcpt,
 	    state->proto, state->helo ? state->helo : "");
-	return -1;
+	return str_ptr(reply);
+}
+
+/*
+ * The stages whose restriction lists this engine does not evaluate yet:
+ * smtpd_client/helo/sender/data/end_of_data/etrn_restrictions.
+ */
+const char *
+smtpd_check_connect(struct smtpd_state *state)
+{
+	(void)state;
+	return NULL;
+}
+
+const char *
+smtpd_check_helo(struct smtpd_state *state, const char *helo)
+{
+	(void)state;
+	(void)helo;
+	return NULL;
+}
+
+const char *
+smtpd_check_mail(struct smtpd_state *state, const char *sender)
+{
+	(void)state;
+	(void)sender;
+	return NULL;
+}
+
+const char *
+smtpd_check_vrfy(struct smtpd_state *state, const char *rcpt)
+{
+	(void)state;
+	(void)rcpt;
+	return NULL;
+}
+
+const char *
+smtpd_check_data(struct smtpd_state *state)
+{
+	(void)state;
+	return NULL;
+}
+
+const char *
+smtpd_check_eod(struct smtpd_state *state)
+{
+	(void)state;
+	return NULL;
+}
+
+const char *
+smtpd_check_etrn(struct smtpd_state *state, const char *domain)
+{
+	(void)state;
+	(void)domain;
+	return NULL;
+}
+
+const char *
+smtpd_check_size(struct smtpd_state *state, long size)
+{
+	(void)state;
+	(void)size;
+	return NULL;
+}
+
+void
+smtpd_check_envelope(struct smtpd_state *state, struct stream *out)
+{
+	(void)state;
+	(void)out;
+}
+
+void
+smtpd_check_prepend(struct smtpd_state *state, struct stream *out)
+{
+	(void)state;
+	(void)out;
+}
+
+void
+smtpd_check_reset(struct smtpd_state *state)
+{
+	(void)state;
+}
+
+void
+smtpd_check_end(struct smtpd_state *state)
+{
+	if (state->check) {
+		str_free(state->check->reply);
+		free(state->check);
+		state->check = NULL;
+	}
+}
+
+int
+smtpd_check_reject(struct smtpd_state *state,
+    const struct smtpd_check_what *what, int code, const char *dsn,
+    const char *fmt, ...)
+{
+	struct str *reply = smtpd_check_buf(state);
+	va_list ap;
+
+	str_fmt(reply, "%d %s ", code, dsn);
+	va_start(ap, fmt);
+	str_vcatfmt(reply, fmt, ap);
+	va_end(ap);
+	msg_info("NOQUEUE: reject: %s from %s: %s; from=<%s>%s%s%s proto=%s "
+		 "helo=<%s>",
+	    what->stage, str_ptr(state->namaddr), str_ptr(reply),
+	    what->sender ? what->sender : "", what->recipient ? " to=<" : "",
+	    what->recipient ? what->recipient : "", what->recipient ? ">" : "",
+	    state->proto, state->helo ? state->helo : "");
+	return SMTPD_CHECK_REJECT;
 }

@@ -31,6 +31,7 @@
 #include "lib/mail/params.h"
 #include "lib/mail/record.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_check.h"
 
 /* Local submissions' flags minus bounces: smtpd rejects instead. */
 #define SMTPD_CLEANUP_FLAGS                                                    \
@@ -39,12 +40,18 @@
 static const char *smtpd_cmd_names[SMTPD_CMD_COUNT] = {
 	"helo",
 	"ehlo",
+	"xclient",
+	"xforward",
+	"starttls",
+	"auth",
 	"mail",
 	"rcpt",
 	"data",
+	"bdat",
 	"rset",
 	"noop",
 	"vrfy",
+	"etrn",
 	"quit",
 	"unknown",
 };
@@ -52,12 +59,18 @@ static const char *smtpd_cmd_names[SMTPD_CMD_COUNT] = {
 static const char *smtpd_cmd_verbs[SMTPD_CMD_COUNT] = {
 	"HELO",
 	"EHLO",
+	"XCLIENT",
+	"XFORWARD",
+	"STARTTLS",
+	"AUTH",
 	"MAIL",
 	"RCPT",
 	"DATA",
+	"BDAT",
 	"RSET",
 	"NOOP",
 	"VRFY",
+	"ETRN",
 	"QUIT",
 	"UNKNOWN",
 };
@@ -104,10 +117,7 @@ smtpd_getline(struct stream *st, struct str *line, size_t limit, bool *crlf)
 	}
 }
 
-static void smtpd_reply(struct smtpd_state *state, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 smtpd_reply(struct smtpd_state *state, const char *fmt, ...)
 {
 	struct str *buf = str_new(100);
@@ -134,9 +144,12 @@ smtpd_reply(struct smtpd_state *state, const char *fmt, ...)
 }
 
 /* Forget the mail transaction (RSET, errors, after DATA). */
-static void
+void
 smtpd_reset(struct smtpd_state *state)
 {
+	smtpd_check_reset(state);
+	free(state->queue_id);
+	state->queue_id = NULL;
 	free(state->sender);
 	state->sender = NULL;
 	free(state->first_rcpt);
@@ -227,13 +240,58 @@ bad_syntax:
 	return -2;
 }
 
+/* The EHLO reply: the keywords in Postfix's order. */
 static void
+smtpd_ehlo_keywords(struct smtpd_state *state)
+{
+	struct argv *kw = argv_new();
+	struct str *mechs = str_new(64), *buf = str_new(64);
+	size_t i;
+
+	argv_add(kw, "PIPELINING");
+	if (var_message_size_limit > 0) {
+		str_fmt(buf, "SIZE %ld", var_message_size_limit);
+		argv_add(kw, str_ptr(buf));
+	} else
+		argv_add(kw, "SIZE");
+	if (!var_disable_vrfy_command)
+		argv_add(kw, "VRFY");
+	if (smtpd_tls_offer(state))
+		argv_add(kw, "STARTTLS");
+	smtpd_sasl_mechs(state, mechs);
+	if (str_len(mechs) > 0) {
+		str_fmt(buf, "AUTH %s", str_ptr(mechs));
+		argv_add(kw, str_ptr(buf));
+		if (var_broken_sasl_auth_clients) {
+			str_fmt(buf, "AUTH=%s", str_ptr(mechs));
+			argv_add(kw, str_ptr(buf));
+		}
+	}
+	smtpd_xclient_ehlo(state, kw);
+	argv_add(kw, "ENHANCEDSTATUSCODES");
+	argv_add(kw, "8BITMIME");
+	smtpd_reply(state, "250%c%s", kw->argc ? '-' : ' ', var_myhostname);
+	for (i = 0; i < kw->argc; i++)
+		smtpd_reply(state, "250%c%s", i + 1 < kw->argc ? '-' : ' ',
+		    kw->argv[i]);
+	argv_free(kw);
+	str_free(mechs);
+	str_free(buf);
+}
+
+static bool
 smtpd_helo(struct smtpd_state *state, const char *arg, bool esmtp)
 {
+	const char *reply;
+
 	if (*arg == 0) {
 		smtpd_reply(state, "501 Syntax: %s hostname",
 		    esmtp ? "EHLO" : "HELO");
-		return;
+		return false;
+	}
+	if ((reply = smtpd_check_helo(state, arg)) != NULL) {
+		smtpd_reply(state, "%s", reply);
+		return false;
 	}
 	smtpd_reset(state);
 	free(state->helo);
@@ -241,25 +299,17 @@ smtpd_helo(struct smtpd_state *state, const char *arg, bool esmtp)
 	state->proto = esmtp ? "ESMTP" : "SMTP";
 	if (!esmtp) {
 		smtpd_reply(state, "250 %s", var_myhostname);
-		return;
+		return true;
 	}
-	smtpd_reply(state, "250-%s", var_myhostname);
-	smtpd_reply(state, "250-PIPELINING");
-	if (var_message_size_limit > 0)
-		smtpd_reply(state, "250-SIZE %ld", var_message_size_limit);
-	else
-		smtpd_reply(state, "250-SIZE");
-	if (!var_disable_vrfy_command)
-		smtpd_reply(state, "250-VRFY");
-	smtpd_reply(state, "250-ENHANCEDSTATUSCODES");
-	smtpd_reply(state, "250 8BITMIME");
+	smtpd_ehlo_keywords(state);
+	return true;
 }
 
 static bool
 smtpd_mail(struct smtpd_state *state, const char *arg)
 {
-	struct str *addr = str_new(100);
-	const char *rest, *p;
+	struct str *addr = str_new(100), *why = str_new(100);
+	const char *rest, *p, *reply;
 	char *copy, *tok;
 	bool ok = false;
 	int rc;
@@ -298,6 +348,11 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 				free(copy);
 				goto out;
 			}
+		} else if (strncasecmp(p, "AUTH=", 5) == 0) {
+			if (smtpd_sasl_mail_param(state, p + 5) < 0) {
+				free(copy);
+				goto out;
+			}
 		} else if (strcasecmp(p, "BODY=8BITMIME") == 0) {
 			state->encoding = 8;
 		} else if (strcasecmp(p, "BODY=7BIT") == 0) {
@@ -321,11 +376,20 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 		    "552 5.3.4 Message size exceeds fixed limit");
 		goto out;
 	}
+	if (smtpd_anvil_mail(state, why) < 0) {
+		smtpd_reply(state, "%s", str_ptr(why));
+		goto out;
+	}
+	if ((reply = smtpd_check_mail(state, str_ptr(addr))) != NULL) {
+		smtpd_reply(state, "%s", reply);
+		goto out;
+	}
 	state->sender = xstrdup(str_ptr(addr));
 	smtpd_reply(state, "250 2.1.0 Ok");
 	ok = true;
 out:
 	str_free(addr);
+	str_free(why);
 	return ok;
 }
 
@@ -344,8 +408,8 @@ smtpd_open_cleanup(struct smtpd_state *state)
 		return -1;
 	}
 	str_free(why);
-	msg_info("%s: client=%s", cleanup_queue_id(state->cleanup),
-	    str_ptr(state->namaddr));
+	state->queue_id = xstrdup(cleanup_queue_id(state->cleanup));
+	msg_info("%s: client=%s", state->queue_id, str_ptr(state->namaddr));
 	out = cleanup_stream(state->cleanup);
 	rec_fmt(out, REC_TYPE_TIME, "%ld 0", (long)time(NULL));
 	rec_fmt(out, REC_TYPE_ATTR, "log_client_name=%s", str_ptr(state->name));
@@ -358,6 +422,7 @@ smtpd_open_cleanup(struct smtpd_state *state)
 	    smtpd_check_rewrite(state) ? "local" : "remote");
 	if (state->encoding)
 		rec_fmt(out, REC_TYPE_ATTR, "encoding=%dbit", state->encoding);
+	smtpd_xforward_records(state, out);
 	rec_puts(out, REC_TYPE_FROM, state->sender);
 	return 0;
 }
@@ -366,7 +431,7 @@ static bool
 smtpd_rcpt(struct smtpd_state *state, const char *arg)
 {
 	struct str *addr = str_new(100), *reply = str_new(100);
-	const char *rest;
+	const char *rest, *check;
 	bool ok = false;
 	int rc;
 
@@ -396,8 +461,12 @@ smtpd_rcpt(struct smtpd_state *state, const char *arg)
 		smtpd_reply(state, "452 4.5.3 Error: too many recipients");
 		goto out;
 	}
-	if (smtpd_check_rcpt(state, str_ptr(addr), reply) < 0) {
+	if (smtpd_anvil_rcpt(state, reply) < 0) {
 		smtpd_reply(state, "%s", str_ptr(reply));
+		goto out;
+	}
+	if ((check = smtpd_check_rcpt(state, str_ptr(addr))) != NULL) {
+		smtpd_reply(state, "%s", check);
 		goto out;
 	}
 	if (state->cleanup == NULL && smtpd_open_cleanup(state) < 0) {
@@ -420,11 +489,22 @@ static void
 smtpd_received(struct smtpd_state *state, struct stream *out)
 {
 	struct str *date = str_new(64), *ext = str_new(100);
+	char *lines, *line;
 
 	mail_date(date, time(NULL));
 	rec_fmt(out, REC_TYPE_NORM, "Received: from %s (%s [%s])",
 	    state->helo ? state->helo : str_ptr(state->name),
 	    str_ptr(state->name), str_ptr(state->addr));
+	/* "\t(using TLSv1.3 with cipher ...)" lines, one per '\n' */
+	smtpd_tls_received(state, ext);
+	lines = str_len(ext) ? xstrdup(str_ptr(ext)) : NULL;
+	for (char *cp = lines; (line = strsep(&cp, "\n")) != NULL;)
+		if (*line)
+			rec_puts(out, REC_TYPE_NORM, line);
+	free(lines);
+	if (state->sasl_username && var_smtpd_sasl_authenticated_header)
+		rec_fmt(out, REC_TYPE_NORM, "\t(Authenticated sender: %s)",
+		    state->sasl_username);
 	if (state->rcpt_count == 1) {
 		rec_fmt(out, REC_TYPE_NORM, "\tby %s (%s) with %s id %s",
 		    var_myhostname, var_mail_name, state->proto,
@@ -452,7 +532,7 @@ smtpd_data(struct smtpd_state *state, bool *ok)
 	struct str *line = str_new(256), *why = str_new(100);
 	struct stream *out;
 	bool crlf, prev_crlf = true, start = true, too_big = false;
-	const char *qid;
+	const char *qid, *check;
 	long total = 0;
 	int rc, status;
 
@@ -469,8 +549,17 @@ smtpd_data(struct smtpd_state *state, bool *ok)
 		str_free(why);
 		return true;
 	}
+	if ((check = smtpd_check_data(state)) != NULL) {
+		smtpd_reply(state, "%s", check);
+		smtpd_reset(state);
+		str_free(line);
+		str_free(why);
+		return true;
+	}
 	out = cleanup_stream(state->cleanup);
+	smtpd_check_envelope(state, out);
 	rec_put(out, REC_TYPE_MESG, "", 0);
+	smtpd_check_prepend(state, out);
 	smtpd_received(state, out);
 	smtpd_reply(state, "354 End data with <CR><LF>.<CR><LF>");
 	state->in_data = true;
@@ -512,6 +601,13 @@ smtpd_data(struct smtpd_state *state, bool *ok)
 	if (too_big) {
 		msg_warn("%s: queue file size limit exceeded", qid);
 		smtpd_reply(state, "552 5.3.4 Error: message file too big");
+		smtpd_reset(state);
+		str_free(line);
+		str_free(why);
+		return true;
+	}
+	if ((check = smtpd_check_eod(state)) != NULL) {
+		smtpd_reply(state, "%s", check);
 		smtpd_reset(state);
 		str_free(line);
 		str_free(why);
@@ -598,15 +694,19 @@ void
 smtpd_proto(struct smtpd_state *state)
 {
 	struct str *line = str_new(256), *skip = str_new(256);
-	const char *where = "CONNECT", *arg;
+	const char *where = "CONNECT", *arg, *reply;
 	char *verb;
 	bool crlf, ok, alive;
 	int rc, cmd;
 	size_t n;
 
 	state->proto = "SMTP";
+	state->alive = true;
 	stream_set_timeout(state->st, var_smtpd_timeout * 1000);
-	smtpd_reply(state, "220 %s", var_smtpd_banner);
+	if ((reply = smtpd_check_connect(state)) != NULL)
+		smtpd_reply(state, "%s", reply);
+	else
+		smtpd_reply(state, "220 %s", var_smtpd_banner);
 	for (;;) {
 		rc = smtpd_getline(state->st, line,
 		    (size_t)var_line_length_limit, &crlf);
@@ -642,6 +742,10 @@ smtpd_proto(struct smtpd_state *state)
 			} table[] = {
 				{ "HELO", SMTPD_CMD_HELO },
 				{ "EHLO", SMTPD_CMD_EHLO },
+				{ "XCLIENT", SMTPD_CMD_XCLIENT },
+				{ "XFORWARD", SMTPD_CMD_XFORWARD },
+				{ "STARTTLS", SMTPD_CMD_STARTTLS },
+				{ "AUTH", SMTPD_CMD_AUTH },
 				{ "MAIL", SMTPD_CMD_MAIL },
 				{ "RCPT", SMTPD_CMD_RCPT },
 				{ "DATA", SMTPD_CMD_DATA },
@@ -653,73 +757,97 @@ smtpd_proto(struct smtpd_state *state)
 			size_t i;
 
 			for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-				if (n == 4 &&
-				    strncasecmp(verb, table[i].name, 4) == 0)
+				if (n == strlen(table[i].name) &&
+				    strncasecmp(verb, table[i].name, n) == 0)
 					cmd = table[i].cmd;
 		}
 		where = smtpd_cmd_verbs[cmd];
 		state->total[cmd]++;
 		ok = false;
 		alive = true;
-		switch (cmd) {
-		case SMTPD_CMD_HELO:
-		case SMTPD_CMD_EHLO:
-			smtpd_helo(state, arg, cmd == SMTPD_CMD_EHLO);
-			ok = *arg != 0;
-			break;
-		case SMTPD_CMD_MAIL:
-			ok = smtpd_mail(state, arg);
-			break;
-		case SMTPD_CMD_RCPT:
-			ok = smtpd_rcpt(state, arg);
-			break;
-		case SMTPD_CMD_DATA:
-			if (*arg) {
-				smtpd_reply(state, "501 5.5.4 Syntax: DATA");
+		if (smtpd_tls_required(state) && cmd != SMTPD_CMD_HELO &&
+		    cmd != SMTPD_CMD_EHLO && cmd != SMTPD_CMD_STARTTLS &&
+		    cmd != SMTPD_CMD_NOOP && cmd != SMTPD_CMD_QUIT &&
+		    cmd != SMTPD_CMD_UNKNOWN) {
+			smtpd_reply(state,
+			    "530 5.7.0 Must issue a STARTTLS command first");
+		} else
+			switch (cmd) {
+			case SMTPD_CMD_HELO:
+			case SMTPD_CMD_EHLO:
+				ok = smtpd_helo(state, arg,
+				    cmd == SMTPD_CMD_EHLO);
+				break;
+			case SMTPD_CMD_XCLIENT:
+				ok = smtpd_cmd_xclient(state, arg);
+				break;
+			case SMTPD_CMD_XFORWARD:
+				ok = smtpd_cmd_xforward(state, arg);
+				break;
+			case SMTPD_CMD_STARTTLS:
+				ok = smtpd_cmd_starttls(state, arg);
+				break;
+			case SMTPD_CMD_AUTH:
+				ok = smtpd_cmd_auth(state, arg);
+				break;
+			case SMTPD_CMD_MAIL:
+				ok = smtpd_mail(state, arg);
+				break;
+			case SMTPD_CMD_RCPT:
+				ok = smtpd_rcpt(state, arg);
+				break;
+			case SMTPD_CMD_DATA:
+				if (*arg) {
+					smtpd_reply(state,
+					    "501 5.5.4 Syntax: DATA");
+					break;
+				}
+				state->where = NULL;
+				alive = smtpd_data(state, &ok);
+				if (!alive)
+					smtpd_lost(state,
+					    state->where ? STREAM_TIMEOUT
+							 : STREAM_EOF,
+					    where);
+				where = "END-OF-MESSAGE";
+				break;
+			case SMTPD_CMD_RSET:
+				smtpd_reset(state);
+				smtpd_reply(state, "250 2.0.0 Ok");
+				ok = true;
+				break;
+			case SMTPD_CMD_NOOP:
+				smtpd_reply(state, "250 2.0.0 Ok");
+				ok = true;
+				break;
+			case SMTPD_CMD_VRFY:
+				if (var_disable_vrfy_command) {
+					smtpd_reply(state,
+					    "502 5.5.1 VRFY command is disabled");
+				} else if (*arg == 0) {
+					smtpd_reply(state,
+					    "501 5.5.4 Syntax: VRFY address");
+				} else if ((reply = smtpd_check_vrfy(state,
+						arg)) != NULL) {
+					smtpd_reply(state, "%s", reply);
+				} else {
+					smtpd_reply(state, "252 2.0.0 %s", arg);
+					ok = true;
+				}
+				break;
+			case SMTPD_CMD_QUIT:
+				smtpd_reply(state, "221 2.0.0 Bye");
+				state->ok[cmd]++;
+				stream_flush(state->st);
+				goto out;
+			default:
+				smtpd_reply(state,
+				    "500 5.5.2 Error: command not recognized");
 				break;
 			}
-			state->where = NULL;
-			alive = smtpd_data(state, &ok);
-			if (!alive)
-				smtpd_lost(state,
-				    state->where ? STREAM_TIMEOUT : STREAM_EOF,
-				    where);
-			where = "END-OF-MESSAGE";
-			break;
-		case SMTPD_CMD_RSET:
-			smtpd_reset(state);
-			smtpd_reply(state, "250 2.0.0 Ok");
-			ok = true;
-			break;
-		case SMTPD_CMD_NOOP:
-			smtpd_reply(state, "250 2.0.0 Ok");
-			ok = true;
-			break;
-		case SMTPD_CMD_VRFY:
-			if (var_disable_vrfy_command) {
-				smtpd_reply(state,
-				    "502 5.5.1 VRFY command is disabled");
-			} else if (*arg == 0) {
-				smtpd_reply(state,
-				    "501 5.5.4 Syntax: VRFY address");
-			} else {
-				smtpd_reply(state, "252 2.0.0 %s", arg);
-				ok = true;
-			}
-			break;
-		case SMTPD_CMD_QUIT:
-			smtpd_reply(state, "221 2.0.0 Bye");
-			state->ok[cmd]++;
-			stream_flush(state->st);
-			goto out;
-		default:
-			smtpd_reply(state,
-			    "500 5.5.2 Error: command not recognized");
-			break;
-		}
 		if (ok)
 			state->ok[cmd]++;
-		if (!alive)
+		if (!alive || !state->alive)
 			break;
 		if (state->errors >= var_smtpd_hard_error_limit) {
 			msg_info("too many errors after %s from %s", where,

@@ -4,10 +4,12 @@
 # denied, so it never runs a daemon or binds a port.
 set -e
 export DEBIAN_FRONTEND=noninteractive
-need="autoconf make gcc pkg-config libssl-dev libdb-dev libpcre2-dev python3 man-db"
+need="autoconf make gcc clang pkg-config libssl-dev libdb-dev libpcre2-dev python3 man-db"
+# servers and clients the tests start: Dovecot (SASL), resolv_wrapper (DNS), swaks
+testdeps="dovecot-core libresolv-wrapper swaks"
 oracle="postfix postfix-pcre"
 missing=""
-for p in $need $oracle; do
+for p in $need $testdeps $oracle; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 	    missing="$missing $p"
 done

@@ -21,6 +21,13 @@
  *                                 sleeps after the soft error limit)
  * smtpd_log_disconnect(state)     "disconnect from NAME[ADDR] ehlo=1 ..."
  * smtpd_reset(state)              forget the mail transaction
+ * smtpd_proto_name(state)         set state->proto from EHLO, TLS and AUTH
+ *                                 (call after any of them changes)
+ *
+ * Addresses (smtpd_addr.c):
+ * smtpd_parse_addr(arg, addr, rest) the address in "FROM:<a> params" (arg
+ *                                 after the colon): 0 with the internal form
+ *                                 and the parameters, -1 bad syntax, -2 none
  *
  * TLS (smtpd_tls.c):
  * smtpd_tls_pre_jail()            as root: read keys and certificates
@@ -123,6 +130,7 @@ struct smtpd_state {
 	bool trusted; /* client in mynetworks */
 	/* the conversation (smtpd_proto.c) */
 	char *helo;        /* HELO/EHLO argument, or NULL */
+	bool esmtp;        /* EHLO (not HELO) */
 	const char *proto; /* "SMTP", "ESMTP", "ESMTPS", "ESMTPSA", ... */
 	const char *where; /* last command, for "lost connection after" */
 	long data_bytes;   /* "after DATA (N bytes)" */
@@ -164,6 +172,10 @@ void smtpd_reply(struct smtpd_state *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 void smtpd_log_disconnect(struct smtpd_state *);
 void smtpd_reset(struct smtpd_state *);
+void smtpd_proto_name(struct smtpd_state *);
+
+/* smtpd_addr.c */
+int smtpd_parse_addr(const char *, struct str *, const char **);
 
 /* smtpd_tls.c */
 void smtpd_tls_pre_jail(void);

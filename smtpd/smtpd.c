@@ -13,11 +13,13 @@
  * see smtpd_proto.c.  This file holds the session set-up: the client's
  * name and address, the log lines at connect and disconnect.
  */
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "lib/util/dns.h"
 #include "lib/util/msg.h"
 #include "lib/util/sock.h"
 #include "lib/util/str.h"
@@ -30,42 +32,129 @@
 
 static struct match_list *smtpd_mynetworks;
 
-/*
- * The client's verified host name as Postfix finds it: the reverse lookup
- * must resolve forward to the same address, else "unknown".
- */
-static void
-smtpd_peer_name(int fd, struct str *name)
+/* Does host resolve (through dns.c) to the address bytes in want? */
+static int
+smtpd_peer_forward(const char *host, const unsigned char *want, size_t len)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char host[NI_MAXHOST], addr[NI_MAXHOST], cand[NI_MAXHOST];
-	struct addrinfo hints, *res, *ai;
+	struct dns_reply *r = NULL;
+	size_t i;
+	int rc;
 
-	str_set(name, "unknown");
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-		return;
-	if (getnameinfo((struct sockaddr *)&ss, len, addr, sizeof(addr), NULL,
-		0, NI_NUMERICHOST) != 0)
-		return;
-	if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), NULL,
-		0, NI_NAMEREQD) != 0)
-		return;
+	rc = dns_lookup_addr(host, 0, len == 4, len == 16, &r, NULL);
+	if (rc == DNS_OK) {
+		rc = DNS_NOTFOUND;
+		for (i = 0; i < r->count; i++)
+			if (r->rr[i].addr_len == len &&
+			    memcmp(r->rr[i].addr, want, len) == 0)
+				rc = DNS_OK;
+		if (rc != DNS_OK)
+			rc = -1; /* resolves, but not to this address */
+	}
+	dns_reply_free(r);
+	return rc;
+}
+
+/* The same through getaddrinfo, for names from /etc/hosts. */
+static int
+smtpd_peer_forward_nss(const char *host, const char *addr)
+{
+	char cand[NI_MAXHOST];
+	struct addrinfo hints, *res, *ai;
+	int rc;
+
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = ss.ss_family;
 	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host, NULL, &hints, &res) != 0)
-		return;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0)
+		return rc == EAI_AGAIN ? DNS_RETRY : DNS_NOTFOUND;
+	rc = -1;
+	for (ai = res; ai != NULL; ai = ai->ai_next)
 		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, cand, sizeof(cand),
 			NULL, 0, NI_NUMERICHOST) == 0 &&
-		    strcmp(cand, addr) == 0) {
-			str_set(name, host);
-			str_lower(name);
-			break;
-		}
-	}
+		    strcmp(cand, addr) == 0)
+			rc = DNS_OK;
 	freeaddrinfo(res);
+	return rc;
+}
+
+/*
+ * The client's host name as Postfix finds it: the PTR name (reverse_name)
+ * is verified only when it resolves forward to the client address (name);
+ * else "unknown", with SMTPD_PEER_TEMP when DNS failed temporarily.  The
+ * names come from DNS through dns.c (so tests can fake them), and from
+ * the system's resolver (/etc/hosts) when DNS has no PTR record.
+ */
+static void
+smtpd_peer_name(struct smtpd_state *state)
+{
+	const char *addr = str_ptr(state->addr);
+	struct dns_reply *r = NULL;
+	struct str *ptr = str_new(64);
+	struct sockaddr_storage ss;
+	unsigned char bytes[16];
+	char host[NI_MAXHOST];
+	size_t len;
+	int rc, gai;
+	bool nss = false;
+
+	str_set(state->name, "unknown");
+	str_set(state->reverse_name, "unknown");
+	state->name_status = state->reverse_name_status = SMTPD_PEER_PERM;
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, addr, bytes) == 1) {
+		len = 4;
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		memcpy(&((struct sockaddr_in *)&ss)->sin_addr, bytes, 4);
+	} else if (inet_pton(AF_INET6, addr, bytes) == 1) {
+		len = 16;
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr, bytes, 16);
+	} else
+		goto out;
+	if (dns_reverse(addr, NULL, ptr) < 0)
+		goto out;
+	rc = dns_lookup(str_ptr(ptr), DNS_T_PTR, 0, &r, NULL);
+	if (rc == DNS_RETRY) {
+		state->name_status = state->reverse_name_status =
+		    SMTPD_PEER_TEMP;
+		goto out;
+	}
+	if (rc == DNS_OK && r->rr[0].data[0]) {
+		str_set(state->reverse_name, r->rr[0].data);
+	} else {
+		gai = getnameinfo((struct sockaddr *)&ss,
+		    len == 4 ? sizeof(struct sockaddr_in) :
+			       sizeof(struct sockaddr_in6),
+		    host, sizeof(host), NULL, 0, NI_NAMEREQD);
+		if (gai != 0) {
+			if (gai == EAI_AGAIN)
+				state->name_status = state->reverse_name_status =
+				    SMTPD_PEER_TEMP;
+			goto out;
+		}
+		str_set(state->reverse_name, host);
+		str_lower(state->reverse_name);
+		nss = true;
+	}
+	state->reverse_name_status = SMTPD_PEER_OK;
+	rc = nss ? smtpd_peer_forward_nss(str_ptr(state->reverse_name), addr) :
+		   smtpd_peer_forward(str_ptr(state->reverse_name), bytes, len);
+	if (rc == DNS_OK) {
+		str_set(state->name, str_ptr(state->reverse_name));
+		state->name_status = SMTPD_PEER_OK;
+	} else if (rc == -1) {
+		msg_warn("hostname %s does not resolve to address %s",
+		    str_ptr(state->reverse_name), addr);
+	} else {
+		msg_warn("hostname %s does not resolve to address %s: %s",
+		    str_ptr(state->reverse_name), addr,
+		    rc == DNS_RETRY ? "Temporary failure in name resolution" :
+				      "Name or service not known");
+		if (rc == DNS_RETRY)
+			state->name_status = SMTPD_PEER_TEMP;
+	}
+out:
+	dns_reply_free(r);
+	str_free(ptr);
 }
 
 static void
@@ -95,11 +184,7 @@ smtpd_service(struct stream *st, const char *service, char **argv)
 		str_set(state.addr, "127.0.0.1");
 	} else {
 		str_set(state.addr, addr);
-		smtpd_peer_name(stream_fd(st), state.name);
-		str_set(state.reverse_name, str_ptr(state.name));
-		if (strcmp(str_ptr(state.name), "unknown") == 0)
-			state.name_status = state.reverse_name_status =
-			    SMTPD_PEER_PERM;
+		smtpd_peer_name(&state);
 	}
 	str_fmt(state.namaddr, "%s[%s]", str_ptr(state.name),
 	    str_ptr(state.addr));

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/util/alloc.h"
 #include "lib/util/argv.h"
@@ -132,6 +133,70 @@ smtpd_check_buf(struct smtpd_state *state)
 	return state->check->reply;
 }
 
+/* s-dns scaffolding: defer_if_permit and access results, minimal. */
+static struct str *scaffold_defer;
+
+static const char *
+scaffold_permit(struct smtpd_state *state, const struct smtpd_check_what *w)
+{
+	if (scaffold_defer == NULL || str_len(scaffold_defer) == 0)
+		return NULL;
+	{
+		char *d = str_steal(scaffold_defer), *sp = strchr(d + 4, ' ');
+
+		scaffold_defer = str_new(100);
+		*sp = 0;
+		d[3] = 0;
+		smtpd_check_reject(state, w, atoi(d), d + 4, "%s", sp + 1);
+		free(d);
+	}
+	return str_ptr(state->check->reply);
+}
+
+int
+smtpd_check_defer_if_permit(struct smtpd_state *state,
+    const struct smtpd_check_what *what, int code, const char *dsn,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)state;
+	(void)what;
+	if (scaffold_defer == NULL)
+		scaffold_defer = str_new(100);
+	str_fmt(scaffold_defer, "%d %s ", code, dsn);
+	va_start(ap, fmt);
+	str_vcatfmt(scaffold_defer, fmt, ap);
+	va_end(ap);
+	return SMTPD_CHECK_DUNNO;
+}
+
+int
+smtpd_check_access_result(struct smtpd_state *state,
+    const struct smtpd_check_what *what, const char *value, const char *key,
+    const char *reply_name, const char *reply_class)
+{
+	(void)key;
+	if (strcasecmp(value, "OK") == 0)
+		return SMTPD_CHECK_OK;
+	if (strcasecmp(value, "DUNNO") == 0)
+		return SMTPD_CHECK_DUNNO;
+	if (strncasecmp(value, "REJECT", 6) == 0)
+		return smtpd_check_reject(state, what, 554, "5.7.1",
+		    "<%s>: %s rejected: %s", reply_name, reply_class,
+		    value[6] ? value + 7 : "Access denied");
+	if (strncasecmp(value, "DEFER", 5) == 0)
+		return smtpd_check_reject(state, what, 450, "4.7.1",
+		    "<%s>: %s rejected: %s", reply_name, reply_class,
+		    value[5] ? value + 6 : "Access denied");
+	if ((value[0] == '4' || value[0] == '5') && strlen(value) > 4)
+		return smtpd_check_reject(state, what, atoi(value),
+		    value[0] == '4' ? "4.7.1" : "5.7.1",
+		    "<%s>: %s rejected: %s", reply_name, reply_class,
+		    value + 4);
+	return SMTPD_CHECK_DUNNO;
+}
+
 const char *
 smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt)
 {
@@ -142,8 +207,11 @@ smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt)
 
 	for (i = 0; i < smtpd_relay_list->argc; i++) {
 		r = smtpd_relay_list->argv[i];
-		if (strcmp(r, "permit") == 0)
-			return NULL;
+		if (strcmp(r, "permit") == 0) {
+			struct smtpd_check_what w = { "RCPT", "", state->sender,
+				rcpt, NULL };
+			return scaffold_permit(state, &w);
+		}
 		if (strcmp(r, "permit_mynetworks") == 0) {
 			if (state->trusted)
 				return NULL;
@@ -186,12 +254,39 @@ smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt)
 			    r[0] == 'r' ? "554 5.7.1" : "454 4.7.1", rcpt);
 			break;
 		}
+		/* s-dns scaffolding: the engine helper's smtpd_check.c wins */
+		{
+			struct smtpd_check_what w = { "RCPT",
+				"smtpd_relay_restrictions", state->sender, rcpt,
+				NULL };
+			int d;
+
+			if (strcmp(r, "check_policy_service") == 0 &&
+			    i + 1 < smtpd_relay_list->argc)
+				d = smtpd_check_policy(state, &w,
+				    smtpd_relay_list->argv[++i]);
+			else
+				d = smtpd_check_dns(state, &w, r,
+				    smtpd_check_dns_arg(r) &&
+					    i + 1 < smtpd_relay_list->argc ?
+					smtpd_relay_list->argv[++i] :
+					NULL);
+			if (d == SMTPD_CHECK_OK)
+				return scaffold_permit(state, &w);
+			if (d == SMTPD_CHECK_REJECT)
+				return str_ptr(state->check->reply);
+			if (d == SMTPD_CHECK_DUNNO)
+				continue;
+		}
 		msg_warn("unknown smtpd restriction: \"%s\"", r);
 		str_set(reply, "451 4.3.5 Server configuration error");
 		break;
 	}
-	if (str_len(reply) == 0)
-		return NULL;
+	if (str_len(reply) == 0) {
+		struct smtpd_check_what w = { "RCPT", "", state->sender, rcpt,
+			NULL };
+		return scaffold_permit(state, &w);
+	}
 	msg_info("NOQUEUE: reject: RCPT from %s: %s; from=<%s> to=<%s> "
 		 "proto=%s helo=<%s>",
 	    str_ptr(state->namaddr), str_ptr(reply), state->sender, rcpt,

@@ -189,11 +189,19 @@ smtpd_check_access_result(struct smtpd_state *state,
 		return smtpd_check_reject(state, what, 450, "4.7.1",
 		    "<%s>: %s rejected: %s", reply_name, reply_class,
 		    value[5] ? value + 6 : "Access denied");
-	if ((value[0] == '4' || value[0] == '5') && strlen(value) > 4)
-		return smtpd_check_reject(state, what, atoi(value),
-		    value[0] == '4' ? "4.7.1" : "5.7.1",
+	if ((value[0] == '4' || value[0] == '5') && strlen(value) > 4) {
+		char dsn[6] = "4.7.1";
+		int code = atoi(value);
+
+		dsn[0] = value[0];
+		if (strlen(value) > 10 && value[5] == '.' && value[9] == ' ') {
+			memcpy(dsn, value + 4, 5);
+			value += 6;
+		}
+		return smtpd_check_reject(state, what, code, dsn,
 		    "<%s>: %s rejected: %s", reply_name, reply_class,
 		    value + 4);
+	}
 	return SMTPD_CHECK_DUNNO;
 }
 

@@ -16,7 +16,7 @@
 #include "lib/mail/maildir.h"
 
 static int
-maildir_mkdir(const char *path, struct str *what)
+maildir_mkdir(const char *path)
 {
 	struct stat st;
 
@@ -26,7 +26,6 @@ maildir_mkdir(const char *path, struct str *what)
 		return 0;
 	if (errno == EEXIST)
 		errno = ENOTDIR;
-	str_fmt(what, "mkdir %s", path);
 	return -1;
 }
 
@@ -36,6 +35,7 @@ maildir_deliver(const char *dir, const struct mail_copy_src *src, int flags,
 {
 	static unsigned long counter;
 	struct str *tmp = str_new(0), *new = str_new(0), *sub = str_new(0);
+	struct str *file = str_new(0);
 	struct mail_writer w;
 	struct timeval tv;
 	struct stat st;
@@ -56,16 +56,26 @@ maildir_deliver(const char *dir, const struct mail_copy_src *src, int flags,
 		str_truncate(sub, str_len(sub) - 1);
 	str_fmt(tmp, "%s/tmp", str_ptr(sub));
 	str_fmt(new, "%s/new", str_ptr(sub));
-	if (maildir_mkdir(str_ptr(sub), what) < 0 ||
-	    maildir_mkdir(str_ptr(tmp), what) < 0 ||
-	    maildir_mkdir(str_ptr(new), what) < 0)
-		goto fail;
-	str_catfmt(sub, "/cur");
-	if (maildir_mkdir(str_ptr(sub), what) < 0)
-		goto fail;
 	gettimeofday(&tv, NULL);
-	str_catfmt(tmp, "/%ld.P%ldQ%lu.%s", (long)tv.tv_sec, (long)getpid(),
-	    ++counter, host);
+	str_fmt(file, "%s/%ld.P%ldQ%lu.%s", str_ptr(tmp), (long)tv.tv_sec,
+	    (long)getpid(), ++counter, host);
+	/* Postfix names the message file when the tmp/ path fails ... */
+	if (maildir_mkdir(str_ptr(sub)) < 0 ||
+	    maildir_mkdir(str_ptr(tmp)) < 0) {
+		str_fmt(what, "create maildir file %s", str_ptr(file));
+		goto fail;
+	}
+	str_set(tmp, str_ptr(file));
+	/* ... and the directory when new/ or cur/ does. */
+	str_catfmt(sub, "/cur");
+	if (maildir_mkdir(str_ptr(new)) < 0) {
+		str_fmt(what, "create maildir directory %s", str_ptr(new));
+		goto fail;
+	}
+	if (maildir_mkdir(str_ptr(sub)) < 0) {
+		str_fmt(what, "create maildir directory %s", str_ptr(sub));
+		goto fail;
+	}
 	fd = safe_open(str_ptr(tmp), O_WRONLY | O_CREAT | O_EXCL, 0600, &st, -1,
 	    -1, why);
 	if (fd < 0) {
@@ -118,6 +128,7 @@ out:
 	str_free(tmp);
 	str_free(new);
 	str_free(sub);
+	str_free(file);
 	errno = saved;
 	return ret;
 }

@@ -9,7 +9,9 @@
  *                    why (the bare reason: strerror, or safe_open's or
  *                    mail_copy's text) and what (the step that failed, as
  *                    Postfix's virtual words it: "create maildir file
- *                    PATH", "mkdir PATH", "rename PATH to PATH")
+ *                    PATH" (also when DIR or tmp/ cannot be made),
+ *                    "create maildir directory PATH" (new/, cur/),
+ *                    "rename PATH to PATH")
  * The caller runs with the user's IDs: every file and directory created
  * belongs to the user.  Existing files are never followed: the message
  * file is created with O_EXCL without following symlinks.

@@ -160,8 +160,8 @@ local_maildir(struct local_state *s, const char *dir,
 	struct str *delivered = str_new(0);
 	struct mail_copy_src src = { 0 };
 	const char *orig = str_ptr(s->rcpt->orig_rcpt);
-	int flags = MAIL_COPY_RETURN_PATH | MAIL_COPY_ORIG_RCPT |
-	    MAIL_COPY_DELIVERED;
+	int flags =
+	    MAIL_COPY_RETURN_PATH | MAIL_COPY_ORIG_RCPT | MAIL_COPY_DELIVERED;
 	int ret, saved;
 
 	if (local_verify(s, "delivers to maildir"))

@@ -92,7 +92,10 @@ pipe_unescape(const char *s)
 
 		if (c == '\\' && s[1]) {
 			s++;
-			c = *s == 'r' ? '\r' : *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
+			c = *s == 'r'   ? '\r'
+			    : *s == 'n' ? '\n'
+			    : *s == 't' ? '\t'
+					: *s;
 		}
 		str_catn(out, &c, 1);
 	}
@@ -145,7 +148,12 @@ pipe_service_long(const char *suffix, long def, bool time)
 		long n = strtol(str_ptr(val), &end, 10), unit = 1;
 
 		if (time && *end && end[1] == 0)
-			unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : *end == 'w' ? 604800 : 0;
+			unit = *end == 's'   ? 1
+			       : *end == 'm' ? 60
+			       : *end == 'h' ? 3600
+			       : *end == 'd' ? 86400
+			       : *end == 'w' ? 604800
+					     : 0;
 		if (str_len(val) == 0 || end == str_ptr(val) || n <= 0 ||
 		    unit == 0 || (*end && !(time && end[1] == 0)) ||
 		    n > INT_MAX / unit)
@@ -260,8 +268,7 @@ pipe_deliver(struct deliver_request *req, int qfd)
 		goto out;
 	}
 	if (pipe_cfg.size_limit > 0 && req->data_size > pipe_cfg.size_limit) {
-		pipe_report_all(req, PIPE_BOUNCE, "5.2.3",
-		    "message too large");
+		pipe_report_all(req, PIPE_BOUNCE, "5.2.3", "message too large");
 		goto out;
 	}
 	rcpts = xreallocarray(NULL, req->rcpt_count ? req->rcpt_count : 1,

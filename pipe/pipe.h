@@ -18,16 +18,16 @@
 #include "lib/mail/deliver.h"
 
 /* flags= letters. */
-#define PIPE_FLAG_DELIVERED   (1 << 0) /* D: Delivered-To: */
-#define PIPE_FLAG_ORIG_RCPT   (1 << 1) /* O: X-Original-To: */
-#define PIPE_FLAG_RETURN_PATH (1 << 2) /* R: Return-Path: */
-#define PIPE_FLAG_FINAL       (1 << 3) /* X: final delivery */
-#define PIPE_FLAG_FOLD_HOST   (1 << 4) /* h: lower-case domains */
-#define PIPE_FLAG_QUOTE       (1 << 5) /* q: quote localparts */
-#define PIPE_FLAG_FOLD_USER   (1 << 6) /* u: lower-case localparts */
-#define PIPE_FLAG_FROM        (1 << 7) /* F: From_ line */
-#define PIPE_FLAG_DOT         (1 << 8) /* .: dot-stuffing */
-#define PIPE_FLAG_QUOTE_FROM  (1 << 9) /* >: >From quoting */
+#define PIPE_FLAG_DELIVERED   (1 << 0)  /* D: Delivered-To: */
+#define PIPE_FLAG_ORIG_RCPT   (1 << 1)  /* O: X-Original-To: */
+#define PIPE_FLAG_RETURN_PATH (1 << 2)  /* R: Return-Path: */
+#define PIPE_FLAG_FINAL       (1 << 3)  /* X: final delivery */
+#define PIPE_FLAG_FOLD_HOST   (1 << 4)  /* h: lower-case domains */
+#define PIPE_FLAG_QUOTE       (1 << 5)  /* q: quote localparts */
+#define PIPE_FLAG_FOLD_USER   (1 << 6)  /* u: lower-case localparts */
+#define PIPE_FLAG_FROM        (1 << 7)  /* F: From_ line */
+#define PIPE_FLAG_DOT         (1 << 8)  /* .: dot-stuffing */
+#define PIPE_FLAG_QUOTE_FROM  (1 << 9)  /* >: >From quoting */
 #define PIPE_FLAG_BLANK       (1 << 10) /* B: blank line at the end */
 
 /* The service's master.cf attributes. */

@@ -278,9 +278,8 @@ pipe_expand(const struct pipe_cfg *cfg, const struct deliver_request *req,
 			p = end + 1;
 		} else {
 			name = p + 1;
-			for (end = name; isalnum((unsigned char)*end) ||
-			     *end == '_';
-			     end++)
+			for (end = name;
+			     isalnum((unsigned char)*end) || *end == '_'; end++)
 				;
 			len = (size_t)(end - name);
 			if (len == 0) { /* a lone $ */
@@ -426,9 +425,8 @@ pipe_set(struct pipe_result *res, enum pipe_kind kind, const char *dsn)
 }
 
 void
-pipe_run(const struct pipe_cfg *cfg, const struct deliver_request *req,
-    int qfd, struct deliver_rcpt *first, struct argv *args,
-    struct pipe_result *res)
+pipe_run(const struct pipe_cfg *cfg, const struct deliver_request *req, int qfd,
+    struct deliver_rcpt *first, struct argv *args, struct pipe_result *res)
 {
 	struct str *why = str_new(0), *output = str_new(0);
 	struct mail_copy_src src = { 0 };
@@ -468,8 +466,8 @@ pipe_run(const struct pipe_cfg *cfg, const struct deliver_request *req,
 	 * time limit (the writes wait with that deadline).
 	 */
 	flags |= (cfg->flags & PIPE_FLAG_FROM) ? MAIL_COPY_FROM : 0;
-	flags |= (cfg->flags & PIPE_FLAG_RETURN_PATH) ? MAIL_COPY_RETURN_PATH
-						      : 0;
+	flags |=
+	    (cfg->flags & PIPE_FLAG_RETURN_PATH) ? MAIL_COPY_RETURN_PATH : 0;
 	flags |= (cfg->flags & PIPE_FLAG_ORIG_RCPT) ? MAIL_COPY_ORIG_RCPT : 0;
 	flags |= (cfg->flags & PIPE_FLAG_DELIVERED) ? MAIL_COPY_DELIVERED : 0;
 	flags |= (cfg->flags & PIPE_FLAG_DOT) ? MAIL_COPY_DOT : 0;

@@ -124,8 +124,8 @@ mail_copy(const struct mail_copy_src *src, struct mail_writer *w, int flags,
 
 		localtime_r(&now, &tm);
 		strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
-		str_fmt(buf, "From %s  %s%s", *sender ? sender : "MAILER-DAEMON",
-		    date, eol);
+		str_fmt(buf, "From %s  %s%s",
+		    *sender ? sender : "MAILER-DAEMON", date, eol);
 		mail_put(w, str_ptr(buf), str_len(buf));
 	}
 	if (flags & MAIL_COPY_RETURN_PATH) {

@@ -56,14 +56,14 @@ struct mail_writer {
 
 /* What is copied: the queue file content and the envelope for headers. */
 struct mail_copy_src {
-	int qfd;               /* queue file (read through a dup) */
-	long data_offset;      /* first content record */
-	const char *sender;    /* internal form, "" for <> */
+	int qfd;                 /* queue file (read through a dup) */
+	long data_offset;        /* first content record */
+	const char *sender;      /* internal form, "" for <> */
 	const char *null_sender; /* what <> becomes, NULL: MAILER-DAEMON in
 				    From_ and "" in Return-Path: */
-	const char *orig_rcpt; /* X-Original-To: (internal form) */
-	const char *delivered; /* Delivered-To: (internal form) */
-	const char *eol;       /* line end, NULL: "\n" */
+	const char *orig_rcpt;   /* X-Original-To: (internal form) */
+	const char *delivered;   /* Delivered-To: (internal form) */
+	const char *eol;         /* line end, NULL: "\n" */
 };
 
 void mail_writer_init(struct mail_writer *, int);

@@ -39,7 +39,7 @@
 #define MBOX_LOCK_DOTLOCK (1 << 2)
 
 struct mbox_opts {
-	uid_t uid;        /* owner of a new file */
+	uid_t uid; /* owner of a new file */
 	gid_t gid;
 	int lock_mask;    /* MBOX_LOCK_* */
 	long size_limit;  /* bytes, 0: none */

@@ -26,6 +26,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "lib/util/alloc.h"
@@ -39,6 +40,7 @@
 #include "lib/mail/deliver.h"
 #include "lib/mail/params.h"
 #include "lib/mail/queue.h"
+#include "lib/mail/record.h"
 #include "pipe.h"
 
 static struct pipe_cfg pipe_cfg;
@@ -245,6 +247,46 @@ pipe_report_all(struct deliver_request *req, enum pipe_kind kind,
 		pipe_report(req, &req->rcpt[i], kind, dsn, text);
 }
 
+/*
+ * Flag D: a message whose primary headers hold "Delivered-To: RCPT"
+ * already has been here (Postfix's check, observed: 5.4.6 bounce).  -1
+ * when the queue file cannot be read.
+ */
+static int
+pipe_looped(const struct deliver_request *req, int qfd, const char *rcpt,
+    bool *looped)
+{
+	struct stream *st;
+	struct str *buf = str_new(0), *val = str_new(0);
+	int fd, type;
+
+	*looped = false;
+	if ((fd = dup(qfd)) < 0 || lseek(fd, req->data_offset, SEEK_SET) < 0) {
+		if (fd >= 0)
+			close(fd);
+		str_free(buf);
+		str_free(val);
+		return -1;
+	}
+	st = stream_open(fd);
+	while (
+	    (type = rec_get(st, buf, var_line_length_limit)) == REC_TYPE_NORM ||
+	    type == REC_TYPE_CONT) {
+		if (str_len(buf) == 0 && type == REC_TYPE_NORM)
+			break; /* end of the primary headers */
+		if (strncasecmp(str_ptr(buf), "Delivered-To:", 13) != 0)
+			continue;
+		str_set(val, str_ptr(buf) + 13);
+		str_trim(val);
+		if (strcasecmp(str_ptr(val), rcpt) == 0)
+			*looped = true;
+	}
+	stream_close(st);
+	str_free(buf);
+	str_free(val);
+	return type > 0 ? 0 : -1;
+}
+
 static void
 pipe_deliver(struct deliver_request *req, int qfd)
 {
@@ -270,6 +312,22 @@ pipe_deliver(struct deliver_request *req, int qfd)
 	if (pipe_cfg.size_limit > 0 && req->data_size > pipe_cfg.size_limit) {
 		pipe_report_all(req, PIPE_BOUNCE, "5.2.3", "message too large");
 		goto out;
+	}
+	if (pipe_cfg.flags & PIPE_FLAG_DELIVERED) {
+		const char *rcpt = str_ptr(req->rcpt[0].address);
+		bool looped;
+
+		if (pipe_looped(req, qfd, rcpt, &looped) < 0) {
+			pipe_report_all(req, PIPE_DEFER, "4.3.0",
+			    "cannot read queue file");
+			goto out;
+		}
+		if (looped) {
+			str_fmt(res.text, "mail forwarding loop for %s", rcpt);
+			pipe_report_all(req, PIPE_BOUNCE, "5.4.6",
+			    str_ptr(res.text));
+			goto out;
+		}
 	}
 	rcpts = xreallocarray(NULL, req->rcpt_count ? req->rcpt_count : 1,
 	    sizeof(*rcpts));

@@ -230,6 +230,13 @@ class PipeTest(unittest.TestCase):
         self.assertIn(b"\n>From x\n..dot\n", stdin)
         self.assertIn(b"Delivered-To: b@one.test\n", by_rcpt["b@one.test"][1])
 
+    def test_flag_d_loop_bounces(self):
+        self.send(["loop@one.test"],
+                  "Delivered-To: LOOP@one.test\nSubject: l\n\nhello\n")
+        self.status("tone", "loop@one.test", "5.4.6", "bounced",
+                    "mail forwarding loop for loop@one.test")
+        self.assertEqual(self.runs(0), [])
+
     def test_user_group(self):
         import grp
         self.send(["grp@one.test"], "Subject: g\n\nhello\n")

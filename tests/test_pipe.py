@@ -69,6 +69,8 @@ tq        unix  -       n       n       -       -       pipe
   ${sender} ${recipient}
 tslow     unix  -       n       n       -       -       pipe
   user=pstpipe1 argv=%(script)s ${recipient}
+tnoexec   unix  -       n       n       -       -       pipe
+  user=pstpipe1 argv=/nonexistent/cmd ${recipient}
 tmacro    unix  -       n       n       -       -       pipe
   user=pstpipe1 argv=%(script)s ${nosuch}
 """
@@ -102,7 +104,8 @@ class PipeTest(unittest.TestCase):
             with open(os.path.join(cls.top, "transport"), "w") as f:
                 f.write("pipe.test tpipe:somehop\none.test tone\n"
                         "bad.test tbad\nsize.test tsize\nq.test tq\n"
-                        "slow.test tslow\nmacro.test tmacro\n")
+                        "slow.test tslow\nmacro.test tmacro\n"
+                        "noexec.test tnoexec\n")
             extra = ("mydomain = example.test\nmyorigin = $mydomain\n"
                      "mydestination = localhost\nbiff = no\n"
                      "recipient_delimiter = +\n"
@@ -288,6 +291,13 @@ class PipeTest(unittest.TestCase):
         self.send(["slow@slow.test"], "Subject: t\n\nhello\n")
         self.status("tslow", "slow@slow.test", "5.3.0", "bounced",
                     'Command time limit exceeded: "%s"' % self.script)
+
+    def test_exec_failure_defers(self):
+        self.send(["x@noexec.test"], "Subject: t\n\nhello\n")
+        self.status("tnoexec", "x@noexec.test", "4.3.0", "deferred",
+                    "temporary failure. Command output: pipe: fatal: "
+                    "pipe_command: execvp /nonexistent/cmd: No such file or "
+                    "directory ")
 
     def test_unknown_macro(self):
         self.send(["x@macro.test"], "Subject: t\n\nhello\n")

@@ -3,7 +3,8 @@
  *
  * local_copy(s, w, flags, why)   write the message (queue file content)
  *                                with the envelope headers that flags ask
- *                                for; 0, or -1 with why and errno
+ *                                for (mail_copy.h); 0, or -1 with why and
+ *                                errno
  * local_mbox(s, path, u, why_dsn, why)  append to an mbox file with
  *                                locking; LOCAL_SENT/LOCAL_DEFER/LOCAL_BOUNCE
  * local_maildir(s, dir, u, ...)  deliver into a Maildir
@@ -44,6 +45,7 @@
 #include "lib/util/argv.h"
 #include "lib/util/str.h"
 #include "lib/mail/deliver.h"
+#include "lib/mail/mail_copy.h"
 #include "lib/mail/maps.h"
 
 enum local_kind { LOCAL_SENT, LOCAL_BOUNCE, LOCAL_DEFER };
@@ -57,17 +59,6 @@ enum local_kind { LOCAL_SENT, LOCAL_BOUNCE, LOCAL_DEFER };
 #define LOCAL_HDR_COMMAND (1 << 0)
 #define LOCAL_HDR_FILE    (1 << 1)
 #define LOCAL_HDR_FORWARD (1 << 2)
-
-/* local_copy() flags, Postfix's mail_copy() options. */
-#define COPY_FROM        (1 << 0) /* From_ line */
-#define COPY_QUOTE       (1 << 1) /* >From quoting */
-#define COPY_RETURN_PATH (1 << 2)
-#define COPY_ORIG_RCPT   (1 << 3) /* X-Original-To: */
-#define COPY_DELIVERED   (1 << 4) /* Delivered-To: */
-#define COPY_BLANK       (1 << 5) /* end with an empty line */
-#define COPY_MBOX                                                              \
-	(COPY_FROM | COPY_QUOTE | COPY_RETURN_PATH | COPY_ORIG_RCPT |          \
-	    COPY_DELIVERED | COPY_BLANK)
 
 /* Who a delivery runs as, and the user's attributes for $names and env. */
 struct local_user {
@@ -84,17 +75,6 @@ struct local_result {
 	char *text;
 	char *to;    /* the expanded address it was for, NULL: the rcpt */
 	bool passed; /* recorded by the agent it was passed to */
-};
-
-/* One output: a descriptor, written with an optional size limit/deadline. */
-struct local_writer {
-	int fd;
-	long limit;      /* bytes this copy may add, 0: none */
-	long written;    /* bytes written */
-	long deadline;   /* CLOCK_MONOTONIC ms, 0: none */
-	bool pipe;       /* EPIPE ends the copy quietly (commands) */
-	int error;       /* errno of the first failed write, sticky */
-	struct str *buf; /* output buffer */
 };
 
 struct local_state {
@@ -136,10 +116,8 @@ void local_result(struct local_state *, enum local_kind, const char *,
     const char *, ...) __attribute__((format(printf, 4, 5)));
 bool local_dup(struct local_state *, const char *, uid_t, const char *);
 void local_dup_settle(struct local_state *, size_t);
-int local_copy(struct local_state *, struct local_writer *, int, struct str *)
+int local_copy(struct local_state *, struct mail_writer *, int, struct str *)
     __attribute__((warn_unused_result));
-void local_writer_init(struct local_writer *, int);
-void local_writer_done(struct local_writer *);
 void local_set_privs(const struct local_user *);
 void local_root(void);
 void local_mbox(struct local_state *, const char *, const struct local_user *,

@@ -160,10 +160,10 @@ local_command(struct local_state *s, const char *command,
 {
 	struct argv *env;
 	struct str *why = str_new(0), *output = str_new(0);
-	struct local_writer w;
+	struct mail_writer w;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, status = 0;
 	int flags =
-	    COPY_FROM | COPY_RETURN_PATH | COPY_ORIG_RCPT | COPY_DELIVERED;
+	    MAIL_COPY_FROM | MAIL_COPY_RETURN_PATH | MAIL_COPY_ORIG_RCPT | MAIL_COPY_DELIVERED;
 	long deadline = local_now_ms() + (long)var_command_time_limit * 1000;
 	bool timeout = false, reaped = false;
 	pid_t pid;
@@ -181,9 +181,9 @@ local_command(struct local_state *s, const char *command,
 		nonroot.gid = default_privs_gid();
 		u = &nonroot;
 	}
-	local_writer_init(&w, -1);
+	mail_writer_init(&w, -1);
 	if (!(local_hdr_mask & LOCAL_HDR_COMMAND))
-		flags &= ~COPY_DELIVERED;
+		flags &= ~MAIL_COPY_DELIVERED;
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
 		local_result(s, LOCAL_DEFER, "4.3.0", "pipe: %s",
 		    strerror(errno));
@@ -295,7 +295,7 @@ out:
 		if (out[i] >= 0)
 			close(out[i]);
 	}
-	local_writer_done(&w);
+	mail_writer_done(&w);
 	str_free(why);
 	str_free(output);
 }

@@ -9,8 +9,9 @@
  * Talks to smtpd with attr lists (lib/mail/anvil_clnt.h): greets with
  * protocol=anvil_protocol, then answers connect, disconnect, message,
  * recipient, newtls, newtls_report, auth and lookup for an ident
- * "service:address".  A malformed or unknown request ends the connection;
- * every value is bounded by ANVIL_VALUE_MAX.
+ * "service:address".  An unknown request gets status=fail (as Postfix); a
+ * malformed one (no request or ident, a value over ANVIL_VALUE_MAX) ends
+ * the connection.
  *
  * Counting follows Postfix: each ident has the number of connections open
  * now and, per window of anvil_rate_time_unit starting at its first event,
@@ -500,7 +501,7 @@ anvil_request(struct stream *st, const char *service, char **argv)
 		rc = anvil_do_lookup(ident);
 	else {
 		msg_warn("unrecognized request: \"%s\", ignored", request);
-		goto gone;
+		rc = -1;
 	}
 	if (rc < 0) {
 		attr_reset(anvil_rep);

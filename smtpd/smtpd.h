@@ -172,7 +172,7 @@ struct smtpd_state {
 	/* XCLIENT/XFORWARD (smtpd_xclient.c) */
 	struct smtpd_xforward *xforward; /* NULL: none */
 	/* anvil (smtpd_anvil.c) */
-	bool anvil_connected; /* anvil counted this connection */
+	bool anvil_connected; /* anvil was told of this connection */
 	char *anvil_addr;     /* ... under this address */
 	bool anvil_exempt;    /* stand-alone or XCLIENT proxy: no limits */
 };

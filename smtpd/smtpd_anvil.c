@@ -98,11 +98,16 @@ smtpd_anvil_connect(struct smtpd_state *state, struct str *reply)
 		str_ptr(state->addr)) == 1;
 	if (!smtpd_anvil_enabled() || !smtpd_anvil_applies(state, 1))
 		return 0;
-	if (anvil_clnt_connect(svc, str_ptr(state->addr), &count, &rate) < 0)
-		return 0;
+	/*
+	 * As Postfix, the disconnect is sent even when this request failed
+	 * (anvil may be back by then; it ignores a disconnect of a connection
+	 * that this process did not open).
+	 */
 	state->anvil_connected = true;
 	free(state->anvil_addr);
 	state->anvil_addr = xstrdup(str_ptr(state->addr));
+	if (anvil_clnt_connect(svc, str_ptr(state->addr), &count, &rate) < 0)
+		return 0;
 	if (var_smtpd_client_connection_count_limit > 0 &&
 	    count > var_smtpd_client_connection_count_limit) {
 		msg_warn("Connection concurrency limit exceeded: %d from %s "

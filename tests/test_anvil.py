@@ -360,7 +360,8 @@ class AnvilDownTest(unittest.TestCase):
         self.port = e2e.free_port()
         self.master_cf = ("127.0.0.1:%d inet n - n - - smtpd\n" % self.port
                           + SERVICES)
-        self.inst = instance(self.top, self.master_cf, "")
+        self.inst = instance(self.top, self.master_cf,
+                             "anvil_rate_time_unit = 2s\n")
         self.inst.start()
         wait_port(self.port)
 
@@ -399,13 +400,22 @@ class AnvilDownTest(unittest.TestCase):
         s = Session(self.port)
         self.assertEqual(s.cmd("QUIT"), "221 2.0.0 Bye")
         s.close()
+        # a new window of anvil_rate_time_unit starts the rates over
+        a = AnvilClient(self.inst)
+        self.assertEqual(a.ask("message", "test:192.0.2.2")["rate"], "1")
+        self.assertEqual(a.ask("message", "test:192.0.2.2")["rate"], "2")
+        time.sleep(3)
+        self.assertEqual(a.ask("message", "test:192.0.2.2")["rate"], "1")
+        a.close()
         self.inst.postfix("reload")
         ident = re.escape("127.0.0.1:%d:127.0.0.1" % self.port)
-        self.expect(r"anvil\[\d+\]: statistics: max connection rate 1/60s "
+        self.expect(r"anvil\[\d+\]: statistics: max connection rate 1/2s "
                     r"for \(%s\) %s" % (ident, WHEN))
         self.expect(r"anvil\[\d+\]: statistics: max connection count 1 for "
                     r"\(%s\) %s" % (ident, WHEN))
-        self.expect(r"anvil\[\d+\]: statistics: max cache size 1 %s" % WHEN)
+        self.expect(r"anvil\[\d+\]: statistics: max message rate 2/2s for "
+                    r"\(test:192\.0\.2\.2\) %s" % WHEN)
+        self.expect(r"anvil\[\d+\]: statistics: max cache size [12] %s" % WHEN)
 
     def expect(self, pattern, timeout=20):
         m = self.inst.wait_log(pattern, timeout)

@@ -69,8 +69,17 @@
  *                                 the 421 reply in reply (logged)
  * smtpd_anvil_mail(state, reply)  message rate, at MAIL
  * smtpd_anvil_rcpt(state, reply)  recipient rate, at RCPT
- * smtpd_anvil_tls(state, reply)   new TLS session rate, at STARTTLS
- * smtpd_anvil_auth(state, reply)  AUTH rate, at AUTH
+ * smtpd_anvil_tls_check(state, reply)  at STARTTLS, before the 220: -1
+ *                                 with "454 4.7.0 Error: too many new TLS
+ *                                 sessions from ..." when the client is
+ *                                 over its new-session rate (not counted)
+ * smtpd_anvil_tls(state, reply)   after a handshake that did not resume a
+ *                                 session (STARTTLS or wrapper mode):
+ *                                 counts it; -1 with the 421 reply, and
+ *                                 the session ends
+ * smtpd_anvil_auth(state, reply)  AUTH rate, first thing at AUTH (Postfix
+ *                                 checks it even before "503 5.5.1 Error:
+ *                                 authentication not enabled")
  * smtpd_anvil_disconnect(state)   tell anvil the connection is gone
  */
 #ifndef SMTPD_H
@@ -163,7 +172,9 @@ struct smtpd_state {
 	/* XCLIENT/XFORWARD (smtpd_xclient.c) */
 	struct smtpd_xforward *xforward; /* NULL: none */
 	/* anvil (smtpd_anvil.c) */
-	bool anvil_connected;
+	bool anvil_connected; /* anvil was told of this connection */
+	char *anvil_addr;     /* ... under this address */
+	bool anvil_exempt;    /* stand-alone or XCLIENT proxy: no limits */
 };
 
 /* smtpd_proto.c */
@@ -205,6 +216,7 @@ int smtpd_proxy_protocol(struct smtpd_state *);
 int smtpd_anvil_connect(struct smtpd_state *, struct str *);
 int smtpd_anvil_mail(struct smtpd_state *, struct str *);
 int smtpd_anvil_rcpt(struct smtpd_state *, struct str *);
+int smtpd_anvil_tls_check(struct smtpd_state *, struct str *);
 int smtpd_anvil_tls(struct smtpd_state *, struct str *);
 int smtpd_anvil_auth(struct smtpd_state *, struct str *);
 void smtpd_anvil_disconnect(struct smtpd_state *);

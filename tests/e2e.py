@@ -157,14 +157,26 @@ class Instance:
                "trivial-rewrite/trivial-rewrite", "cleanup/cleanup",
                "pickup/pickup", "qmgr/qmgr", "local/local", "bounce/bounce",
                "error/error", "discard/discard", "showq/showq",
-               "tests/fixtures/dieagent", "smtpd/smtpd")
+               "tests/fixtures/dieagent", "smtpd/smtpd", "anvil/anvil",
+               "virtual/virtual", "pipe/pipe")
     COMMANDS = ("postfix", "postconf", "postmap", "postalias", "postlog",
                 "postmulti", "sendmail", "postdrop", "postcat", "postqueue",
                 "postsuper")
     ALIASES = {"mailq": "sendmail", "newaliases": "sendmail"}
 
-    def __init__(self, top, master_cf, main_extra=""):
+    # smtpd asks anvil about every client (smtpd_client_connection_count_limit
+    # is 50 by default); a master.cf that runs smtpd without an anvil
+    # service gets one, as Postfix's default master.cf has, unless the test
+    # passes anvil=False (to see smtpd without it).
+    ANVIL = "anvil     unix  -       -       n       -       1       anvil\n"
+
+    def __init__(self, top, master_cf, main_extra="", anvil=True):
         ensure_users()
+        fields = [l.split() for l in master_cf.splitlines()
+                  if l.strip() and not l.startswith(("#", " ", "\t"))]
+        if (anvil and any(len(f) > 7 and f[7] == "smtpd" for f in fields)
+                and not any(f[0] == "anvil" for f in fields)):
+            master_cf += ("" if master_cf.endswith("\n") else "\n") + self.ANVIL
         os.chmod(top, 0o755)
         self.top = top
         self.conf = os.path.join(top, "etc")

@@ -56,11 +56,8 @@ MAIN = ("smtpd_error_sleep_time = 0s\n"
 WHEN = r"at \w{3} [ \d]\d \d\d:\d\d:\d\d$"
 
 
-def instance(top, master_cf, main_extra):
-    inst = e2e.Instance(top, master_cf, MAIN + main_extra)
-    # e2e installs the daemons it knows; anvil is new
-    shutil.copy2(os.path.join(e2e.BUILD, "anvil", "anvil"), inst.libexec)
-    return inst
+def instance(top, master_cf, main_extra, anvil=True):
+    return e2e.Instance(top, master_cf, MAIN + main_extra, anvil=anvil)
 
 
 def wait_port(port):
@@ -361,7 +358,7 @@ class AnvilDownTest(unittest.TestCase):
         self.master_cf = ("127.0.0.1:%d inet n - n - - smtpd\n" % self.port
                           + SERVICES)
         self.inst = instance(self.top, self.master_cf,
-                             "anvil_rate_time_unit = 2s\n")
+                             "anvil_rate_time_unit = 2s\n", anvil=False)
         self.inst.start()
         wait_port(self.port)
 

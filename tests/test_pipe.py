@@ -117,8 +117,6 @@ class PipeTest(unittest.TestCase):
             master = MASTER_CF % {"script": cls.script, "group": "nogroup"}
             cls.inst = e2e.Instance(os.path.join(cls.top, "inst"), master,
                                     extra)
-            shutil.copy2(os.path.join(e2e.BUILD, "pipe/pipe"),
-                         os.path.join(cls.inst.libexec, "pipe"))
             cls.inst.start()
         except BaseException:
             e2e.remove_users(USERS)

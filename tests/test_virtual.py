@@ -98,8 +98,6 @@ class VirtualTest(unittest.TestCase):
             os.makedirs(os.path.join(cls.top, "inst"))
             cls.inst = e2e.Instance(os.path.join(cls.top, "inst"), MASTER_CF,
                                     extra)
-            shutil.copy2(os.path.join(e2e.BUILD, "virtual/virtual"),
-                         os.path.join(cls.inst.libexec, "virtual"))
             cls.inst.start()
         except BaseException:
             e2e.remove_users(USERS)

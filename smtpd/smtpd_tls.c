@@ -51,9 +51,9 @@ struct smtpd_tls {
 	char *sni;  /* the matched SNI name, or NULL */
 };
 
-static int smtpd_tls_level;     /* SMTPD_TLS_* */
-static bool smtpd_tls_enforce;  /* mandatory protocols and ciphers */
-static SSL_CTX *smtpd_tls_ctx;  /* NULL: TLS not available */
+static int smtpd_tls_level;    /* SMTPD_TLS_* */
+static bool smtpd_tls_enforce; /* mandatory protocols and ciphers */
+static SSL_CTX *smtpd_tls_ctx; /* NULL: TLS not available */
 static struct maps *smtpd_sni_maps;
 static struct htable *smtpd_sni_ctx; /* map value -> SSL_CTX */
 
@@ -97,15 +97,18 @@ smtpd_tls_dh(SSL_CTX *ctx)
 	if (*var_smtpd_tls_dh1024_param_file) {
 		if ((bio = BIO_new_file(var_smtpd_tls_dh1024_param_file,
 			 "r")) == NULL) {
-			msg_warn("error opening DH parameter file \"%s\": %m -- "
-				 "using compiled-in defaults",
+			msg_warn(
+			    "error opening DH parameter file \"%s\": %m -- "
+			    "using compiled-in defaults",
 			    var_smtpd_tls_dh1024_param_file);
 		} else {
 			dh = PEM_read_bio_Parameters(bio, NULL);
 			BIO_free(bio);
-			if (dh == NULL || EVP_PKEY_get_base_id(dh) != EVP_PKEY_DH) {
-				msg_warn("error decoding DH parameters from file "
-					 "\"%s\" -- using compiled-in defaults",
+			if (dh == NULL ||
+			    EVP_PKEY_get_base_id(dh) != EVP_PKEY_DH) {
+				msg_warn(
+				    "error decoding DH parameters from file "
+				    "\"%s\" -- using compiled-in defaults",
 				    var_smtpd_tls_dh1024_param_file);
 				EVP_PKEY_free(dh);
 				dh = NULL;
@@ -137,16 +140,17 @@ smtpd_tls_load_keys(SSL_CTX *ctx)
 	}
 	if (*var_smtpd_tls_dcert_file) {
 		if (tls_load_cert_key(ctx, "DSA", var_smtpd_tls_dcert_file,
-			*var_smtpd_tls_dkey_file ? var_smtpd_tls_dkey_file
-						 : var_smtpd_tls_dcert_file) < 0)
+			*var_smtpd_tls_dkey_file
+			    ? var_smtpd_tls_dkey_file
+			    : var_smtpd_tls_dcert_file) < 0)
 			return -1;
 		any = true;
 	}
 	if (*var_smtpd_tls_eccert_file) {
 		if (tls_load_cert_key(ctx, "ECDSA", var_smtpd_tls_eccert_file,
-			*var_smtpd_tls_eckey_file ? var_smtpd_tls_eckey_file
-						  : var_smtpd_tls_eccert_file) <
-		    0)
+			*var_smtpd_tls_eckey_file
+			    ? var_smtpd_tls_eckey_file
+			    : var_smtpd_tls_eccert_file) < 0)
 			return -1;
 		any = true;
 	}
@@ -172,7 +176,8 @@ smtpd_tls_sni_cb(SSL *ssl, int *alert, void *arg)
 	if (name == NULL || *name == 0 || smtpd_sni_maps == NULL)
 		return SSL_TLSEXT_ERR_OK;
 	for (cp = name; *cp; cp++) {
-		if (!((*cp >= 'a' && *cp <= 'z') || (*cp >= 'A' && *cp <= 'Z') ||
+		if (!((*cp >= 'a' && *cp <= 'z') ||
+			(*cp >= 'A' && *cp <= 'Z') ||
 			(*cp >= '0' && *cp <= '9') || *cp == '-' ||
 			*cp == '.' || *cp == '_') ||
 		    cp - name > 255) {
@@ -223,8 +228,7 @@ smtpd_tls_sni_preload(void)
 	for (i = 0; i < smtpd_sni_maps->count; i++) {
 		struct dict *d = smtpd_sni_maps->dicts[i];
 
-		for (how = DICT_SEQ_FIRST;
-		     dict_seq(d, how, &key, &value) == 0;
+		for (how = DICT_SEQ_FIRST; dict_seq(d, how, &key, &value) == 0;
 		     how = DICT_SEQ_NEXT) {
 			struct str *why = str_new(64);
 			char *files = xstrdup(value);
@@ -255,8 +259,8 @@ smtpd_tls_pre_jail(void)
 	smtpd_tls_level = smtpd_tls_get_level();
 	if (var_smtpd_tls_wrappermode && smtpd_tls_level < SMTPD_TLS_MAY)
 		smtpd_tls_level = SMTPD_TLS_MAY;
-	smtpd_tls_enforce = var_smtpd_tls_wrappermode ||
-			    smtpd_tls_level == SMTPD_TLS_ENCRYPT;
+	smtpd_tls_enforce =
+	    var_smtpd_tls_wrappermode || smtpd_tls_level == SMTPD_TLS_ENCRYPT;
 	if (smtpd_tls_level == SMTPD_TLS_NONE)
 		goto out;
 	if (var_smtpd_tls_req_ccert && !smtpd_tls_enforce)
@@ -305,11 +309,10 @@ smtpd_tls_pre_jail(void)
 		}
 	}
 	/* Resumption: tickets under the shared keys, for the cache timeout. */
-	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"smtpd",
-	    5);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"smtpd", 5);
 	SSL_CTX_set_timeout(ctx, (long)var_smtpd_tls_session_cache_timeout);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER |
-						SSL_SESS_CACHE_NO_INTERNAL);
+	SSL_CTX_set_session_cache_mode(ctx,
+	    SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
 	if (var_smtpd_tls_session_cache_timeout > 0) {
 		str_fmt(path, "%s/%s", var_data_directory, SMTPD_TLS_KEY_FILE);
 		(void)tls_ticket_keys_load(str_ptr(path),
@@ -401,13 +404,13 @@ smtpd_tls_start(struct smtpd_state *state)
 		msg_info("setting up TLS connection from %s",
 		    str_ptr(state->namaddr));
 	excl[0] = var_smtpd_tls_exclude_ciphers;
-	excl[1] = smtpd_tls_enforce ? var_smtpd_tls_mandatory_exclude_ciphers
-				    : NULL;
+	excl[1] =
+	    smtpd_tls_enforce ? var_smtpd_tls_mandatory_exclude_ciphers : NULL;
 	excl[2] = NULL;
-	ciphers = tls_cipher_list(smtpd_tls_enforce
-				      ? var_smtpd_tls_mandatory_ciphers
-				      : var_smtpd_tls_ciphers,
-	    excl, why);
+	ciphers =
+	    tls_cipher_list(smtpd_tls_enforce ? var_smtpd_tls_mandatory_ciphers
+					      : var_smtpd_tls_ciphers,
+		excl, why);
 	if (ciphers == NULL) {
 		msg_warn("%s: %s", str_ptr(state->namaddr), str_ptr(why));
 		goto out;
@@ -450,10 +453,9 @@ smtpd_tls_start(struct smtpd_state *state)
 			break;
 		err = SSL_get_error(tls->ssl, r);
 		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-			if (stream_await(state->st,
-				err == SSL_ERROR_WANT_READ ? POLLIN
-							   : POLLOUT) ==
-			    STREAM_OK)
+			if (stream_await(state->st, err == SSL_ERROR_WANT_READ
+							? POLLIN
+							: POLLOUT) == STREAM_OK)
 				continue;
 			msg_info("SSL_accept error from %s: %s",
 			    str_ptr(state->namaddr),

@@ -27,7 +27,7 @@ tls_library_init(void)
 	if (done)
 		return;
 	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
-		    OPENSSL_INIT_LOAD_CRYPTO_STRINGS,
+				 OPENSSL_INIT_LOAD_CRYPTO_STRINGS,
 		NULL) != 1)
 		msg_fatal("error initializing the OpenSSL library");
 	done = true;
@@ -141,8 +141,7 @@ out:
 }
 
 char *
-tls_cipher_list(const char *grade, const char *const *exclude,
-    struct str *why)
+tls_cipher_list(const char *grade, const char *const *exclude, struct str *why)
 {
 	struct str *list = str_new(100);
 	struct argv *tok;
@@ -206,8 +205,8 @@ tls_ctx_new(bool server, struct str *why)
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 				  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (*var_tls_eecdh_auto_curves) {
-		struct argv *c = argv_split(var_tls_eecdh_auto_curves,
-		    " \t\r\n,:");
+		struct argv *c =
+		    argv_split(var_tls_eecdh_auto_curves, " \t\r\n,:");
 		struct str *groups = str_new(64);
 		size_t i;
 

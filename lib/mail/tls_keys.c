@@ -36,7 +36,7 @@
 #define TLS_KEY_BYTES (TLS_KEY_NAME + TLS_KEY_HMAC + TLS_KEY_CIPH)
 #define TLS_KEYS_MAX  8
 /* "time hex\n": 20 digits, blank, 2 hex digits per byte, newline */
-#define TLS_KEY_LINE (20 + 1 + 2 * TLS_KEY_BYTES + 1)
+#define TLS_KEY_LINE  (20 + 1 + 2 * TLS_KEY_BYTES + 1)
 
 struct tls_key {
 	long created;
@@ -159,7 +159,8 @@ tls_ticket_keys_load(const char *path, int lifetime)
 		OPENSSL_cleanse(&k, sizeof(k));
 	}
 	OPENSSL_cleanse(buf, sizeof(buf));
-	if (tls_nkeys == 0 || now - tls_keys[tls_nkeys - 1].created >= lifetime) {
+	if (tls_nkeys == 0 ||
+	    now - tls_keys[tls_nkeys - 1].created >= lifetime) {
 		struct tls_key *k;
 
 		if (tls_nkeys == TLS_KEYS_MAX) {
@@ -180,8 +181,7 @@ tls_ticket_keys_load(const char *path, int lifetime)
 	for (i = 0; i < tls_nkeys; i++)
 		tls_key_format(text, &tls_keys[i]);
 	if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0 ||
-	    write(fd, str_ptr(text), str_len(text)) !=
-		(ssize_t)str_len(text)) {
+	    write(fd, str_ptr(text), str_len(text)) != (ssize_t)str_len(text)) {
 		msg_warn("update %s: %m", path);
 		goto out;
 	}
@@ -214,8 +214,7 @@ tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 			return 0;
 		k = &tls_keys[tls_nkeys - 1];
 		if (now - k->created >= tls_lifetime || ivlen <= 0 ||
-		    ivlen > EVP_MAX_IV_LENGTH ||
-		    RAND_bytes(iv, ivlen) != 1)
+		    ivlen > EVP_MAX_IV_LENGTH || RAND_bytes(iv, ivlen) != 1)
 			return 0;
 		memcpy(name, k->name, TLS_KEY_NAME);
 		if (tls_loglevel >= 2)
@@ -249,8 +248,7 @@ tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 			return -1;
 		return 1;
 	}
-	if (EVP_DecryptInit_ex(cctx, tls_ticket_cipher, NULL, k->ciph, iv) !=
-	    1)
+	if (EVP_DecryptInit_ex(cctx, tls_ticket_cipher, NULL, k->ciph, iv) != 1)
 		return -1;
 	/* a ticket under an older key is replaced by a fresh one */
 	return k == &tls_keys[tls_nkeys - 1] ? 1 : 2;

@@ -120,8 +120,8 @@ tls_key_desc(struct str *out, EVP_PKEY *pkey, bool tls13)
 		str_catfmt(out, "RSA-PSS (%d bits)", EVP_PKEY_get_bits(pkey));
 		break;
 	case EVP_PKEY_EC:
-		if (EVP_PKEY_get_group_name(pkey, group, sizeof(group),
-			&len) == 1)
+		if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), &len) ==
+		    1)
 			str_catfmt(out, "ECDSA (%s)", group);
 		else
 			str_cat(out, "ECDSA");

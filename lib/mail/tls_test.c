@@ -75,8 +75,7 @@ test_ciphers(struct test *t)
 	TEST_STR(t, list, "aNULL:-aNULL:HIGH:MEDIUM:+RC4:@STRENGTH");
 	free(list);
 	list = tls_cipher_list("HIGH", excl, why);
-	TEST_STR(t, list,
-	    "aNULL:-aNULL:HIGH:@STRENGTH:!aNULL:!MD5:!RC4:!3DES");
+	TEST_STR(t, list, "aNULL:-aNULL:HIGH:@STRENGTH:!aNULL:!MD5:!RC4:!3DES");
 	free(list);
 	list = tls_cipher_list("bogus", none, why);
 	TEST_TRUE(t, list == NULL);

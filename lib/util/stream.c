@@ -37,10 +37,12 @@ struct stream {
 	size_t rpos, rlen;  /* unread input is rbuf[rpos..rlen) */
 	size_t wlen;        /* pending output is wbuf[0..wlen) */
 	struct str *fmt;    /* scratch for stream_printf */
-	const struct stream_io *io; /* NULL: read()/write() the descriptor */
-	void *io_ctx;
 	char rbuf[STREAM_BUFSIZE];
 	char wbuf[STREAM_BUFSIZE];
+
+	/* The I/O hook (TLS); NULL: read() and write() the descriptor. */
+	const struct stream_io *io;
+	void *io_ctx;
 };
 
 static long long

@@ -263,8 +263,6 @@ smtpd_tls_pre_jail(void)
 	    var_smtpd_tls_wrappermode || smtpd_tls_level == SMTPD_TLS_ENCRYPT;
 	if (smtpd_tls_level == SMTPD_TLS_NONE)
 		goto out;
-	if (var_smtpd_tls_req_ccert && !smtpd_tls_enforce)
-		msg_fatal("Can't require client certs unless TLS is required");
 	tls_library_init();
 	if (var_smtpd_tls_loglevel >= 2)
 		msg_info("initializing the server-side TLS engine");
@@ -290,7 +288,7 @@ smtpd_tls_pre_jail(void)
 		goto out;
 	}
 	smtpd_tls_dh(ctx);
-	if (var_smtpd_tls_ask_ccert || var_smtpd_tls_req_ccert) {
+	if (var_smtpd_tls_ask_ccert) {
 		if (*var_smtpd_tls_CAfile || *var_smtpd_tls_CApath) {
 			if (SSL_CTX_load_verify_locations(ctx,
 				*var_smtpd_tls_CAfile ? var_smtpd_tls_CAfile
@@ -313,7 +311,8 @@ smtpd_tls_pre_jail(void)
 	SSL_CTX_set_timeout(ctx, (long)var_smtpd_tls_session_cache_timeout);
 	SSL_CTX_set_session_cache_mode(ctx,
 	    SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
-	if (var_smtpd_tls_session_cache_timeout > 0) {
+	if (var_smtpd_tls_session_cache_timeout > 0 &&
+	    *var_tls_session_ticket_cipher) {
 		str_fmt(path, "%s/%s", var_data_directory, SMTPD_TLS_KEY_FILE);
 		(void)tls_ticket_keys_load(str_ptr(path),
 		    var_smtpd_tls_session_cache_timeout);
@@ -431,12 +430,9 @@ smtpd_tls_start(struct smtpd_state *state)
 	}
 	free(ciphers);
 	SSL_set_app_data(tls->ssl, tls);
-	if (var_smtpd_tls_ask_ccert || var_smtpd_tls_req_ccert)
+	if (var_smtpd_tls_ask_ccert)
 		SSL_set_verify(tls->ssl,
-		    SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE |
-			(var_smtpd_tls_req_ccert
-				? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-				: 0),
+		    SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE,
 		    smtpd_tls_verify_cb);
 	if ((flags = fcntl(fd, F_GETFL)) < 0 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
@@ -584,6 +580,15 @@ smtpd_cmd_starttls(struct smtpd_state *state, const char *arg)
 	return true;
 }
 
+/* A peer-supplied name goes into a header: printable ASCII only. */
+static void
+smtpd_tls_printable(char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e || *s == '"')
+			*s = '?';
+}
+
 void
 smtpd_tls_received(struct smtpd_state *state, struct str *buf)
 {
@@ -600,7 +605,7 @@ smtpd_tls_received(struct smtpd_state *state, struct str *buf)
 	tls_summary(tls->ssl, line, true);
 	str_fmt(buf, "\t%s\n", str_ptr(line));
 	peer = SSL_get0_peer_certificate(tls->ssl);
-	if (!var_smtpd_tls_ask_ccert && !var_smtpd_tls_req_ccert) {
+	if (!var_smtpd_tls_ask_ccert) {
 		str_cat(buf, "\t(No client certificate requested)");
 	} else if (peer == NULL) {
 		str_cat(buf, "\t(Client did not present a certificate)");
@@ -611,6 +616,8 @@ smtpd_tls_received(struct smtpd_state *state, struct str *buf)
 		    NID_commonName, cn, sizeof(cn));
 		(void)X509_NAME_get_text_by_NID(X509_get_issuer_name(peer),
 		    NID_commonName, issuer, sizeof(issuer));
+		smtpd_tls_printable(cn);
+		smtpd_tls_printable(issuer);
 		str_catfmt(buf, "\t(Client CN \"%s\", Issuer \"%s\" (%s))", cn,
 		    issuer, verified ? "verified OK" : "not verified");
 	}

@@ -28,6 +28,7 @@ SERVICES = """\
 127.0.0.1:P_EC inet n - n - - smtpd -o smtpd_tls_cert_file=
   -o smtpd_tls_key_file= -o smtpd_tls_chain_files=TOP/ec.pem
   -o { smtpd_tls_protocols = !SSLv2, !SSLv3, !TLSv1, !TLSv1.1, !TLSv1.2 }
+127.0.0.1:P_ASK inet n - n - - smtpd -o smtpd_tls_ask_ccert=yes
 127.0.0.1:P_LEGACY inet n - n - - smtpd -o smtpd_tls_security_level=
   -o smtpd_enforce_tls=yes
 cleanup   unix  n       -       n       -       0       cleanup
@@ -42,7 +43,8 @@ local     unix  -       n       n       -       -       local
 postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
-PORTS = ("P_MAY", "P_ENC", "P_WRAP", "P_BADKEY", "P_EC", "P_LEGACY")
+PORTS = ("P_MAY", "P_ENC", "P_WRAP", "P_BADKEY", "P_EC", "P_ASK",
+         "P_LEGACY")
 PEER = r"localhost\[127\.0\.0\.1\]"
 TLS13_RSA = (r"TLSv1\.3 with cipher TLS_AES_256_GCM_SHA384 \(256/256 bits\) "
              r"key-exchange X25519 server-signature RSA-PSS \(2048 bits\) "
@@ -88,6 +90,9 @@ class SmtpdTlsTest(unittest.TestCase):
         openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
                 "30", "-subj", "/CN=other.example.test",
                 "-keyout", top + "/sni.key", "-out", top + "/sni.crt")
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                "30", "-subj", "/CN=client.example.test",
+                "-keyout", top + "/cli.key", "-out", top + "/cli.crt")
         for name, parts in (("ec.pem", ("ec.key", "ec.crt")),
                             ("sni.pem", ("sni.key", "sni.crt"))):
             with open(os.path.join(top, name), "w") as out:
@@ -250,6 +255,42 @@ class SmtpdTlsTest(unittest.TestCase):
             r"\tfor <psttls1@example\.test>; ")
         self.expect(r"smtpd\[\d+\]: Anonymous TLS connection established "
                     r"from %s: %s$" % (PEER, TLS13_RSA))
+
+    def test_ask_ccert(self):
+        for cert in (True, False):
+            ctx = client_ctx()
+            if cert:
+                ctx.load_cert_chain(os.path.join(self.top, "cli.crt"),
+                                    os.path.join(self.top, "cli.key"))
+            c = smtplib.SMTP("127.0.0.1", self.ports["P_ASK"], timeout=20)
+            c.ehlo("client.test")
+            c.starttls(context=ctx)
+            c.ehlo("client.test")
+            c.sendmail("a@example.org", ["psttls1@example.test"],
+                       "Subject: ccert %s\r\n\r\nhi\r\n" % cert)
+            c.quit()
+        text = self.mailbox(b"Subject: ccert False").decode()
+        self.assertRegex(
+            text,
+            r"\t key-exchange X25519 server-signature RSA-PSS \(2048 bits\) "
+            r"server-digest SHA256\n"
+            r"\t client-signature RSA-PSS \(2048 bits\) client-digest "
+            r"SHA256\)\n"
+            r"\t\(Client CN \"client\.example\.test\", Issuer "
+            r"\"client\.example\.test\" \(not verified\)\)\n"
+            r"\tby mx\.example\.test \(Postern\) with ESMTPS id [0-9A-F]+\n"
+            r"\tfor <psttls1@example\.test>; [^\n]*\n"
+            r"Subject: ccert True\n")
+        self.assertRegex(
+            text,
+            r"server-digest SHA256\)\n"
+            r"\t\(Client did not present a certificate\)\n"
+            r"\tby mx\.example\.test \(Postern\) with ESMTPS id [0-9A-F]+\n"
+            r"\tfor <psttls1@example\.test>; [^\n]*\n"
+            r"Subject: ccert False\n")
+        self.expect(r"smtpd\[\d+\]: Untrusted TLS connection established "
+                    r"from %s: %s client-signature RSA-PSS \(2048 bits\) "
+                    r"client-digest SHA256$" % (PEER, TLS13_RSA))
 
     def test_injection_discarded(self):
         # CVE-2011-0411: commands sent with STARTTLS are never executed

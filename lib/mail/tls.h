@@ -36,7 +36,8 @@
  *                                      signature RSA-PSS (2048 bits) server-
  *                                      digest SHA256" as Postfix logs it;
  *                                      received: the Received: header form,
- *                                      "(using ...\n\t key-exchange ...)"
+ *                                      "(using ...\n\t key-exchange ...
+ *                                      [\n\t client-signature ...])"
  * tls_info_callback(ssl, where, ret)   Postfix's loglevel-2 state lines
  *
  * Session tickets (tls_keys.c):

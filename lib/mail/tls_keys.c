@@ -258,7 +258,8 @@ void
 tls_ticket_keys_attach(SSL_CTX *ctx, int loglevel)
 {
 	tls_loglevel = loglevel;
-	if (tls_nkeys == 0 || tls_lifetime <= 0) {
+	if (tls_nkeys == 0 || tls_lifetime <= 0 ||
+	    *var_tls_session_ticket_cipher == 0) {
 		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
 		SSL_CTX_set_num_tickets(ctx, 0);
 		return;

@@ -146,7 +146,7 @@ tls_key_desc(struct str *out, EVP_PKEY *pkey, bool tls13)
  * where the cipher name no longer tells them.
  */
 static void
-tls_kex_details(SSL *ssl, struct str *out)
+tls_kex_details(SSL *ssl, struct str *out, struct str *peer_out)
 {
 	EVP_PKEY *kex = NULL, *key;
 	X509 *cert;
@@ -190,11 +190,11 @@ tls_kex_details(SSL *ssl, struct str *out)
 		}
 		if ((cert = SSL_get0_peer_certificate(ssl)) != NULL &&
 		    (key = X509_get0_pubkey(cert)) != NULL) {
-			str_cat(out, " client-signature ");
-			tls_key_desc(out, key, true);
+			str_cat(peer_out, " client-signature ");
+			tls_key_desc(peer_out, key, true);
 			if (SSL_get_peer_signature_nid(ssl, &nid) == 1 &&
 			    nid != NID_undef)
-				str_catfmt(out, " client-digest %s",
+				str_catfmt(peer_out, " client-digest %s",
 				    OBJ_nid2sn(nid));
 		}
 	} else {
@@ -209,11 +209,11 @@ tls_kex_details(SSL *ssl, struct str *out)
 		}
 		if ((cert = SSL_get_certificate(ssl)) != NULL &&
 		    (key = X509_get0_pubkey(cert)) != NULL) {
-			str_cat(out, " client-signature ");
-			tls_key_desc(out, key, true);
+			str_cat(peer_out, " client-signature ");
+			tls_key_desc(peer_out, key, true);
 			if (SSL_get_signature_nid(ssl, &nid) == 1 &&
 			    nid != NID_undef)
-				str_catfmt(out, " client-digest %s",
+				str_catfmt(peer_out, " client-digest %s",
 				    OBJ_nid2sn(nid));
 		}
 	}
@@ -224,21 +224,27 @@ void
 tls_summary(SSL *ssl, struct str *line, bool received)
 {
 	const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
-	struct str *kex = str_new(100);
+	struct str *kex = str_new(100), *cli = str_new(100);
 	int bits, alg_bits = 0;
 
 	bits = SSL_CIPHER_get_bits(cipher, &alg_bits);
 	str_fmt(line, "%s%s with cipher %s (%d/%d bits)",
 	    received ? "(using " : "", SSL_get_version(ssl),
 	    SSL_CIPHER_get_name(cipher), bits, alg_bits);
-	tls_kex_details(ssl, kex);
-	if (!received)
+	tls_kex_details(ssl, kex, cli);
+	if (!received) {
 		str_cat(line, str_ptr(kex));
-	else if (str_len(kex))
-		str_catfmt(line, "\n\t%s)", str_ptr(kex));
-	else
+		str_cat(line, str_ptr(cli));
+	} else {
+		/* Postfix folds the header before each group: "\t key-..." */
+		if (str_len(kex))
+			str_catfmt(line, "\n\t%s", str_ptr(kex));
+		if (str_len(cli))
+			str_catfmt(line, "\n\t%s", str_ptr(cli));
 		str_cat(line, ")");
+	}
 	str_free(kex);
+	str_free(cli);
 }
 
 void

@@ -24,6 +24,7 @@ SERVICES = """\
 127.0.0.1:P_ENC inet n - n - - smtpd -o smtpd_tls_security_level=encrypt
   -o smtpd_tls_mandatory_protocols=>=TLSv1.3
 127.0.0.1:P_WRAP inet n - n - - smtpd -o smtpd_tls_wrappermode=yes
+  -o smtpd_starttls_timeout=2s
 127.0.0.1:P_BADKEY inet n - n - - smtpd -o smtpd_tls_key_file=TOP/bad.key
 127.0.0.1:P_EC inet n - n - - smtpd -o smtpd_tls_cert_file=
   -o smtpd_tls_key_file= -o smtpd_tls_chain_files=TOP/ec.pem
@@ -377,6 +378,24 @@ class SmtpdTlsTest(unittest.TestCase):
         s.close()
         self.expect(r"smtpd\[\d+\]: disconnect from %s ehlo=1 starttls=0/1 "
                     r"quit=1 commands=2/3$" % PEER)
+
+    def test_wrapper_mode_handshake_failures(self):
+        # silence until smtpd_starttls_timeout, then garbage
+        s = socket.create_connection(("127.0.0.1", self.ports["P_WRAP"]),
+                                     20)
+        s.settimeout(20)
+        self.assertEqual(s.recv(100), b"")
+        s.close()
+        self.expect(r"smtpd\[\d+\]: SSL_accept error from %s: Connection "
+                    r"timed out$" % PEER)
+        self.expect(r"smtpd\[\d+\]: lost connection after CONNECT from "
+                    r"%s$" % PEER)
+        s = socket.create_connection(("127.0.0.1", self.ports["P_WRAP"]),
+                                     20)
+        s.sendall(b"EHLO client.test\r\n")
+        s.close()
+        self.expect(r"smtpd\[\d+\]: warning: TLS library problem: "
+                    r"error:0A00010B:SSL routines::wrong version number:")
 
     def test_resumption_across_processes(self):
         # the first session stays open, so the second one is served by

@@ -322,8 +322,6 @@ smtpd_tls_pre_jail(void)
 		smtpd_tls_sni_preload();
 		SSL_CTX_set_tlsext_servername_callback(ctx, smtpd_tls_sni_cb);
 	}
-	if (var_smtpd_tls_loglevel >= 2)
-		SSL_CTX_set_info_callback(ctx, tls_info_callback);
 out:
 	smtpd_tls_ctx = ctx;
 	str_free(why);
@@ -430,6 +428,9 @@ smtpd_tls_start(struct smtpd_state *state)
 	}
 	free(ciphers);
 	SSL_set_app_data(tls->ssl, tls);
+	tls_set_peer(tls->ssl, tls->peer);
+	if (var_smtpd_tls_loglevel >= 2)
+		SSL_set_info_callback(tls->ssl, tls_info_callback);
 	if (var_smtpd_tls_ask_ccert)
 		SSL_set_verify(tls->ssl,
 		    SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE,
@@ -635,6 +636,8 @@ smtpd_tls_end(struct smtpd_state *state)
 	(void)stream_flush(state->st);
 	stream_set_io(state->st, NULL, NULL);
 	ERR_clear_error();
+	/* Postfix logs no handshake states for the close_notify */
+	SSL_set_info_callback(tls->ssl, NULL);
 	if (SSL_shutdown(tls->ssl) < 0)
 		ERR_clear_error();
 	smtpd_tls_free(tls);

@@ -30,6 +30,7 @@ tls_library_init(void)
 				 OPENSSL_INIT_LOAD_CRYPTO_STRINGS,
 		NULL) != 1)
 		msg_fatal("error initializing the OpenSSL library");
+	tls_set_peer(NULL, NULL);
 	done = true;
 }
 

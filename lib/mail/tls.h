@@ -39,6 +39,10 @@
  *                                      "(using ...\n\t key-exchange ...
  *                                      [\n\t client-signature ...])"
  * tls_info_callback(ssl, where, ret)   Postfix's loglevel-2 state lines
+ * tls_set_peer(ssl, namaddr)           the "name[addr]" that callbacks log
+ *                                      (kept, not copied: it must outlive
+ *                                      ssl)
+ * tls_peer(ssl)                        that name, or "unknown"
  *
  * Session tickets (tls_keys.c):
  * tls_ticket_keys_load(path, lifetime) as root: read the key file, add a
@@ -80,6 +84,8 @@ int tls_load_chain_files(SSL_CTX *, const char *);
 extern const struct stream_io tls_stream_io;
 void tls_summary(SSL *, struct str *, bool);
 void tls_info_callback(const SSL *, int, int);
+void tls_set_peer(SSL *, const char *);
+const char *tls_peer(const SSL *);
 
 int tls_ticket_keys_load(const char *, int);
 void tls_ticket_keys_attach(SSL_CTX *, int);

@@ -203,7 +203,7 @@ static int
 tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
     EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
-	const char *peer = SSL_get_app_data(ssl);
+	const char *peer = tls_peer(ssl);
 	long now = (long)time(NULL);
 	OSSL_PARAM params[3];
 	struct tls_key *k = NULL;
@@ -220,8 +220,7 @@ tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 		if (tls_loglevel >= 2)
 			msg_info("%s: Issuing session ticket, key expiration: "
 				 "%ld",
-			    peer ? peer : "unknown",
-			    k->created + 2L * tls_lifetime);
+			    peer, k->created + 2L * tls_lifetime);
 	} else {
 		for (i = tls_nkeys - 1; i >= 0; i--)
 			if (memcmp(tls_keys[i].name, name, TLS_KEY_NAME) == 0)
@@ -232,8 +231,7 @@ tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 		if (tls_loglevel >= 2)
 			msg_info("%s: Decrypting session ticket, key "
 				 "expiration: %ld",
-			    peer ? peer : "unknown",
-			    k->created + 2L * tls_lifetime);
+			    peer, k->created + 2L * tls_lifetime);
 	}
 	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
 	    k->hmac, TLS_KEY_HMAC);
@@ -284,5 +282,7 @@ tls_ticket_keys_attach(SSL_CTX *ctx, int loglevel)
 		}
 	}
 	SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+	/* one TLS 1.3 ticket per handshake, as Postfix */
+	SSL_CTX_set_num_tickets(ctx, 1);
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
 }

@@ -247,6 +247,29 @@ tls_summary(SSL *ssl, struct str *line, bool received)
 	str_free(cli);
 }
 
+static int tls_peer_index = -1;
+
+/* With a NULL ssl: allocate the ex_data slot (tls_library_init). */
+void
+tls_set_peer(SSL *ssl, const char *namaddr)
+{
+	if (tls_peer_index < 0 && (tls_peer_index = SSL_get_ex_new_index(0,
+				       NULL, NULL, NULL, NULL)) < 0)
+		msg_fatal("cannot allocate an OpenSSL ex_data index");
+	if (ssl)
+		(void)SSL_set_ex_data(ssl, tls_peer_index, (void *)namaddr);
+}
+
+const char *
+tls_peer(const SSL *ssl)
+{
+	const char *name = NULL;
+
+	if (tls_peer_index >= 0)
+		name = SSL_get_ex_data(ssl, tls_peer_index);
+	return name ? name : "unknown";
+}
+
 void
 tls_info_callback(const SSL *ssl, int where, int ret)
 {

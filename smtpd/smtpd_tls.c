@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -257,6 +258,9 @@ smtpd_tls_pre_jail(void)
 	const char *protocols;
 
 	smtpd_tls_level = smtpd_tls_get_level();
+	/* smtpd -S for "sendmail -bs" runs as the user: no keys, no TLS */
+	if (geteuid() != 0)
+		smtpd_tls_level = SMTPD_TLS_NONE;
 	if (var_smtpd_tls_wrappermode && smtpd_tls_level < SMTPD_TLS_MAY)
 		smtpd_tls_level = SMTPD_TLS_MAY;
 	smtpd_tls_enforce =
@@ -513,7 +517,9 @@ smtpd_tls_wrapper(struct smtpd_state *state)
 	}
 	reply = str_new(100);
 	if (smtpd_anvil_tls(state, reply) < 0) {
-		/* Postfix drops the connection: there is no TLS to reply in */
+		/* Postfix replies in plaintext and hangs up */
+		smtpd_reply(state, "%s", str_ptr(reply));
+		(void)stream_flush(state->st);
 		str_free(reply);
 		return -1;
 	}

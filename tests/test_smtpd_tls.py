@@ -441,6 +441,11 @@ class SmtpdTlsTest(unittest.TestCase):
             self.assertEqual(der, ssl.PEM_cert_to_DER_cert(f.read()))
         self.expect(r"smtpd\[\d+\]: TLS SNI unknown\.example\.test from %s "
                     r"not matched, using default chain$" % PEER)
+        t, g = self.starttls("P_MAY", sni="bad_name!.example.test")
+        self.assertEqual(self.cmd(t, g, "QUIT"), ["221 2.0.0 Bye"])
+        t.close()
+        self.expect(r"smtpd\[\d+\]: warning: TLS SNI from %s is invalid: "
+                    r"bad_name!\.example\.test$" % PEER)
 
     def test_bad_key_file(self):
         s, f = self.connect("P_BADKEY")

@@ -229,6 +229,12 @@ smtpd_tls_sni_preload(void)
 	for (i = 0; i < smtpd_sni_maps->count; i++) {
 		struct dict *d = smtpd_sni_maps->dicts[i];
 
+		if (d->sequence == NULL || (d->flags & DICT_FLAG_PATTERN)) {
+			msg_warn("tls_server_sni_maps: %s:%s cannot be listed: "
+				 "its chains are not loaded",
+			    d->type, d->name);
+			continue;
+		}
 		for (how = DICT_SEQ_FIRST; dict_seq(d, how, &key, &value) == 0;
 		     how = DICT_SEQ_NEXT) {
 			struct str *why = str_new(64);

@@ -39,6 +39,10 @@ struct stream {
 	struct str *fmt;    /* scratch for stream_printf */
 	char rbuf[STREAM_BUFSIZE];
 	char wbuf[STREAM_BUFSIZE];
+
+	/* The I/O hook (TLS); NULL: read() and write() the descriptor. */
+	const struct stream_io *io;
+	void *io_ctx;
 };
 
 static long long
@@ -112,6 +116,13 @@ stream_purge(struct stream *st)
 	st->rpos = st->rlen = 0;
 }
 
+void
+stream_set_io(struct stream *st, const struct stream_io *io, void *ctx)
+{
+	st->io = io;
+	st->io_ctx = io ? ctx : NULL;
+}
+
 /*
  * Wait until the descriptor is ready for events (POLLIN or POLLOUT), for at
  * most the timeout and what is left of the deadline.  EINTR restarts the
@@ -159,6 +170,16 @@ stream_wait(struct stream *st, short events)
 	}
 }
 
+int
+stream_await(struct stream *st, short events)
+{
+	int r;
+
+	if ((r = stream_wait(st, events)) != STREAM_OK)
+		st->status = r;
+	return r;
+}
+
 /* Write out wbuf, all of it, or fail and drop it (sticky). */
 static int
 stream_drain(struct stream *st)
@@ -170,6 +191,25 @@ stream_drain(struct stream *st)
 	if (st->werr)
 		return st->status = st->werr;
 	while (done < st->wlen) {
+		if (st->io) {
+			short want = 0;
+
+			n = st->io->write(st->io_ctx, st->wbuf + done,
+			    st->wlen - done, &want);
+			if (n > 0) {
+				done += (size_t)n;
+				continue;
+			}
+			if (n < 0 && want) {
+				if ((r = stream_wait(st, want)) != STREAM_OK)
+					goto fail;
+				continue;
+			}
+			if (n == 0)
+				errno = EIO;
+			r = STREAM_ERROR;
+			goto fail;
+		}
 		if ((r = stream_wait(st, POLLOUT)) != STREAM_OK)
 			goto fail;
 		if (st->is_sock)
@@ -220,6 +260,23 @@ stream_fill(struct stream *st)
 		return st->status = STREAM_EOF;
 	if (st->wlen > 0 && (r = stream_drain(st)) != STREAM_OK)
 		return r;
+	while (st->io) {
+		short want = 0;
+
+		n = st->io->read(st->io_ctx, st->rbuf, sizeof(st->rbuf), &want);
+		if (n > 0) {
+			st->rlen = (size_t)n;
+			return STREAM_OK;
+		}
+		if (n == 0) {
+			st->eof = true;
+			return st->status = STREAM_EOF;
+		}
+		if (want == 0)
+			return st->status = STREAM_ERROR;
+		if ((r = stream_wait(st, want)) != STREAM_OK)
+			return st->status = r;
+	}
 	for (;;) {
 		if ((r = stream_wait(st, POLLIN)) != STREAM_OK)
 			return st->status = r;

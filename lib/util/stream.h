@@ -18,6 +18,11 @@
  * stream_pending(st)              bytes of input already buffered
  * stream_purge(st)                discard buffered input (after STARTTLS)
  * stream_status(st)               why the last call failed: STREAM_TIMEOUT etc.
+ * stream_set_io(st, io, ctx)      route reads and writes through io (TLS);
+ *                                 NULL: back to the descriptor
+ * stream_await(st, events)        wait for POLLIN/POLLOUT on the descriptor
+ *                                 within the timeout and deadline (for a
+ *                                 handshake): STREAM_OK/TIMEOUT/ERROR
  *
  * stream_getline() returns STREAM_OK with a complete line (a trailing CR is
  * kept: callers decide about bare LF), STREAM_EOF at end of input (line then
@@ -34,6 +39,16 @@
  * reset it before writing a "421 timeout" reply.  Buffered input is served
  * without waiting.  Before waiting for input, pending output is flushed,
  * which makes replies to pipelined commands go out in one write.
+ *
+ * An I/O hook (struct stream_io) replaces read() and write() on the
+ * descriptor, e.g. by SSL_read() and SSL_write() on a non-blocking socket.
+ * Each function returns a count, 0 at EOF (read only), or -1; with -1 it
+ * sets *want to POLLIN or POLLOUT when the operation must be retried once
+ * the descriptor is ready (the stream waits within its timeout and
+ * deadline and calls it again), or to 0 for a hard error (errno set).  The
+ * hook is called before any wait, so data it has buffered is served first.
+ * Input that the stream had buffered before the hook was set stays
+ * buffered: callers that must not act on it use stream_purge().
  *
  * A write error or timeout is sticky: buffered output is dropped and later
  * writes and flushes fail.  Writes to a socket use MSG_NOSIGNAL.
@@ -56,6 +71,11 @@ enum {
 
 struct stream;
 
+struct stream_io {
+	ssize_t (*read)(void *, void *, size_t, short *);
+	ssize_t (*write)(void *, const void *, size_t, short *);
+};
+
 struct stream *stream_open(int);
 struct stream *stream_close(struct stream *);
 int stream_fd(struct stream *);
@@ -73,5 +93,7 @@ int stream_flush(struct stream *);
 size_t stream_pending(struct stream *);
 void stream_purge(struct stream *);
 int stream_status(struct stream *);
+void stream_set_io(struct stream *, const struct stream_io *, void *);
+int stream_await(struct stream *, short);
 
 #endif

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -454,6 +455,105 @@ test_eintr(struct test *t)
 	str_free(line);
 }
 
+/*
+ * An I/O hook like TLS's: it reads the descriptor itself, asks the stream
+ * to wait (want POLLIN) whenever read() would block, and transforms the
+ * bytes (upper case in, lower case out) so the test sees they passed it.
+ */
+struct hook_ctx {
+	int fd;
+	int waits;  /* times it asked to wait */
+	int writes; /* calls of the write hook */
+};
+
+static ssize_t
+hook_read(void *ctx, void *buf, size_t len, short *want)
+{
+	struct hook_ctx *h = ctx;
+	char *p = buf;
+	ssize_t n, i;
+
+	*want = 0;
+	if ((n = read(h->fd, buf, len)) < 0 && errno == EAGAIN) {
+		h->waits++;
+		*want = POLLIN;
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (p[i] >= 'a' && p[i] <= 'z')
+			p[i] = (char)(p[i] - 'a' + 'A');
+	return n;
+}
+
+static ssize_t
+hook_write(void *ctx, const void *buf, size_t len, short *want)
+{
+	struct hook_ctx *h = ctx;
+	char tmp[64];
+	size_t i;
+
+	*want = 0;
+	h->writes++;
+	if (len > sizeof(tmp))
+		len = sizeof(tmp);
+	for (i = 0; i < len; i++) {
+		tmp[i] = ((const char *)buf)[i];
+		if (tmp[i] >= 'A' && tmp[i] <= 'Z')
+			tmp[i] = (char)(tmp[i] - 'A' + 'a');
+	}
+	return write(h->fd, tmp, len);
+}
+
+static const struct stream_io hook_io = { hook_read, hook_write };
+
+static void
+test_io_hook(struct test *t)
+{
+	struct str *line = str_new(16);
+	struct hook_ctx h = { 0, 0, 0 };
+	struct stream *st;
+	char buf[64];
+	ssize_t n;
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		TEST_FAIL(t, "socketpair: %s", strerror(errno));
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	st = stream_open(sv[0]);
+	stream_set_timeout(st, 5000);
+	/* plaintext buffered before the hook is set is purged unread */
+	TEST_INT(t, write(sv[1], "plain\ninjected\n", 15), 15);
+	TEST_INT(t, stream_getline(st, line, 100), STREAM_OK);
+	TEST_STR(t, str_ptr(line), "plain");
+	TEST_INT(t, (int)stream_pending(st), 9);
+	stream_purge(st);
+	h.fd = sv[0];
+	stream_set_io(st, &hook_io, &h);
+	if ((pid = fork()) == 0) {
+		usleep(100000);
+		_exit(write(sv[1], "hello\n", 6) == 6 ? 0 : 1);
+	}
+	TEST_INT(t, stream_getline(st, line, 100), STREAM_OK);
+	TEST_STR(t, str_ptr(line), "HELLO");
+	TEST_TRUE(t, h.waits >= 1);
+	waitpid(pid, NULL, 0);
+	TEST_INT(t, stream_puts(st, "BYE\r\n"), 0);
+	TEST_INT(t, stream_flush(st), 0);
+	TEST_INT(t, h.writes, 1);
+	n = read(sv[1], buf, sizeof(buf));
+	TEST_INT(t, (int)n, 5);
+	TEST_TRUE(t, n == 5 && memcmp(buf, "bye\r\n", 5) == 0);
+	/* back to the descriptor */
+	stream_set_io(st, NULL, NULL);
+	TEST_INT(t, write(sv[1], "Raw\n", 4), 4);
+	TEST_INT(t, stream_getline(st, line, 100), STREAM_OK);
+	TEST_STR(t, str_ptr(line), "Raw");
+	close(sv[1]);
+	stream_close(st);
+	str_free(line);
+}
+
 static const struct test_case cases[] = {
 	{ "lines", test_lines },
 	{ "nul_bytes", test_nul_bytes },
@@ -467,6 +567,7 @@ static const struct test_case cases[] = {
 	{ "write_closed", test_write_closed },
 	{ "flush_before_read", test_flush_before_read },
 	{ "read_partial", test_read_partial },
+	{ "io_hook", test_io_hook },
 	{ "eintr", test_eintr },
 	{ 0 },
 };

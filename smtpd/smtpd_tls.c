@@ -507,11 +507,32 @@ out:
 	return rc;
 }
 
+/*
+ * Count a new (not resumed) session with anvil; over the client's
+ * smtpd_client_new_tls_session_rate_limit it gets the 421 reply and the
+ * session ends (-1).
+ */
+static int
+smtpd_tls_count(struct smtpd_state *state)
+{
+	struct str *reply;
+	int rc = 0;
+
+	if (SSL_session_reused(state->tls->ssl))
+		return 0;
+	reply = str_new(100);
+	if (smtpd_anvil_tls(state, reply) < 0) {
+		smtpd_reply(state, "%s", str_ptr(reply));
+		(void)stream_flush(state->st);
+		rc = -1;
+	}
+	str_free(reply);
+	return rc;
+}
+
 int
 smtpd_tls_wrapper(struct smtpd_state *state)
 {
-	struct str *reply;
-
 	if (!var_smtpd_tls_wrappermode)
 		return 0;
 	if (smtpd_tls_ctx == NULL) {
@@ -521,22 +542,13 @@ smtpd_tls_wrapper(struct smtpd_state *state)
 		    str_ptr(state->namaddr), daemon_service_name());
 		return -1;
 	}
-	reply = str_new(100);
-	if (smtpd_anvil_tls(state, reply) < 0) {
-		/* Postfix replies in plaintext and hangs up */
-		smtpd_reply(state, "%s", str_ptr(reply));
-		(void)stream_flush(state->st);
-		str_free(reply);
-		return -1;
-	}
-	str_free(reply);
 	if (smtpd_tls_start(state) < 0) {
 		msg_info("lost connection after CONNECT from %s",
 		    str_ptr(state->namaddr));
 		return -1;
 	}
 	state->proto = "SMTP";
-	return 0;
+	return smtpd_tls_count(state);
 }
 
 bool
@@ -562,7 +574,7 @@ smtpd_cmd_starttls(struct smtpd_state *state, const char *arg)
 		return false;
 	}
 	reply = str_new(100);
-	if (smtpd_anvil_tls(state, reply) < 0) {
+	if (smtpd_anvil_tls_check(state, reply) < 0) {
 		smtpd_reply(state, "%s", str_ptr(reply));
 		str_free(reply);
 		return false;
@@ -580,6 +592,10 @@ smtpd_cmd_starttls(struct smtpd_state *state, const char *arg)
 	if (smtpd_tls_start(state) < 0) {
 		msg_info("lost connection after STARTTLS from %s",
 		    str_ptr(state->namaddr));
+		state->alive = false;
+		return false;
+	}
+	if (smtpd_tls_count(state) < 0) {
 		state->alive = false;
 		return false;
 	}

@@ -32,6 +32,9 @@ SERVICES = """\
 127.0.0.1:P_ASK inet n - n - - smtpd -o smtpd_tls_ask_ccert=yes
 127.0.0.1:P_LEGACY inet n - n - - smtpd -o smtpd_tls_security_level=
   -o smtpd_enforce_tls=yes
+127.0.0.1:P_RATE inet n - n - - smtpd
+  -o smtpd_client_new_tls_session_rate_limit=1
+  -o smtpd_client_event_limit_exceptions=
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
 rewrite   unix  -       -       n       -       -       trivial-rewrite
@@ -45,7 +48,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 PORTS = ("P_MAY", "P_ENC", "P_WRAP", "P_BADKEY", "P_EC", "P_ASK",
-         "P_LEGACY")
+         "P_LEGACY", "P_RATE")
 PEER = r"localhost\[127\.0\.0\.1\]"
 TLS13_RSA = (r"TLSv1\.3 with cipher TLS_AES_256_GCM_SHA384 \(256/256 bits\) "
              r"key-exchange X25519 server-signature RSA-PSS \(2048 bits\) "
@@ -233,6 +236,30 @@ class SmtpdTlsTest(unittest.TestCase):
         t.close()
         self.expect(r"smtpd\[\d+\]: disconnect from %s ehlo=2 starttls=1/3 "
                     r"mail=1 rcpt=0/1 quit=1 commands=5/8$" % PEER)
+
+    def test_new_session_rate_limit(self):
+        # the first new session is within the limit of 1 per time unit
+        t, g = self.starttls("P_RATE")
+        self.assertEqual(self.cmd(t, g, "QUIT"), ["221 2.0.0 Bye"])
+        t.close()
+        # the second goes over it once counted: 421 and the end
+        t, g = self.starttls("P_RATE")
+        self.assertEqual(self.reply(g),
+                         ["421 4.7.0 mx.example.test Error: too many new TLS "
+                          "sessions from localhost[127.0.0.1]"])
+        t.close()
+        self.expect(r"warning: New TLS session rate limit exceeded: 2 from "
+                    r"%s for service 127\.0\.0\.1:%d$"
+                    % (PEER, self.ports["P_RATE"]))
+        # then STARTTLS itself is refused
+        s, f = self.connect("P_RATE")
+        self.cmd(s, f, "EHLO client.test")
+        self.assertEqual(self.cmd(s, f, "STARTTLS"),
+                         ["454 4.7.0 Error: too many new TLS sessions from "
+                          "localhost[127.0.0.1]"])
+        s.close()
+        self.expect(r"warning: Refusing STARTTLS request from %s for service "
+                    r"127\.0\.0\.1:%d$" % (PEER, self.ports["P_RATE"]))
 
     def test_mail_over_starttls(self):
         c = smtplib.SMTP("127.0.0.1", self.ports["P_MAY"], timeout=20)

@@ -321,6 +321,10 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 		smtpd_reply(state, "%s", str_ptr(why));
 		goto out;
 	}
+	if ((reply = smtpd_check_size(state, state->size)) != NULL) {
+		smtpd_reply(state, "%s", reply);
+		goto out;
+	}
 	if ((reply = smtpd_check_mail(state, str_ptr(addr))) != NULL) {
 		smtpd_reply(state, "%s", reply);
 		goto out;
@@ -706,7 +710,11 @@ smtpd_proto(struct smtpd_state *state)
 		state->total[cmd]++;
 		ok = false;
 		alive = true;
-		if (smtpd_tls_required(state) && cmd != SMTPD_CMD_HELO &&
+		if (cmd != SMTPD_CMD_QUIT &&
+		    (reply = smtpd_check_denied(state)) != NULL) {
+			/* rejected at connect (smtpd_delay_reject = no) */
+			smtpd_reply(state, "%s", reply);
+		} else if (smtpd_tls_required(state) && cmd != SMTPD_CMD_HELO &&
 		    cmd != SMTPD_CMD_EHLO && cmd != SMTPD_CMD_STARTTLS &&
 		    cmd != SMTPD_CMD_NOOP && cmd != SMTPD_CMD_QUIT &&
 		    cmd != SMTPD_CMD_UNKNOWN) {

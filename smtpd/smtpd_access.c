@@ -129,7 +129,7 @@ smtpd_access_resolve(const char *sender, const char *addr,
 /*
  * A DSN "X.1.Y" in a reply about a sender or recipient is made to fit
  * what is rejected, as Postfix's smtpd_dsn_fix does; other classes get
- * X.7.1 instead of an address status.  Returns the (static) status.
+ * X.0.0 instead of an address status.  Returns the (static) status.
  */
 static const char *
 smtpd_dsn_fix(const char *status, const char *class)
@@ -138,12 +138,12 @@ smtpd_dsn_fix(const char *status, const char *class)
 		char micro;
 		const char *sender, *rcpt;
 	} map[] = {
-		{ '1', "0.1.0", "0.1.1" },
+		{ '1', "0.1.7", "0.1.1" },
 		{ '2', "0.1.8", "0.1.2" },
 		{ '3', "0.1.7", "0.1.3" },
-		{ '4', "0.1.0", "0.1.4" },
+		{ '4', "0.1.7", "0.1.4" },
 		{ '5', "0.1.0", "0.1.5" },
-		{ '6', "0.1.0", "0.1.6" },
+		{ '6', "0.1.7", "0.1.6" },
 		{ '7', "0.1.7", "0.1.3" },
 		{ '8', "0.1.8", "0.1.2" },
 		{ 0, "0.1.0", "0.1.0" },
@@ -162,7 +162,7 @@ smtpd_dsn_fix(const char *status, const char *class)
 	else if (strcmp(class, "Recipient address") == 0)
 		fixed = map[i].rcpt;
 	else
-		fixed = "0.7.1";
+		fixed = "0.0.0";
 	buf[0] = status[0];
 	memcpy(buf + 1, fixed + 1, strlen(fixed));
 	if (strcmp(buf, status) != 0)

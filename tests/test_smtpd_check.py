@@ -55,6 +55,9 @@ prep@example.org PREPEND X-Prep: one
 redir@example.org REDIRECT other@example.net
 filt@example.org FILTER smtp:[127.0.0.1]:10025
 bcc@example.org BCC copy@example.net
+ht@example.org HOLD my hold text
+s1@example.org 550 5.1.1 sender one
+s6@example.org 450 5.1.6 sender six
 """
 
 MASTER_CF = """\
@@ -532,6 +535,24 @@ class SmtpdCheckTest(unittest.TestCase):
                     r"Sender address triggers HOLD action; "
                     r"from=<hold@example\.org> to=<root@mx\.example\.test> "
                     r"proto=SMTP helo=<h\.example>$" % re.escape(H))
+
+    def test_sender_dsn_and_action_text(self):
+        r = self.session(5, ["HELO h.example", "MAIL FROM:<s1@example.org>",
+                             "RCPT TO:<root@mx.example.test>", "RSET",
+                             "MAIL FROM:<s6@example.org>",
+                             "RCPT TO:<root@mx.example.test>", "RSET",
+                             "MAIL FROM:<ht@example.org>",
+                             "RCPT TO:<root@mx.example.test>", "QUIT"])
+        self.assertEqual(r[3], "550 5.1.7 <s1@example.org>: Sender address "
+                         "rejected: sender one")
+        self.assertEqual(r[6], "450 4.1.7 <s6@example.org>: Sender address "
+                         "rejected: sender six")
+        self.assertEqual(r[9], "250 2.1.5 Ok")
+        self.expect(r"mapping DSN status 5\.1\.1 into Sender address status "
+                    r"5\.1\.7$")
+        self.expect(r"NOQUEUE: hold: RCPT from %s: <ht@example\.org>: Sender "
+                    r"address my hold text; from=<ht@example\.org> "
+                    % re.escape(H))
 
     def test_discard(self):
         r = self.send(5, "disc@example.org", "root@mx.example.test")

@@ -887,9 +887,10 @@ smtpd_check_etrn(struct smtpd_state *state, const char *domain)
 }
 
 /*
- * Room in the queue file system for a message of the announced size
- * (MAIL SIZE=) plus queue_minfree, and at most half the free space, as
- * Postfix.  The queue directory is the daemon's working directory.
+ * Room in the queue file system: more than queue_minfree, and more than
+ * 1.5 times message_size_limit, as Postfix checks at MAIL (the announced
+ * size is checked against message_size_limit by the caller).  The queue
+ * directory is the daemon's working directory.
  */
 const char *
 smtpd_check_size(struct smtpd_state *state, long size)
@@ -897,8 +898,9 @@ smtpd_check_size(struct smtpd_state *state, long size)
 	struct smtpd_check *c = smtpd_check_start(state);
 	struct smtpd_check_what what = { .stage = "MAIL", .helo = state->helo };
 	struct statvfs fs;
-	unsigned long long avail, minfree, need;
+	unsigned long long avail, minfree, limit;
 
+	(void)size;
 	if (statvfs(".", &fs) < 0) {
 		msg_warn("statvfs queue directory: %m");
 		return NULL;
@@ -906,13 +908,15 @@ smtpd_check_size(struct smtpd_state *state, long size)
 	avail = (unsigned long long)fs.f_bavail * fs.f_frsize;
 	minfree =
 	    var_queue_minfree > 0 ? (unsigned long long)var_queue_minfree : 0;
-	need = size > 0 ? (unsigned long long)size : 0;
-	if (minfree >= avail || need >= avail - minfree || need >= avail / 2) {
+	limit = var_message_size_limit > 0
+		    ? (unsigned long long)var_message_size_limit
+		    : 0;
+	if (minfree >= avail || limit + limit / 2 >= avail) {
+		str_set(c->reply, "452 4.3.1 Insufficient system storage");
+		smtpd_check_reply(state, &what, false);
 		msg_warn("not enough free space in mail queue: %llu bytes < "
 			 "1.5*message size limit",
 		    avail);
-		str_set(c->reply, "452 4.3.1 Insufficient system storage");
-		smtpd_check_reply(state, &what, false);
 		return str_ptr(c->reply);
 	}
 	return NULL;

@@ -517,7 +517,11 @@ class SmtpdCheckTest(unittest.TestCase):
         r = self.session(9, ["HELO h.example", "MAIL FROM:<a@example.org>",
                              "QUIT"])
         self.assertEqual(r[2], "452 4.3.1 Insufficient system storage")
-        self.expect(r"warning: not enough free space in mail queue")
+        self.expect(r"NOQUEUE: reject: MAIL from %s: 452 4\.3\.1 "
+                    r"Insufficient system storage; proto=SMTP "
+                    r"helo=<h\.example>$" % re.escape(H))
+        self.expect(r"warning: not enough free space in mail queue: \d+ "
+                    r"bytes < 1\.5\*message size limit$")
 
     # actions
 

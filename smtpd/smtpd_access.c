@@ -8,7 +8,14 @@
  * Server configuration error" as in Postfix.  The parent domains of a
  * domain key are tried as "example.com" when smtpd_access_maps is in
  * parent_domain_matches_subdomains (the default), else as ".example.com".
+ *
+ * Also the checks that do not need a table (host name syntax, authorized
+ * destinations), the queue space check, Postfix's choice of the header
+ * rewriting context (a client that local_header_rewrite_clients permits
+ * gets rewrite_context=local) and the envelope records and headers of
+ * the access actions (HOLD, DISCARD, FILTER, REDIRECT, BCC, PREPEND).
  */
+#include <sys/statvfs.h>
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -20,8 +27,11 @@
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
 #include "lib/mail/config.h"
+#include "lib/mail/cleanup_proto.h"
 #include "lib/mail/maps.h"
+#include "lib/mail/match_list.h"
 #include "lib/mail/params.h"
+#include "lib/mail/record.h"
 #include "lib/mail/tr_clnt.h"
 #include "smtpd/smtpd.h"
 #include "smtpd/smtpd_access.h"
@@ -36,6 +46,10 @@ struct smtpd_table {
 static struct smtpd_table *smtpd_tables;
 static size_t smtpd_table_count;
 static bool smtpd_parent; /* smtpd_access_maps in parent_domain_... */
+
+/* local_header_rewrite_clients and its inet_interfaces addresses */
+static struct argv *smtpd_rewrite_list;
+static struct match_list *smtpd_interfaces;
 
 /* smtpd_restriction_classes: names and their lists. */
 static struct argv *smtpd_class_names;
@@ -73,8 +87,61 @@ smtpd_access_init(void)
 				  "'}' in \"%s\"",
 			    name, str_ptr(val));
 	}
+	smtpd_rewrite_list =
+	    argv_split(var_local_header_rewrite_clients, ", \t\r\n");
+	if (params_mynetworks("host", var_inet_interfaces, var_inet_protocols,
+		val, why) < 0)
+		msg_warn("local_header_rewrite_clients: %s", str_ptr(why));
+	smtpd_interfaces = match_list_new("inet_interfaces", str_ptr(val), 0);
 	str_free(val);
 	str_free(why);
+}
+
+bool
+smtpd_access_interfaces(struct smtpd_state *state)
+{
+	return match_list_hostaddr(smtpd_interfaces, str_ptr(state->name),
+		   str_ptr(state->addr)) == 1;
+}
+
+bool
+smtpd_check_rewrite(struct smtpd_state *state)
+{
+	const char *r;
+	struct maps *maps;
+	size_t i;
+
+	for (i = 0; i < smtpd_rewrite_list->argc; i++) {
+		r = smtpd_rewrite_list->argv[i];
+		if (strcmp(r, "permit_inet_interfaces") == 0) {
+			if (smtpd_access_interfaces(state))
+				return true;
+		} else if (strcmp(r, "permit_mynetworks") == 0) {
+			if (state->trusted)
+				return true;
+		} else if (strcmp(r, "permit_sasl_authenticated") == 0) {
+			if (state->sasl_username)
+				return true;
+		} else if (strcmp(r, "check_address_map") == 0) {
+			if (i + 1 >= smtpd_rewrite_list->argc) {
+				msg_warn("restriction %s requires a table "
+					 "argument",
+				    r);
+				return false;
+			}
+			r = smtpd_rewrite_list->argv[++i];
+			if ((maps = smtpd_access_table(r)) != NULL &&
+			    maps_find(maps, str_ptr(state->addr), 0) != NULL)
+				return true;
+		} else if (strcmp(r, "permit_tls_clientcerts") != 0 &&
+			   strcmp(r, "permit_tls_all_clientcerts") != 0) {
+			msg_warn("unknown local_header_rewrite_clients "
+				 "restriction: \"%s\"",
+			    r);
+			return false;
+		}
+	}
+	return false;
 }
 
 struct argv *
@@ -565,4 +632,163 @@ smtpd_access_login(struct smtpd_state *state,
 	return smtpd_check_reject(state, what, 553, "5.7.1",
 	    "<%s>: Sender address rejected: not owned by user %s", sender,
 	    state->sasl_username);
+}
+
+/* RFC 1035 host name syntax, as Postfix's valid_hostname. */
+bool
+smtpd_access_hostname(const char *name)
+{
+	size_t label = 0, len = strlen(name);
+	const char *p;
+	bool alpha = false;
+
+	if (len == 0 || len > 255 || name[0] == '.')
+		return false;
+	for (p = name; *p; p++) {
+		if (*p == '.') {
+			if (label == 0 || p[-1] == '-')
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)*p) || *p == '_' ||
+			   (*p == '-' && label > 0)) {
+			if (++label > 63)
+				return false;
+			if (!isdigit((unsigned char)*p))
+				alpha = true;
+		} else
+			return false;
+	}
+	/* a trailing hyphen, or all digits and dots (an address) */
+	if (p[-1] == '-')
+		return false;
+	return alpha;
+}
+
+/* "[1.2.3.4]" or "[IPv6:...]": an address literal as HELO argument. */
+bool
+smtpd_access_literal(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len < 3 || name[0] != '[' || name[len - 1] != ']')
+		return false;
+	for (size_t i = 1; i + 1 < len; i++)
+		if (!isxdigit((unsigned char)name[i]) &&
+		    !strchr(".:Iv6", name[i]))
+			return false;
+	return true;
+}
+
+/* reject_non_fqdn_{sender,recipient}: "user@host.domain" or a literal. */
+bool
+smtpd_access_fqdn(const char *addr)
+{
+	const char *dom = strrchr(addr, '@');
+
+	if (dom == NULL || *++dom == 0)
+		return false;
+	if (*dom == '[')
+		return smtpd_access_literal(dom);
+	return smtpd_access_hostname(dom) && strchr(dom, '.') != NULL;
+}
+
+/*
+ * permit_auth_destination and friends: 1 authorized, 0 not, -1 trouble.
+ * Postfix: final delivery (local, virtual alias, virtual mailbox) and
+ * relay_domains are authorized, except a source-routed address (user%
+ * domain, user@domain@other, bang path) unless allow_untrusted_routing.
+ */
+int
+smtpd_access_auth_dest(struct smtpd_state *state, const char *rcpt)
+{
+	struct resolve_reply *r = resolve_reply_new();
+	int rc = -1;
+
+	if (smtpd_access_resolve(state->sender, rcpt, r) == 0 &&
+	    !(r->flags & RESOLVE_FLAG_FAIL)) {
+		if ((r->flags & RESOLVE_FLAG_ROUTED) &&
+		    !var_allow_untrusted_routing)
+			rc = 0;
+		else
+			rc = (r->flags &
+				 (RESOLVE_CLASS_LOCAL | RESOLVE_CLASS_ALIAS |
+				     RESOLVE_CLASS_VIRTUAL |
+				     RESOLVE_CLASS_RELAY)) != 0;
+	}
+	resolve_reply_free(r);
+	return rc;
+}
+
+/*
+ * Room in the queue file system: more than queue_minfree, and more than
+ * 1.5 times message_size_limit, as Postfix checks at MAIL (the announced
+ * size is checked against message_size_limit by the caller).  The queue
+ * directory is the daemon's working directory.
+ */
+const char *
+smtpd_check_size(struct smtpd_state *state, long size)
+{
+	struct smtpd_check *c = smtpd_check_state(state);
+	struct smtpd_check_what what = { .stage = "MAIL", .helo = state->helo };
+	struct statvfs fs;
+	unsigned long long avail, minfree, limit;
+
+	(void)size;
+	if (statvfs(".", &fs) < 0) {
+		msg_warn("statvfs queue directory: %m");
+		return NULL;
+	}
+	avail = (unsigned long long)fs.f_bavail * fs.f_frsize;
+	minfree =
+	    var_queue_minfree > 0 ? (unsigned long long)var_queue_minfree : 0;
+	limit = var_message_size_limit > 0
+		    ? (unsigned long long)var_message_size_limit
+		    : 0;
+	if (minfree >= avail || limit + limit / 2 >= avail) {
+		str_set(c->reply, "452 4.3.1 Insufficient system storage");
+		smtpd_check_log(state, &what, "reject", str_ptr(c->reply));
+		msg_warn("not enough free space in mail queue: %llu bytes < "
+			 "1.5*message size limit",
+		    avail);
+		return str_ptr(c->reply);
+	}
+	return NULL;
+}
+
+void
+smtpd_check_envelope(struct smtpd_state *state, struct stream *out)
+{
+	struct smtpd_check *c = state->check;
+	int flags = 0;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	if (c->hold)
+		flags |= CLEANUP_FLAG_HOLD;
+	if (c->discard)
+		flags |= CLEANUP_FLAG_DISCARD;
+	if (flags)
+		rec_fmt(out, REC_TYPE_FLGS, "%d", flags);
+	if (c->filter)
+		rec_puts(out, REC_TYPE_FILT, c->filter);
+	if (c->redirect)
+		rec_puts(out, REC_TYPE_RDR, c->redirect);
+	/* Postfix: a BCC recipient never gets DSN notifications */
+	for (i = 0; i < c->bcc->argc; i++) {
+		rec_puts(out, REC_TYPE_DSN_NOTIFY, "1");
+		rec_puts(out, REC_TYPE_RCPT, c->bcc->argv[i]);
+	}
+}
+
+void
+smtpd_check_prepend(struct smtpd_state *state, struct stream *out)
+{
+	struct smtpd_check *c = state->check;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->prepend->argc; i++)
+		rec_puts(out, REC_TYPE_NORM, c->prepend->argv[i]);
 }

@@ -31,6 +31,18 @@
  *                                  through trivial-rewrite: 0 or -1
  * smtpd_access_class(name)         the restriction list of class name, or
  *                                  NULL when name is not a class
+ * smtpd_access_interfaces(state)   true: the client is one of this host's
+ *                                  inet_interfaces addresses
+ * smtpd_access_hostname(name)      RFC 1035 host name syntax
+ * smtpd_access_literal(name)       an address literal "[...]"
+ * smtpd_access_fqdn(addr)          user@host.domain or user@[literal]
+ * smtpd_access_auth_dest(state, rcpt)  1: an authorized destination (local,
+ *                                  virtual, relay_domains, not source-
+ *                                  routed), 0: not, -1: trivial-rewrite
+ *                                  trouble
+ *
+ * Also smtpd_check_rewrite, smtpd_check_size, smtpd_check_envelope and
+ * smtpd_check_prepend of smtpd_check.h live in smtpd_access.c.
  */
 #ifndef SMTPD_ACCESS_H
 #define SMTPD_ACCESS_H
@@ -82,6 +94,11 @@ int smtpd_access_login(struct smtpd_state *, const struct smtpd_check_what *,
     const char *, int);
 int smtpd_access_resolve(const char *, const char *, struct resolve_reply *);
 struct argv *smtpd_access_class(const char *);
+bool smtpd_access_interfaces(struct smtpd_state *);
+bool smtpd_access_hostname(const char *);
+bool smtpd_access_literal(const char *);
+bool smtpd_access_fqdn(const char *);
+int smtpd_access_auth_dest(struct smtpd_state *, const char *);
 
 /* smtpd_check.c, for the access results */
 struct smtpd_check *smtpd_check_state(struct smtpd_state *);

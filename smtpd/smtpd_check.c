@@ -20,11 +20,9 @@
  * argument or a table that cannot be read is logged and answered with
  * "451 4.3.5 Server configuration error", as Postfix does.
  *
- * Also Postfix's choice of the header rewriting context: a client that
- * local_header_rewrite_clients permits gets rewrite_context=local.
+ * The table restrictions, the queue space check, the header rewriting
+ * context and the records of the access actions are in smtpd_access.c.
  */
-#include <sys/statvfs.h>
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -35,12 +33,7 @@
 #include "lib/util/argv.h"
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
-#include "lib/mail/cleanup_proto.h"
-#include "lib/mail/maps.h"
-#include "lib/mail/match_list.h"
 #include "lib/mail/params.h"
-#include "lib/mail/record.h"
-#include "lib/mail/tr_clnt.h"
 #include "smtpd/smtpd.h"
 #include "smtpd/smtpd_access.h"
 #include "smtpd/smtpd_check.h"
@@ -56,8 +49,6 @@ static struct argv *smtpd_rcpt_list;
 static struct argv *smtpd_data_list;
 static struct argv *smtpd_eod_list;
 static struct argv *smtpd_etrn_list;
-static struct argv *smtpd_rewrite_list;
-static struct match_list *smtpd_interfaces;
 
 static struct argv *
 smtpd_check_parse(const char *name, const char *value)
@@ -89,8 +80,6 @@ smtpd_check_relay_safe(struct argv *list)
 void
 smtpd_check_init(void)
 {
-	struct str *nets = str_new(100), *why = str_new(100);
-
 	smtpd_client_list = smtpd_check_parse("smtpd_client_restrictions",
 	    var_smtpd_client_restrictions);
 	smtpd_helo_list = smtpd_check_parse("smtpd_helo_restrictions",
@@ -116,56 +105,6 @@ smtpd_check_init(void)
 			  "defer_unauth_destination, reject, defer, "
 			  "defer_if_permit or check_relay_domains");
 	smtpd_access_init();
-	smtpd_rewrite_list =
-	    argv_split(var_local_header_rewrite_clients, ", \t\r\n");
-	if (params_mynetworks("host", var_inet_interfaces, var_inet_protocols,
-		nets, why) < 0)
-		msg_warn("local_header_rewrite_clients: %s", str_ptr(why));
-	smtpd_interfaces = match_list_new("inet_interfaces", str_ptr(nets), 0);
-	str_free(nets);
-	str_free(why);
-}
-
-bool
-smtpd_check_rewrite(struct smtpd_state *state)
-{
-	const char *r;
-	struct maps *maps;
-	size_t i;
-
-	for (i = 0; i < smtpd_rewrite_list->argc; i++) {
-		r = smtpd_rewrite_list->argv[i];
-		if (strcmp(r, "permit_inet_interfaces") == 0) {
-			if (match_list_hostaddr(smtpd_interfaces,
-				str_ptr(state->name),
-				str_ptr(state->addr)) == 1)
-				return true;
-		} else if (strcmp(r, "permit_mynetworks") == 0) {
-			if (state->trusted)
-				return true;
-		} else if (strcmp(r, "permit_sasl_authenticated") == 0) {
-			if (state->sasl_username)
-				return true;
-		} else if (strcmp(r, "check_address_map") == 0) {
-			if (i + 1 >= smtpd_rewrite_list->argc) {
-				msg_warn("restriction %s requires a table "
-					 "argument",
-				    r);
-				return false;
-			}
-			r = smtpd_rewrite_list->argv[++i];
-			if ((maps = smtpd_access_table(r)) != NULL &&
-			    maps_find(maps, str_ptr(state->addr), 0) != NULL)
-				return true;
-		} else if (strcmp(r, "permit_tls_clientcerts") != 0 &&
-			   strcmp(r, "permit_tls_all_clientcerts") != 0) {
-			msg_warn("unknown local_header_rewrite_clients "
-				 "restriction: \"%s\"",
-			    r);
-			return false;
-		}
-	}
-	return false;
 }
 
 struct smtpd_check *
@@ -310,91 +249,6 @@ smtpd_check_defer_if_reject(struct smtpd_check *c, const char *name,
 	c->dir = true;
 }
 
-/* RFC 1035 host name syntax, as Postfix's valid_hostname. */
-static bool
-smtpd_valid_hostname(const char *name)
-{
-	size_t label = 0, len = strlen(name);
-	const char *p;
-	bool alpha = false;
-
-	if (len == 0 || len > 255 || name[0] == '.')
-		return false;
-	for (p = name; *p; p++) {
-		if (*p == '.') {
-			if (label == 0 || p[-1] == '-')
-				return false;
-			label = 0;
-		} else if (isalnum((unsigned char)*p) || *p == '_' ||
-			   (*p == '-' && label > 0)) {
-			if (++label > 63)
-				return false;
-			if (!isdigit((unsigned char)*p))
-				alpha = true;
-		} else
-			return false;
-	}
-	/* a trailing hyphen, or all digits and dots (an address) */
-	if (p[-1] == '-')
-		return false;
-	return alpha;
-}
-
-/* "[1.2.3.4]" or "[IPv6:...]": an address literal as HELO argument. */
-static bool
-smtpd_valid_literal(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len < 3 || name[0] != '[' || name[len - 1] != ']')
-		return false;
-	for (size_t i = 1; i + 1 < len; i++)
-		if (!isxdigit((unsigned char)name[i]) &&
-		    !strchr(".:Iv6", name[i]))
-			return false;
-	return true;
-}
-
-/* reject_non_fqdn_{sender,recipient}: "user@host.domain" or a literal. */
-static bool
-smtpd_fqdn_addr(const char *addr)
-{
-	const char *dom = strrchr(addr, '@');
-
-	if (dom == NULL || *++dom == 0)
-		return false;
-	if (*dom == '[')
-		return smtpd_valid_literal(dom);
-	return smtpd_valid_hostname(dom) && strchr(dom, '.') != NULL;
-}
-
-/*
- * permit_auth_destination and friends: 1 authorized, 0 not, -1 trouble.
- * Postfix: final delivery (local, virtual alias, virtual mailbox) and
- * relay_domains are authorized, except a source-routed address (user%
- * domain, user@domain@other, bang path) unless allow_untrusted_routing.
- */
-static int
-smtpd_auth_dest(struct smtpd_state *state, const char *rcpt)
-{
-	struct resolve_reply *r = resolve_reply_new();
-	int rc = -1;
-
-	if (smtpd_access_resolve(state->sender, rcpt, r) == 0 &&
-	    !(r->flags & RESOLVE_FLAG_FAIL)) {
-		if ((r->flags & RESOLVE_FLAG_ROUTED) &&
-		    !var_allow_untrusted_routing)
-			rc = 0;
-		else
-			rc = (r->flags &
-				 (RESOLVE_CLASS_LOCAL | RESOLVE_CLASS_ALIAS |
-				     RESOLVE_CLASS_VIRTUAL |
-				     RESOLVE_CLASS_RELAY)) != 0;
-	}
-	resolve_reply_free(r);
-	return rc;
-}
-
 /* The restrictions that take a table argument. */
 static const char *smtpd_table_restrictions[] = {
 	"check_client_access",
@@ -481,10 +335,8 @@ smtpd_check_one(struct smtpd_state *state, const struct smtpd_check_what *what,
 		return state->sasl_username ? SMTPD_CHECK_OK
 					    : SMTPD_CHECK_DUNNO;
 	if (strcasecmp(r, "permit_inet_interfaces") == 0)
-		return match_list_hostaddr(smtpd_interfaces,
-			   str_ptr(state->name), str_ptr(state->addr)) == 1
-			   ? SMTPD_CHECK_OK
-			   : SMTPD_CHECK_DUNNO;
+		return smtpd_access_interfaces(state) ? SMTPD_CHECK_OK
+						      : SMTPD_CHECK_DUNNO;
 	if (strcasecmp(r, "permit_tls_clientcerts") == 0 ||
 	    strcasecmp(r, "permit_tls_all_clientcerts") == 0)
 		return SMTPD_CHECK_DUNNO;
@@ -509,8 +361,8 @@ smtpd_check_one(struct smtpd_state *state, const struct smtpd_check_what *what,
 	}
 	if (strcasecmp(r, "reject_non_fqdn_helo_hostname") == 0 ||
 	    strcasecmp(r, "reject_non_fqdn_hostname") == 0) {
-		if (what->helo == NULL || smtpd_valid_literal(what->helo) ||
-		    (smtpd_valid_hostname(what->helo) &&
+		if (what->helo == NULL || smtpd_access_literal(what->helo) ||
+		    (smtpd_access_hostname(what->helo) &&
 			strchr(what->helo, '.') &&
 			what->helo[strlen(what->helo) - 1] != '.'))
 			return SMTPD_CHECK_DUNNO;
@@ -522,15 +374,15 @@ smtpd_check_one(struct smtpd_state *state, const struct smtpd_check_what *what,
 	}
 	if (strcasecmp(r, "reject_invalid_helo_hostname") == 0 ||
 	    strcasecmp(r, "reject_invalid_hostname") == 0) {
-		if (what->helo == NULL || smtpd_valid_literal(what->helo) ||
-		    smtpd_valid_hostname(what->helo))
+		if (what->helo == NULL || smtpd_access_literal(what->helo) ||
+		    smtpd_access_hostname(what->helo))
 			return SMTPD_CHECK_DUNNO;
 		return smtpd_check_reject(state, what,
 		    var_invalid_hostname_reject_code, "5.5.2",
 		    "<%s>: Helo command rejected: Invalid name", what->helo);
 	}
 	if (strcasecmp(r, "reject_non_fqdn_sender") == 0) {
-		if (sender == NULL || *sender == 0 || smtpd_fqdn_addr(sender))
+		if (sender == NULL || *sender == 0 || smtpd_access_fqdn(sender))
 			return SMTPD_CHECK_DUNNO;
 		return smtpd_check_reject(state, what, var_non_fqdn_reject_code,
 		    "5.5.2",
@@ -539,7 +391,7 @@ smtpd_check_one(struct smtpd_state *state, const struct smtpd_check_what *what,
 		    sender);
 	}
 	if (strcasecmp(r, "reject_non_fqdn_recipient") == 0) {
-		if (rcpt == NULL || smtpd_fqdn_addr(rcpt))
+		if (rcpt == NULL || smtpd_access_fqdn(rcpt))
 			return SMTPD_CHECK_DUNNO;
 		return smtpd_check_reject(state, what, var_non_fqdn_reject_code,
 		    "5.5.2",
@@ -576,7 +428,7 @@ smtpd_check_one(struct smtpd_state *state, const struct smtpd_check_what *what,
 	    strcasecmp(r, "defer_unauth_destination") == 0) {
 		if (rcpt == NULL)
 			return SMTPD_CHECK_DUNNO;
-		if ((rc = smtpd_auth_dest(state, rcpt)) < 0)
+		if ((rc = smtpd_access_auth_dest(state, rcpt)) < 0)
 			return smtpd_check_reject(state, what, 451, "4.3.0",
 			    "<%s>: Temporary lookup failure", rcpt);
 		if (r[0] == 'p' || r[0] == 'P')
@@ -884,80 +736,6 @@ smtpd_check_etrn(struct smtpd_state *state, const char *domain)
 		rc = smtpd_check_stage(state, &what, "smtpd_etrn_restrictions",
 		    smtpd_etrn_list, domain, "Etrn command");
 	return smtpd_check_done(state, &what, rc);
-}
-
-/*
- * Room in the queue file system: more than queue_minfree, and more than
- * 1.5 times message_size_limit, as Postfix checks at MAIL (the announced
- * size is checked against message_size_limit by the caller).  The queue
- * directory is the daemon's working directory.
- */
-const char *
-smtpd_check_size(struct smtpd_state *state, long size)
-{
-	struct smtpd_check *c = smtpd_check_start(state);
-	struct smtpd_check_what what = { .stage = "MAIL", .helo = state->helo };
-	struct statvfs fs;
-	unsigned long long avail, minfree, limit;
-
-	(void)size;
-	if (statvfs(".", &fs) < 0) {
-		msg_warn("statvfs queue directory: %m");
-		return NULL;
-	}
-	avail = (unsigned long long)fs.f_bavail * fs.f_frsize;
-	minfree =
-	    var_queue_minfree > 0 ? (unsigned long long)var_queue_minfree : 0;
-	limit = var_message_size_limit > 0
-		    ? (unsigned long long)var_message_size_limit
-		    : 0;
-	if (minfree >= avail || limit + limit / 2 >= avail) {
-		str_set(c->reply, "452 4.3.1 Insufficient system storage");
-		smtpd_check_reply(state, &what, false);
-		msg_warn("not enough free space in mail queue: %llu bytes < "
-			 "1.5*message size limit",
-		    avail);
-		return str_ptr(c->reply);
-	}
-	return NULL;
-}
-
-void
-smtpd_check_envelope(struct smtpd_state *state, struct stream *out)
-{
-	struct smtpd_check *c = state->check;
-	int flags = 0;
-	size_t i;
-
-	if (c == NULL)
-		return;
-	if (c->hold)
-		flags |= CLEANUP_FLAG_HOLD;
-	if (c->discard)
-		flags |= CLEANUP_FLAG_DISCARD;
-	if (flags)
-		rec_fmt(out, REC_TYPE_FLGS, "%d", flags);
-	if (c->filter)
-		rec_puts(out, REC_TYPE_FILT, c->filter);
-	if (c->redirect)
-		rec_puts(out, REC_TYPE_RDR, c->redirect);
-	/* Postfix: a BCC recipient never gets DSN notifications */
-	for (i = 0; i < c->bcc->argc; i++) {
-		rec_puts(out, REC_TYPE_DSN_NOTIFY, "1");
-		rec_puts(out, REC_TYPE_RCPT, c->bcc->argv[i]);
-	}
-}
-
-void
-smtpd_check_prepend(struct smtpd_state *state, struct stream *out)
-{
-	struct smtpd_check *c = state->check;
-	size_t i;
-
-	if (c == NULL)
-		return;
-	for (i = 0; i < c->prepend->argc; i++)
-		rec_puts(out, REC_TYPE_NORM, c->prepend->argv[i]);
 }
 
 void

@@ -64,9 +64,10 @@ struct smtpd_check {
 	struct str *dip_reply;
 	bool dir; /* defer_if_reject is active: dir_reply */
 	struct str *dir_reply;
-	int depth;          /* nesting of classes and table results */
-	bool rcpt_listed;   /* reject_unlisted_recipient ran already */
-	bool sender_listed; /* reject_unlisted_sender ran already */
+	int depth;           /* nesting of classes and table results */
+	bool rcpt_listed;    /* reject_unlisted_recipient ran already */
+	bool sender_listed;  /* reject_unlisted_sender ran already */
+	bool ill_pipelining; /* pipelined without permission (sticky) */
 	/* actions for this message */
 	bool discard;
 	bool hold;

@@ -123,11 +123,22 @@ smtpd_check_state(struct smtpd_state *state)
 	return c;
 }
 
-/* Forget the per-check state: a new command is being checked. */
+/*
+ * Forget the per-check state: a new command is being checked.  Input
+ * already waiting behind the command is improper pipelining when the
+ * client did not say EHLO, or when the command must end a group (HELO,
+ * EHLO, DATA, VRFY, ETRN); as in Postfix, reject_unauth_pipelining then
+ * rejects for the rest of the session.
+ */
 static struct smtpd_check *
-smtpd_check_start(struct smtpd_state *state)
+smtpd_check_start(struct smtpd_state *state, const char *stage)
 {
 	struct smtpd_check *c = smtpd_check_state(state);
+
+	if (stage && state->st && stream_pending(state->st) > 0 &&
+	    (!state->esmtp || strcmp(stage, "MAIL") != 0) &&
+	    (!state->esmtp || strcmp(stage, "RCPT") != 0))
+		c->ill_pipelining = true;
 
 	str_reset(c->reply);
 	c->warn_if_reject = false;
@@ -346,13 +357,7 @@ smtpd_check_one(struct smtpd_state *state, const struct smtpd_check_what *what,
 					var_plaintext_reject_code, "4.7.1",
 					"Session encryption is required");
 	if (strcasecmp(r, "reject_unauth_pipelining") == 0) {
-		/*
-		 * Input waiting when the command is checked: the client did
-		 * not wait for our reply.  PIPELINING allows that after EHLO,
-		 * except for the message content after DATA.
-		 */
-		if (stream_pending(state->st) > 0 &&
-		    (!state->esmtp || strcmp(what->stage, "DATA") == 0))
+		if (c->ill_pipelining)
 			return smtpd_check_reject(state, what, 503, "5.5.0",
 			    "<%s>: %s rejected: Improper use of SMTP command "
 			    "pipelining",
@@ -563,7 +568,7 @@ smtpd_check_early(struct smtpd_state *state, struct smtpd_check_what *what,
 const char *
 smtpd_check_connect(struct smtpd_state *state)
 {
-	struct smtpd_check *c = smtpd_check_start(state);
+	struct smtpd_check *c = smtpd_check_start(state, NULL);
 	struct smtpd_check_what what = { .stage = "CONNECT" };
 	const char *reply;
 
@@ -595,7 +600,7 @@ smtpd_check_helo(struct smtpd_state *state, const char *helo)
 {
 	struct smtpd_check_what what = { .stage = "HELO", .helo = helo };
 
-	smtpd_check_start(state);
+	smtpd_check_start(state, "HELO");
 	if (var_smtpd_delay_reject)
 		return NULL;
 	return smtpd_check_done(state, &what,
@@ -605,7 +610,7 @@ smtpd_check_helo(struct smtpd_state *state, const char *helo)
 const char *
 smtpd_check_mail(struct smtpd_state *state, const char *sender)
 {
-	struct smtpd_check *c = smtpd_check_start(state);
+	struct smtpd_check *c = smtpd_check_start(state, "MAIL");
 	struct smtpd_check_what what = { .stage = "MAIL",
 		.sender = sender,
 		.helo = state->helo };
@@ -625,7 +630,7 @@ static const char *
 smtpd_check_recipient(struct smtpd_state *state, const char *stage,
     const char *rcpt)
 {
-	struct smtpd_check *c = smtpd_check_start(state);
+	struct smtpd_check *c = smtpd_check_start(state, stage);
 	struct smtpd_check_what what = { .stage = stage,
 		.sender = state->sender,
 		.recipient = rcpt,
@@ -696,7 +701,7 @@ smtpd_check_data(struct smtpd_state *state)
 		.recipient = state->rcpt_count == 1 ? state->first_rcpt : NULL,
 		.helo = state->helo };
 
-	smtpd_check_start(state);
+	smtpd_check_start(state, "DATA");
 	return smtpd_check_done(state, &what,
 	    smtpd_check_stage(state, &what, "smtpd_data_restrictions",
 		smtpd_data_list, "DATA", "Data command"));
@@ -710,7 +715,7 @@ smtpd_check_eod(struct smtpd_state *state)
 		.recipient = state->rcpt_count == 1 ? state->first_rcpt : NULL,
 		.helo = state->helo };
 
-	smtpd_check_start(state);
+	smtpd_check_start(state, NULL);
 	return smtpd_check_done(state, &what,
 	    smtpd_check_stage(state, &what, "smtpd_end_of_data_restrictions",
 		smtpd_eod_list, "END-OF-MESSAGE", "End-of-data"));
@@ -719,7 +724,7 @@ smtpd_check_eod(struct smtpd_state *state)
 const char *
 smtpd_check_etrn(struct smtpd_state *state, const char *domain)
 {
-	struct smtpd_check *c = smtpd_check_start(state);
+	struct smtpd_check *c = smtpd_check_start(state, "ETRN");
 	struct smtpd_check_what what = { .stage = "ETRN",
 		.sender = state->sender,
 		.etrn = domain,

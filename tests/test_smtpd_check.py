@@ -74,12 +74,14 @@ MASTER_CF = """\
 127.0.0.1:P10 inet n - n - - smtpd -o smtpd_relay_restrictions= -o smtpd_recipient_restrictions=permit_mynetworks
 127.0.0.1:P11 inet n - n - - smtpd -o smtpd_recipient_restrictions=defer_if_reject,reject_non_fqdn_recipient,reject_unlisted_recipient -o smtpd_sender_restrictions=reject_sender_login_mismatch -o smtpd_sender_login_maps=inline:{owned@example.org=alice}
 127.0.0.1:P12 inet n - n - - smtpd -o mynetworks=127.0.0.0/8 -o smtpd_relay_before_recipient_restrictions=no -o smtpd_recipient_restrictions=check_client_access,cidr:TOP/cidr,reject_unauth_destination
+127.0.0.1:P13 inet n - n - - smtpd -o smtpd_client_restrictions=check_reverse_client_hostname_access,texthash:TOP/rev
+127.0.0.1:P14 inet n - n - - smtpd -o soft_bounce=yes -o smtpd_sender_restrictions=check_sender_access,texthash:TOP/null,reject_unauth_pipelining
 cleanup   unix  n       -       n       -       0       cleanup
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
-NPORTS = 13
+NPORTS = 15
 
 
 class SmtpdCheckTest(unittest.TestCase):
@@ -108,6 +110,8 @@ class SmtpdCheckTest(unittest.TestCase):
             "eod": "eod@example.org REJECT eod no\n"
                    "prep@example.org PREPEND X-Prep-Eod: two\n",
             "cidr": "127.0.0.0/8 REJECT cidr says no\n",
+            "rev": "localhost REJECT reverse no\n",
+            "null": "<> REJECT null sender no\n",
         }
         for name, text in tables.items():
             with open(os.path.join(cls.top, name), "w") as f:
@@ -132,6 +136,13 @@ class SmtpdCheckTest(unittest.TestCase):
                  "alias_maps =\nsmtpd_timeout = 10s\n"
                  "smtpd_restriction_classes = myclass\n"
                  "myclass = reject\n"
+                 "virtual_mailbox_domains = vmbox.test\n"
+                 "virtual_mailbox_maps = inline:{a@vmbox.test=x}\n"
+                 "virtual_alias_domains = valias.test\n"
+                 "virtual_alias_maps = "
+                 "inline:{b@valias.test=root@mx.example.test}\n"
+                 "relay_domains = relay.test\n"
+                 "relay_recipient_maps = inline:{c@relay.test=x}\n"
                  "smtpd_recipient_restrictions = check_recipient_access "
                  "texthash:%s/rcpt, permit_mynetworks, "
                  "reject_unauth_destination\n" % cls.top)
@@ -486,6 +497,67 @@ class SmtpdCheckTest(unittest.TestCase):
         self.expect(r"NOQUEUE: reject: VRFY from %s: 550 5\.1\.1 <nosuch>: "
                     r"Recipient address rejected: User unknown in local "
                     r"recipient table; to=<nosuch> proto=SMTP "
+                    r"helo=<h\.example>$" % re.escape(H))
+
+    def test_address_class_tables(self):
+        r = self.session(0, ["HELO h.example", "MAIL FROM:<a@example.org>",
+                             "RCPT TO:<a@vmbox.test>", "RCPT TO:<z@vmbox.test>",
+                             "RCPT TO:<b@valias.test>",
+                             "RCPT TO:<z@valias.test>",
+                             "RCPT TO:<c@relay.test>", "RCPT TO:<z@relay.test>",
+                             "QUIT"])
+        self.assertEqual(r[3:9], [
+            "250 2.1.5 Ok",
+            "550 5.1.1 <z@vmbox.test>: Recipient address rejected: User "
+            "unknown in virtual mailbox table",
+            "250 2.1.5 Ok",
+            "550 5.1.1 <z@valias.test>: Recipient address rejected: User "
+            "unknown in virtual alias table",
+            "250 2.1.5 Ok",
+            "550 5.1.1 <z@relay.test>: Recipient address rejected: User "
+            "unknown in relay recipient table"])
+        self.expect(r"%s: reject: RCPT from %s: 550 5\.1\.1 <z@relay\.test>: "
+                    r"Recipient address rejected: User unknown in relay "
+                    r"recipient table; from=<a@example\.org> "
+                    r"to=<z@relay\.test> proto=SMTP helo=<h\.example>$"
+                    % (QID, re.escape(H)))
+
+    def test_reverse_client_name(self):
+        r = self.session(13, ["HELO h.example", "MAIL FROM:<a@example.org>",
+                              "RCPT TO:<root@mx.example.test>", "QUIT"])
+        self.assertEqual(r[3], "554 5.7.1 <%s>: Client host rejected: "
+                         "reverse no" % H)
+
+    def test_soft_bounce_null_sender_pipelining(self):
+        s = socket.create_connection(("127.0.0.1", self.ports[14]), 20)
+        s.settimeout(20)
+        f = s.makefile("rb")
+        r = [self.read_reply(f)]
+        for c in ("HELO h.example", "MAIL FROM:<>",
+                  "RCPT TO:<root@mx.example.test>", "RSET"):
+            s.sendall(c.encode() + b"\r\n")
+            r.append(self.read_reply(f))
+        # a HELO client pipelines: from now on reject_unauth_pipelining
+        # rejects, even commands sent one at a time
+        s.sendall(b"MAIL FROM:<a@example.org>\r\n"
+                  b"RCPT TO:<root@mx.example.test>\r\nNOOP\r\n")
+        r += [self.read_reply(f) for _ in range(3)]
+        s.sendall(b"RCPT TO:<root@mx.example.test>\r\n")
+        r.append(self.read_reply(f))
+        s.close()
+        # soft_bounce makes every 5xx its 4xx, 503 included
+        self.assertEqual(r[3], "454 4.7.1 <>: Sender address rejected: "
+                         "null sender no")
+        self.assertEqual(r[5:], [
+            "250 2.1.0 Ok",
+            "403 4.5.0 <a@example.org>: Sender address rejected: Improper "
+            "use of SMTP command pipelining",
+            "250 2.0.0 Ok",
+            "403 4.5.0 <a@example.org>: Sender address rejected: Improper "
+            "use of SMTP command pipelining"])
+        self.expect(r"NOQUEUE: reject: RCPT from %s: 454 4\.7\.1 <>: Sender "
+                    r"address rejected: null sender no; from=<> "
+                    r"to=<root@mx\.example\.test> proto=SMTP "
                     r"helo=<h\.example>$" % re.escape(H))
 
     # configuration errors

@@ -600,6 +600,9 @@ smtpd_check_helo(struct smtpd_state *state, const char *helo)
 {
 	struct smtpd_check_what what = { .stage = "HELO", .helo = helo };
 
+	/* "EHLO from ..." in the log for EHLO (smtpd_proto.c sets where) */
+	if (state->where && strcmp(state->where, "EHLO") == 0)
+		what.stage = "EHLO";
 	smtpd_check_start(state, "HELO");
 	if (var_smtpd_delay_reject)
 		return NULL;

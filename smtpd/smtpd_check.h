@@ -20,7 +20,8 @@
  *                                  for every command but QUIT ("503 5.7.0
  *                                  Error: access denied for host[addr]"),
  *                                  else NULL
- * smtpd_check_helo(state, name)    at HELO/EHLO
+ * smtpd_check_helo(state, name)    at HELO/EHLO (state->where "EHLO" or
+ *                                  "HELO" names the command in the log)
  * smtpd_check_mail(state, sender)  at MAIL (sender in internal form)
  * smtpd_check_rcpt(state, rcpt)    at RCPT, incl. smtpd_relay_restrictions
  *                                  and reject_unlisted_recipient

@@ -229,6 +229,7 @@ smtpd_helo(struct smtpd_state *state, const char *arg, bool esmtp)
 		    esmtp ? "EHLO" : "HELO");
 		return false;
 	}
+	state->where = esmtp ? "EHLO" : "HELO"; /* the check's log stage */
 	if ((reply = smtpd_check_helo(state, arg)) != NULL) {
 		smtpd_reply(state, "%s", reply);
 		return false;

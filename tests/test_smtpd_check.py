@@ -353,7 +353,7 @@ class SmtpdCheckTest(unittest.TestCase):
 
     def test_stages_without_delay(self):
         r = self.session(2, ["MAIL FROM:<a@b.c>", "HELO bad.helo",
-                             "HELO bad_name!", "HELO nodot", "HELO [1.2.3.4]",
+                             "EHLO bad_name!", "HELO nodot", "HELO [1.2.3.4]",
                              "EHLO good.example",
                              "MAIL FROM:<bad@example.org>",
                              "MAIL FROM:<x@nodot>", "MAIL FROM:<x>",
@@ -378,6 +378,9 @@ class SmtpdCheckTest(unittest.TestCase):
         self.expect(r"NOQUEUE: reject: HELO from %s: 554 5\.7\.1 "
                     r"<bad\.helo>: Helo command rejected: helo no; "
                     r"proto=SMTP helo=<bad\.helo>$" % re.escape(H))
+        self.expect(r"NOQUEUE: reject: EHLO from %s: 501 5\.5\.2 "
+                    r"<bad_name!>: Helo command rejected: Invalid name; "
+                    r"proto=SMTP helo=<bad_name!>$" % re.escape(H))
         self.expect(r"NOQUEUE: reject: MAIL from %s: 554 5\.7\.1 "
                     r"<bad@example\.org>: Sender address rejected: sender "
                     r"no; from=<bad@example\.org> proto=ESMTP "

@@ -253,12 +253,30 @@ cleanup_envelope(struct cleanup_state *s, int type, const char *data,
 		cleanup_out(s, type, data, len);
 		return;
 	case REC_TYPE_FLGS:
+		/* smtpd's HOLD and DISCARD access actions, too */
 		if (cleanup_decimal(data, len, &n) < 0 ||
-		    (n & ~(long)CLEANUP_XFLAG_MASK) != 0) {
+		    (n & ~(long)(CLEANUP_XFLAG_MASK | CLEANUP_FLAG_HOLD |
+				   CLEANUP_FLAG_DISCARD)) != 0) {
 			cleanup_env_bad(s, "malformed", type);
 			return;
 		}
 		s->flags |= (int)n;
+		if (n & CLEANUP_FLAG_HOLD)
+			s->hold = true;
+		if (n & CLEANUP_FLAG_DISCARD)
+			s->discard = true;
+		return;
+	case REC_TYPE_FILT:
+		/* smtpd's FILTER access action: the last one wins */
+		if (s->filter == NULL)
+			s->filter = str_new(64);
+		str_setn(s->filter, data, len);
+		return;
+	case REC_TYPE_RDR:
+		/* smtpd's REDIRECT access action (internal form) */
+		if (s->redirect == NULL)
+			s->redirect = str_new(64);
+		str_setn(s->redirect, data, len);
 		return;
 	default:
 		cleanup_env_bad(s, "unexpected", type);

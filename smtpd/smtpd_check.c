@@ -1,20 +1,27 @@
 /*
- * smtpd_check - the recipient restrictions of this slice: the restriction
- * list in smtpd_relay_restrictions, with permit, reject, defer,
- * permit_mynetworks, permit_sasl_authenticated (never true: no AUTH yet),
- * permit_auth_destination, reject_unauth_destination and
- * defer_unauth_destination.  A destination is "authorized" when
- * trivial-rewrite resolves the recipient to the local, virtual alias,
- * virtual mailbox or relay class.  Any other restriction name is a
- * configuration error: "451 4.3.5 Server configuration error", as Postfix.
+ * smtpd_check - the restriction engine: Postfix's restriction lists
+ * (smtpd_{client,helo,sender,relay,recipient,data,end_of_data,etrn}_
+ * restrictions and smtpd_restriction_classes), evaluated at the stage
+ * Postfix evaluates them, with its replies and log lines.
  *
- * Also Postfix's choice of the header rewriting context: a client that
- * local_header_rewrite_clients permits (permit_inet_interfaces: one of
- * this host's inet_interfaces addresses; permit_mynetworks;
- * check_address_map type:table, the exact address as key, the result
- * ignored; permit_sasl_authenticated and the TLS client certificate
- * permits never match yet) gets rewrite_context=local, so that cleanup
- * completes its headers as for a local submission.
+ * With smtpd_delay_reject = yes (the default) the client, HELO and sender
+ * lists run at each RCPT (and VRFY; client and HELO at ETRN), where the
+ * client's recipient is known; with "no" each runs at its own command, and
+ * a client rejected at connect gets "503 5.7.0 Error: access denied for
+ * host[addr]" for every command but QUIT.  At RCPT the relay list runs
+ * before the recipient list (smtpd_relay_before_recipient_restrictions);
+ * a list stops at its first permit or reject, only a reject stops the
+ * stage.  defer_if_permit turns a permitting stage into a 4xx reply,
+ * defer_if_reject turns a later 5xx into its own 4xx reply, warn_if_reject
+ * logs the next restriction's reject as "reject_warning" and goes on.
+ *
+ * A restriction that this engine does not know goes to the DNS module
+ * (smtpd_dnsbl.c), then to the classes; an unknown name, a missing table
+ * argument or a table that cannot be read is logged and answered with
+ * "451 4.3.5 Server configuration error", as Postfix does.
+ *
+ * The table restrictions, the queue space check, the header rewriting
+ * context and the records of the access actions are in smtpd_access.c.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,375 +33,172 @@
 #include "lib/util/argv.h"
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
-#include "lib/mail/maps.h"
-#include "lib/mail/match_list.h"
 #include "lib/mail/params.h"
-#include "lib/mail/tr_clnt.h"
 #include "smtpd/smtpd.h"
+#include "smtpd/smtpd_access.h"
 #include "smtpd/smtpd_check.h"
 
+/* Nesting limit for classes and table results naming restrictions. */
+#define SMTPD_CHECK_DEPTH 100
+
+static struct argv *smtpd_client_list;
+static struct argv *smtpd_helo_list;
+static struct argv *smtpd_sender_list;
 static struct argv *smtpd_relay_list;
-static struct argv *smtpd_rewrite_list;
-static struct match_list *smtpd_interfaces;
+static struct argv *smtpd_rcpt_list;
+static struct argv *smtpd_data_list;
+static struct argv *smtpd_eod_list;
+static struct argv *smtpd_etrn_list;
+
+static struct argv *
+smtpd_check_parse(const char *name, const char *value)
+{
+	struct argv *list = argv_split_list(value);
+
+	if (list == NULL)
+		msg_fatal("parameter %s: unbalanced '{' or '}' in \"%s\"", name,
+		    value);
+	return list;
+}
+
+/* True when list names one of the restrictions that stop open relaying. */
+static bool
+smtpd_check_relay_safe(struct argv *list)
+{
+	static const char *safe[] = { "reject_unauth_destination",
+		"defer_unauth_destination", "reject", "defer",
+		"defer_if_permit", "check_relay_domains", NULL };
+	size_t i, j;
+
+	for (i = 0; i < list->argc; i++)
+		for (j = 0; safe[j]; j++)
+			if (strcasecmp(list->argv[i], safe[j]) == 0)
+				return true;
+	return false;
+}
 
 void
 smtpd_check_init(void)
 {
-	struct str *nets = str_new(100), *why = str_new(100);
-
-	smtpd_relay_list = argv_split(var_smtpd_relay_restrictions, ", \t\r\n");
-	smtpd_rewrite_list =
-	    argv_split(var_local_header_rewrite_clients, ", \t\r\n");
-	if (params_mynetworks("host", var_inet_interfaces, var_inet_protocols,
-		nets, why) < 0)
-		msg_warn("local_header_rewrite_clients: %s", str_ptr(why));
-	smtpd_interfaces = match_list_new("inet_interfaces", str_ptr(nets), 0);
-	str_free(nets);
-	str_free(why);
+	smtpd_client_list = smtpd_check_parse("smtpd_client_restrictions",
+	    var_smtpd_client_restrictions);
+	smtpd_helo_list = smtpd_check_parse("smtpd_helo_restrictions",
+	    var_smtpd_helo_restrictions);
+	smtpd_sender_list = smtpd_check_parse("smtpd_sender_restrictions",
+	    var_smtpd_sender_restrictions);
+	smtpd_relay_list = smtpd_check_parse("smtpd_relay_restrictions",
+	    var_smtpd_relay_restrictions);
+	smtpd_rcpt_list = smtpd_check_parse("smtpd_recipient_restrictions",
+	    var_smtpd_recipient_restrictions);
+	smtpd_data_list = smtpd_check_parse("smtpd_data_restrictions",
+	    var_smtpd_data_restrictions);
+	smtpd_eod_list = smtpd_check_parse("smtpd_end_of_data_restrictions",
+	    var_smtpd_end_of_data_restrictions);
+	smtpd_etrn_list = smtpd_check_parse("smtpd_etrn_restrictions",
+	    var_smtpd_etrn_restrictions);
+	/* Postfix refuses to run as an open relay, at start-up. */
+	if (!smtpd_check_relay_safe(smtpd_relay_list) &&
+	    !smtpd_check_relay_safe(smtpd_rcpt_list))
+		msg_fatal("in parameter smtpd_relay_restrictions or "
+			  "smtpd_recipient_restrictions, specify at least one "
+			  "working instance of: reject_unauth_destination, "
+			  "defer_unauth_destination, reject, defer, "
+			  "defer_if_permit or check_relay_domains");
+	smtpd_access_init();
 }
 
-bool
-smtpd_check_rewrite(struct smtpd_state *state)
+struct smtpd_check *
+smtpd_check_state(struct smtpd_state *state)
 {
-	const char *r;
-	struct maps *maps;
-	size_t i;
-	bool found;
+	struct smtpd_check *c = state->check;
 
-	for (i = 0; i < smtpd_rewrite_list->argc; i++) {
-		r = smtpd_rewrite_list->argv[i];
-		if (strcmp(r, "permit_inet_interfaces") == 0) {
-			if (match_list_hostaddr(smtpd_interfaces,
-				str_ptr(state->name),
-				str_ptr(state->addr)) == 1)
-				return true;
-		} else if (strcmp(r, "permit_mynetworks") == 0) {
-			if (state->trusted)
-				return true;
-		} else if (strcmp(r, "check_address_map") == 0) {
-			if (i + 1 >= smtpd_rewrite_list->argc) {
-				msg_warn("restriction %s requires a table "
-					 "argument",
-				    r);
-				return false;
-			}
-			r = smtpd_rewrite_list->argv[++i];
-			maps = maps_new("local_header_rewrite_clients", r, 0);
-			found =
-			    maps_find(maps, str_ptr(state->addr), 0) != NULL;
-			maps_free(maps);
-			if (found)
-				return true;
-		} else if (strcmp(r, "permit_sasl_authenticated") != 0 &&
-			   strcmp(r, "permit_tls_clientcerts") != 0 &&
-			   strcmp(r, "permit_tls_all_clientcerts") != 0) {
-			msg_warn("unknown local_header_rewrite_clients "
-				 "restriction: \"%s\"",
-			    r);
-			return false;
-		}
+	if (c == NULL) {
+		c = state->check = xcalloc(1, sizeof(*c));
+		c->reply = str_new(100);
+		c->dip_reply = str_new(100);
+		c->dir_reply = str_new(100);
+		c->bcc = argv_new();
+		c->prepend = argv_new();
 	}
-	return false;
-}
-
-/* 1: authorized destination, 0: not, -1: trivial-rewrite trouble. */
-static int
-smtpd_auth_dest(struct smtpd_state *state, const char *rcpt)
-{
-	struct resolve_reply *r = resolve_reply_new();
-	struct str *canon = str_new(100);
-	int rc = -1;
-
-	if (rewrite_addr("remote", rcpt, canon) == 0 &&
-	    resolve_addr(state->sender, str_ptr(canon), r) == 0 &&
-	    !(r->flags & RESOLVE_FLAG_FAIL))
-		rc = (r->flags & (RESOLVE_CLASS_LOCAL | RESOLVE_CLASS_ALIAS |
-				     RESOLVE_CLASS_VIRTUAL |
-				     RESOLVE_CLASS_RELAY)) != 0 &&
-		     !(r->flags & RESOLVE_FLAG_ROUTED);
-	resolve_reply_free(r);
-	str_free(canon);
-	return rc;
-}
-
-/* The per-session state of the engine. */
-struct smtpd_check {
-	struct str *reply;
-};
-
-static struct str *
-smtpd_check_buf(struct smtpd_state *state)
-{
-	if (state->check == NULL) {
-		state->check = xcalloc(1, sizeof(*state->check));
-		state->check->reply = str_new(100);
-	}
-	str_reset(state->check->reply);
-	return state->check->reply;
-}
-
-/* s-dns scaffolding: defer_if_permit and access results, minimal. */
-static struct str *scaffold_defer;
-
-static const char *
-scaffold_permit(struct smtpd_state *state, const struct smtpd_check_what *w)
-{
-	if (scaffold_defer == NULL || str_len(scaffold_defer) == 0)
-		return NULL;
-	{
-		char *d = str_steal(scaffold_defer), *sp = strchr(d + 4, ' ');
-
-		scaffold_defer = str_new(100);
-		*sp = 0;
-		d[3] = 0;
-		smtpd_check_reject(state, w, atoi(d), d + 4, "%s", sp + 1);
-		free(d);
-	}
-	return str_ptr(state->check->reply);
-}
-
-int
-smtpd_check_defer_if_permit(struct smtpd_state *state,
-    const struct smtpd_check_what *what, int code, const char *dsn,
-    const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)state;
-	(void)what;
-	if (scaffold_defer == NULL)
-		scaffold_defer = str_new(100);
-	str_fmt(scaffold_defer, "%d %s ", code, dsn);
-	va_start(ap, fmt);
-	str_vcatfmt(scaffold_defer, fmt, ap);
-	va_end(ap);
-	return SMTPD_CHECK_DUNNO;
-}
-
-int
-smtpd_check_access_result(struct smtpd_state *state,
-    const struct smtpd_check_what *what, const char *value, const char *key,
-    const char *reply_name, const char *reply_class)
-{
-	(void)key;
-	if (strcasecmp(value, "OK") == 0)
-		return SMTPD_CHECK_OK;
-	if (strcasecmp(value, "DUNNO") == 0)
-		return SMTPD_CHECK_DUNNO;
-	if (strncasecmp(value, "REJECT", 6) == 0)
-		return smtpd_check_reject(state, what, 554, "5.7.1",
-		    "<%s>: %s rejected: %s", reply_name, reply_class,
-		    value[6] ? value + 7 : "Access denied");
-	if (strncasecmp(value, "DEFER", 5) == 0)
-		return smtpd_check_reject(state, what, 450, "4.7.1",
-		    "<%s>: %s rejected: %s", reply_name, reply_class,
-		    value[5] ? value + 6 : "Access denied");
-	if ((value[0] == '4' || value[0] == '5') && strlen(value) > 4) {
-		char dsn[6] = "4.7.1";
-		int code = atoi(value);
-
-		dsn[0] = value[0];
-		if (strlen(value) > 10 && value[5] == '.' && value[9] == ' ') {
-			memcpy(dsn, value + 4, 5);
-			value += 6;
-		}
-		return smtpd_check_reject(state, what, code, dsn,
-		    "<%s>: %s rejected: %s", reply_name, reply_class,
-		    value + 4);
-	}
-	return SMTPD_CHECK_DUNNO;
-}
-
-const char *
-smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt)
-{
-	struct str *reply = smtpd_check_buf(state);
-	const char *r;
-	size_t i;
-	int auth;
-
-	for (i = 0; i < smtpd_relay_list->argc; i++) {
-		r = smtpd_relay_list->argv[i];
-		if (strcmp(r, "permit") == 0) {
-			struct smtpd_check_what w = { "RCPT", "", state->sender,
-				rcpt, NULL };
-			return scaffold_permit(state, &w);
-		}
-		if (strcmp(r, "permit_mynetworks") == 0) {
-			if (state->trusted)
-				return NULL;
-			continue;
-		}
-		if (strcmp(r, "permit_sasl_authenticated") == 0)
-			continue;
-		if (strcmp(r, "reject") == 0) {
-			str_fmt(reply,
-			    "554 5.7.1 <%s>: Recipient address rejected: "
-			    "Access denied",
-			    rcpt);
-			break;
-		}
-		if (strcmp(r, "defer") == 0) {
-			str_fmt(reply,
-			    "450 4.7.1 <%s>: Recipient address rejected: "
-			    "Access denied",
-			    rcpt);
-			break;
-		}
-		if (strcmp(r, "permit_auth_destination") == 0 ||
-		    strcmp(r, "reject_unauth_destination") == 0 ||
-		    strcmp(r, "defer_unauth_destination") == 0) {
-			auth = smtpd_auth_dest(state, rcpt);
-			if (auth < 0) {
-				str_fmt(reply,
-				    "451 4.3.0 <%s>: Temporary lookup failure",
-				    rcpt);
-				break;
-			}
-			if (r[0] == 'p') {
-				if (auth)
-					return NULL;
-				continue;
-			}
-			if (auth)
-				continue;
-			str_fmt(reply, "%s <%s>: Relay access denied",
-			    r[0] == 'r' ? "554 5.7.1" : "454 4.7.1", rcpt);
-			break;
-		}
-		/* s-dns scaffolding: the engine helper's smtpd_check.c wins */
-		{
-			struct smtpd_check_what w = { "RCPT",
-				"smtpd_relay_restrictions", state->sender, rcpt,
-				NULL };
-			int d;
-
-			if (strcmp(r, "check_policy_service") == 0 &&
-			    i + 1 < smtpd_relay_list->argc)
-				d = smtpd_check_policy(state, &w,
-				    smtpd_relay_list->argv[++i]);
-			else
-				d = smtpd_check_dns(state, &w, r,
-				    smtpd_check_dns_arg(r) &&
-					    i + 1 < smtpd_relay_list->argc ?
-					smtpd_relay_list->argv[++i] :
-					NULL);
-			if (d == SMTPD_CHECK_OK)
-				return scaffold_permit(state, &w);
-			if (d == SMTPD_CHECK_REJECT)
-				return str_ptr(state->check->reply);
-			if (d == SMTPD_CHECK_DUNNO)
-				continue;
-		}
-		msg_warn("unknown smtpd restriction: \"%s\"", r);
-		str_set(reply, "451 4.3.5 Server configuration error");
-		break;
-	}
-	if (str_len(reply) == 0) {
-		struct smtpd_check_what w = { "RCPT", "", state->sender, rcpt,
-			NULL };
-		return scaffold_permit(state, &w);
-	}
-	msg_info("NOQUEUE: reject: RCPT from %s: %s; from=<%s> to=<%s> "
-		 "proto=%s helo=<%s>",
-	    str_ptr(state->namaddr), str_ptr(reply), state->sender, rcpt,
-	    state->proto, state->helo ? state->helo : "");
-	return str_ptr(reply);
+	return c;
 }
 
 /*
- * The stages whose restriction lists this engine does not evaluate yet:
- * smtpd_client/helo/sender/data/end_of_data/etrn_restrictions.
+ * Forget the per-check state: a new command is being checked.  Input
+ * already waiting behind the command is improper pipelining when the
+ * client did not say EHLO, or when the command must end a group (HELO,
+ * EHLO, DATA, VRFY, ETRN); as in Postfix, reject_unauth_pipelining then
+ * rejects for the rest of the session.
  */
-const char *
-smtpd_check_connect(struct smtpd_state *state)
+static struct smtpd_check *
+smtpd_check_start(struct smtpd_state *state, const char *stage)
 {
-	(void)state;
-	return NULL;
+	struct smtpd_check *c = smtpd_check_state(state);
+
+	if (stage && state->st && stream_pending(state->st) > 0 &&
+	    (!state->esmtp || strcmp(stage, "MAIL") != 0) &&
+	    (!state->esmtp || strcmp(stage, "RCPT") != 0))
+		c->ill_pipelining = true;
+
+	str_reset(c->reply);
+	c->warn_if_reject = false;
+	c->dip = false;
+	c->dir = false;
+	c->depth = 0;
+	c->rcpt_listed = false;
+	c->sender_listed = false;
+	return c;
 }
 
-const char *
-smtpd_check_helo(struct smtpd_state *state, const char *helo)
-{
-	(void)state;
-	(void)helo;
-	return NULL;
-}
-
-const char *
-smtpd_check_mail(struct smtpd_state *state, const char *sender)
-{
-	(void)state;
-	(void)sender;
-	return NULL;
-}
-
-const char *
-smtpd_check_vrfy(struct smtpd_state *state, const char *rcpt)
-{
-	(void)state;
-	(void)rcpt;
-	return NULL;
-}
-
-const char *
-smtpd_check_data(struct smtpd_state *state)
-{
-	(void)state;
-	return NULL;
-}
-
-const char *
-smtpd_check_eod(struct smtpd_state *state)
-{
-	(void)state;
-	return NULL;
-}
-
-const char *
-smtpd_check_etrn(struct smtpd_state *state, const char *domain)
-{
-	(void)state;
-	(void)domain;
-	return NULL;
-}
-
-const char *
-smtpd_check_size(struct smtpd_state *state, long size)
-{
-	(void)state;
-	(void)size;
-	return NULL;
-}
-
+/*
+ * Postfix's log line for a decision: "QID: action: STAGE from host[addr]:
+ * text; from=<s> to=<r> proto=P helo=<h>".
+ */
 void
-smtpd_check_envelope(struct smtpd_state *state, struct stream *out)
+smtpd_check_log(struct smtpd_state *state, const struct smtpd_check_what *what,
+    const char *action, const char *text)
 {
-	(void)state;
-	(void)out;
+	struct str *buf = str_new(200);
+
+	str_fmt(buf, "%s: %s: %s from %s: %s;",
+	    state->queue_id ? state->queue_id : "NOQUEUE", action, what->stage,
+	    str_ptr(state->namaddr), text);
+	if (what->sender)
+		str_catfmt(buf, " from=<%s>", what->sender);
+	if (what->recipient)
+		str_catfmt(buf, " to=<%s>", what->recipient);
+	str_catfmt(buf, " proto=%s", state->proto ? state->proto : "SMTP");
+	if (what->helo)
+		str_catfmt(buf, " helo=<%s>", what->helo);
+	msg_info("%s", str_ptr(buf));
+	str_free(buf);
 }
 
-void
-smtpd_check_prepend(struct smtpd_state *state, struct stream *out)
+/* The common part of smtpd_check_reject and the configuration error. */
+static int
+smtpd_check_reply(struct smtpd_state *state,
+    const struct smtpd_check_what *what, bool policy)
 {
-	(void)state;
-	(void)out;
-}
+	struct smtpd_check *c = smtpd_check_state(state);
+	char *p = str_ptr(c->reply);
 
-void
-smtpd_check_reset(struct smtpd_state *state)
-{
-	(void)state;
-}
-
-void
-smtpd_check_end(struct smtpd_state *state)
-{
-	if (state->check) {
-		str_free(state->check->reply);
-		free(state->check);
-		state->check = NULL;
+	if (policy) {
+		/* soft_bounce: every 5xx becomes its 4xx, the DSN too */
+		if (var_soft_bounce && p[0] == '5') {
+			p[0] = '4';
+			if (str_len(c->reply) > 5 && p[4] == '5' && p[5] == '.')
+				p[4] = '4';
+		}
+		if (c->warn_if_reject) {
+			smtpd_check_log(state, what, "reject_warning", p);
+			str_reset(c->reply);
+			return SMTPD_CHECK_DUNNO;
+		}
+		if (p[0] == '5' && c->dir)
+			str_set(c->reply, str_ptr(c->dir_reply));
 	}
+	smtpd_check_log(state, what, "reject", str_ptr(c->reply));
+	return SMTPD_CHECK_REJECT;
 }
 
 int
@@ -402,18 +206,579 @@ smtpd_check_reject(struct smtpd_state *state,
     const struct smtpd_check_what *what, int code, const char *dsn,
     const char *fmt, ...)
 {
-	struct str *reply = smtpd_check_buf(state);
+	struct smtpd_check *c = smtpd_check_state(state);
 	va_list ap;
 
-	str_fmt(reply, "%d %s ", code, dsn);
+	str_fmt(c->reply, "%d %s ", code, dsn);
 	va_start(ap, fmt);
-	str_vcatfmt(reply, fmt, ap);
+	str_vcatfmt(c->reply, fmt, ap);
 	va_end(ap);
-	msg_info("NOQUEUE: reject: %s from %s: %s; from=<%s>%s%s%s proto=%s "
-		 "helo=<%s>",
-	    what->stage, str_ptr(state->namaddr), str_ptr(reply),
-	    what->sender ? what->sender : "", what->recipient ? " to=<" : "",
-	    what->recipient ? what->recipient : "", what->recipient ? ">" : "",
-	    state->proto, state->helo ? state->helo : "");
-	return SMTPD_CHECK_REJECT;
+	return smtpd_check_reply(state, what, true);
+}
+
+int
+smtpd_check_config_error(struct smtpd_state *state,
+    const struct smtpd_check_what *what)
+{
+	struct smtpd_check *c = smtpd_check_state(state);
+
+	str_set(c->reply, "451 4.3.5 Server configuration error");
+	return smtpd_check_reply(state, what, false);
+}
+
+int
+smtpd_check_defer_if_permit(struct smtpd_state *state,
+    const struct smtpd_check_what *what, int code, const char *dsn,
+    const char *fmt, ...)
+{
+	struct smtpd_check *c = smtpd_check_state(state);
+	va_list ap;
+
+	(void)what;
+	if (c->warn_if_reject)
+		return SMTPD_CHECK_DUNNO;
+	if (!c->dip) {
+		str_fmt(c->dip_reply, "%d %s ", code, dsn);
+		va_start(ap, fmt);
+		str_vcatfmt(c->dip_reply, fmt, ap);
+		va_end(ap);
+		c->dip = true;
+	}
+	return SMTPD_CHECK_DUNNO;
+}
+
+/* Remember a defer_if_reject reply (the first one counts). */
+static void
+smtpd_check_defer_if_reject(struct smtpd_check *c, const char *name,
+    const char *class)
+{
+	if (c->warn_if_reject || c->dir)
+		return;
+	str_fmt(c->dir_reply,
+	    "450 4.7.0 <%s>: %s rejected: defer_if_reject requested", name,
+	    class);
+	c->dir = true;
+}
+
+/* The restrictions that take a table argument. */
+static const char *smtpd_table_restrictions[] = {
+	"check_client_access",
+	"check_reverse_client_hostname_access",
+	"check_helo_access",
+	"check_sender_access",
+	"check_recipient_access",
+	"check_etrn_access",
+	"check_ccert_access",
+	NULL,
+};
+
+/* One restriction; *used is set when it consumed arg. */
+static int
+smtpd_check_one(struct smtpd_state *state, const struct smtpd_check_what *what,
+    const char *r, const char *arg, bool *used, const char *name,
+    const char *class)
+{
+	struct smtpd_check *c = smtpd_check_state(state);
+	const char *sender = what->sender, *rcpt = what->recipient;
+	struct argv *list;
+	size_t i;
+	int rc;
+
+	for (i = 0; smtpd_table_restrictions[i]; i++)
+		if (strcasecmp(r, smtpd_table_restrictions[i]) == 0)
+			break;
+	if (smtpd_table_restrictions[i]) {
+		*used = arg != NULL;
+		if (arg == NULL || strchr(arg, ':') == NULL) {
+			msg_warn("restriction %s: bad argument \"%s\": need "
+				 "maptype:mapname",
+			    r, arg ? arg : r);
+			return smtpd_check_config_error(state, what);
+		}
+		if (smtpd_access_table(arg) == NULL)
+			return smtpd_check_config_error(state, what);
+		switch (i) {
+		case 0:
+		case 1:
+			return smtpd_access_client(state, what, arg, i == 1);
+		case 2:
+			return what->helo
+				   ? smtpd_access_domain(state, what, arg,
+					 what->helo, what->helo, "Helo command")
+				   : SMTPD_CHECK_DUNNO;
+		case 3:
+			return sender ? smtpd_access_mail(state, what, arg,
+					    sender, "Sender address")
+				      : SMTPD_CHECK_DUNNO;
+		case 4:
+			return rcpt ? smtpd_access_mail(state, what, arg, rcpt,
+					  "Recipient address")
+				    : SMTPD_CHECK_DUNNO;
+		case 5:
+			return what->etrn
+				   ? smtpd_access_domain(state, what, arg,
+					 what->etrn, what->etrn, "Etrn command")
+				   : SMTPD_CHECK_DUNNO;
+		default:
+			/* no client certificate information: no match */
+			return SMTPD_CHECK_DUNNO;
+		}
+	}
+	if (strcasecmp(r, "permit") == 0)
+		return SMTPD_CHECK_OK;
+	if (strcasecmp(r, "reject") == 0)
+		return smtpd_check_reject(state, what, var_reject_code, "5.7.1",
+		    "<%s>: %s rejected: Access denied", name, class);
+	if (strcasecmp(r, "defer") == 0)
+		return smtpd_check_reject(state, what, var_defer_code, "4.7.1",
+		    "<%s>: %s rejected: Access denied", name, class);
+	if (strcasecmp(r, "defer_if_permit") == 0)
+		return smtpd_check_defer_if_permit(state, what, 450, "4.7.0",
+		    "<%s>: %s rejected: defer_if_permit requested", name,
+		    class);
+	if (strcasecmp(r, "defer_if_reject") == 0) {
+		smtpd_check_defer_if_reject(c, name, class);
+		return SMTPD_CHECK_DUNNO;
+	}
+	if (strcasecmp(r, "permit_mynetworks") == 0)
+		return state->trusted ? SMTPD_CHECK_OK : SMTPD_CHECK_DUNNO;
+	if (strcasecmp(r, "permit_sasl_authenticated") == 0)
+		return state->sasl_username ? SMTPD_CHECK_OK
+					    : SMTPD_CHECK_DUNNO;
+	if (strcasecmp(r, "permit_inet_interfaces") == 0)
+		return smtpd_access_interfaces(state) ? SMTPD_CHECK_OK
+						      : SMTPD_CHECK_DUNNO;
+	if (strcasecmp(r, "permit_tls_clientcerts") == 0 ||
+	    strcasecmp(r, "permit_tls_all_clientcerts") == 0)
+		return SMTPD_CHECK_DUNNO;
+	if (strcasecmp(r, "reject_plaintext_session") == 0)
+		return state->tls ? SMTPD_CHECK_DUNNO
+				  : smtpd_check_reject(state, what,
+					var_plaintext_reject_code, "4.7.1",
+					"Session encryption is required");
+	if (strcasecmp(r, "reject_unauth_pipelining") == 0) {
+		if (c->ill_pipelining)
+			return smtpd_check_reject(state, what, 503, "5.5.0",
+			    "<%s>: %s rejected: Improper use of SMTP command "
+			    "pipelining",
+			    name, class);
+		return SMTPD_CHECK_DUNNO;
+	}
+	if (strcasecmp(r, "reject_non_fqdn_helo_hostname") == 0 ||
+	    strcasecmp(r, "reject_non_fqdn_hostname") == 0) {
+		if (what->helo == NULL || smtpd_access_literal(what->helo) ||
+		    (smtpd_access_hostname(what->helo) &&
+			strchr(what->helo, '.') &&
+			what->helo[strlen(what->helo) - 1] != '.'))
+			return SMTPD_CHECK_DUNNO;
+		return smtpd_check_reject(state, what, var_non_fqdn_reject_code,
+		    "5.5.2",
+		    "<%s>: Helo command rejected: need fully-qualified "
+		    "hostname",
+		    what->helo);
+	}
+	if (strcasecmp(r, "reject_invalid_helo_hostname") == 0 ||
+	    strcasecmp(r, "reject_invalid_hostname") == 0) {
+		if (what->helo == NULL || smtpd_access_literal(what->helo) ||
+		    smtpd_access_hostname(what->helo))
+			return SMTPD_CHECK_DUNNO;
+		return smtpd_check_reject(state, what,
+		    var_invalid_hostname_reject_code, "5.5.2",
+		    "<%s>: Helo command rejected: Invalid name", what->helo);
+	}
+	if (strcasecmp(r, "reject_non_fqdn_sender") == 0) {
+		if (sender == NULL || *sender == 0 || smtpd_access_fqdn(sender))
+			return SMTPD_CHECK_DUNNO;
+		return smtpd_check_reject(state, what, var_non_fqdn_reject_code,
+		    "5.5.2",
+		    "<%s>: Sender address rejected: need fully-qualified "
+		    "address",
+		    sender);
+	}
+	if (strcasecmp(r, "reject_non_fqdn_recipient") == 0) {
+		if (rcpt == NULL || smtpd_access_fqdn(rcpt))
+			return SMTPD_CHECK_DUNNO;
+		return smtpd_check_reject(state, what, var_non_fqdn_reject_code,
+		    "5.5.2",
+		    "<%s>: Recipient address rejected: need fully-qualified "
+		    "address",
+		    rcpt);
+	}
+	if (strcasecmp(r, "reject_unlisted_recipient") == 0 ||
+	    strcasecmp(r, "check_recipient_maps") == 0) {
+		if (rcpt == NULL)
+			return SMTPD_CHECK_DUNNO;
+		c->rcpt_listed = true;
+		return smtpd_access_unlisted(state, what, rcpt, false);
+	}
+	if (strcasecmp(r, "reject_unlisted_sender") == 0) {
+		if (sender == NULL || *sender == 0)
+			return SMTPD_CHECK_DUNNO;
+		c->sender_listed = true;
+		return smtpd_access_unlisted(state, what, sender, true);
+	}
+	if (strcasecmp(r, "reject_sender_login_mismatch") == 0 ||
+	    strcasecmp(r, "reject_authenticated_sender_login_mismatch") == 0 ||
+	    strcasecmp(r, "reject_unauthenticated_sender_login_mismatch") ==
+		0) {
+		if (sender == NULL || *sender == 0)
+			return SMTPD_CHECK_DUNNO;
+		return smtpd_access_login(state, what, sender,
+		    r[7] == 's'   ? SMTPD_LOGIN_ANY
+		    : r[7] == 'a' ? SMTPD_LOGIN_AUTH
+				  : SMTPD_LOGIN_UNAUTH);
+	}
+	if (strcasecmp(r, "permit_auth_destination") == 0 ||
+	    strcasecmp(r, "reject_unauth_destination") == 0 ||
+	    strcasecmp(r, "defer_unauth_destination") == 0) {
+		if (rcpt == NULL)
+			return SMTPD_CHECK_DUNNO;
+		if ((rc = smtpd_access_auth_dest(state, rcpt)) < 0)
+			return smtpd_check_reject(state, what, 451, "4.3.0",
+			    "<%s>: Temporary lookup failure", rcpt);
+		if (r[0] == 'p' || r[0] == 'P')
+			return rc ? SMTPD_CHECK_OK : SMTPD_CHECK_DUNNO;
+		if (rc)
+			return SMTPD_CHECK_DUNNO;
+		/* defer_unauth_destination: the same code made 4xx (454) */
+		return smtpd_check_reject(state, what,
+		    r[0] == 'r' || r[0] == 'R' ||
+			    var_relay_domains_reject_code < 500
+			? var_relay_domains_reject_code
+			: var_relay_domains_reject_code - 100,
+		    r[0] == 'r' || r[0] == 'R' ? "5.7.1" : "4.7.1",
+		    "<%s>: Relay access denied", rcpt);
+	}
+	if (strcasecmp(r, "check_policy_service") == 0) {
+		*used = arg != NULL;
+		if (arg == NULL) {
+			msg_warn("restriction %s requires a service argument",
+			    r);
+			return smtpd_check_config_error(state, what);
+		}
+		return smtpd_check_policy(state, what, arg);
+	}
+	if (smtpd_check_dns_arg(r)) {
+		*used = arg != NULL;
+		if (arg == NULL) {
+			msg_warn("restriction %s requires an argument", r);
+			return smtpd_check_config_error(state, what);
+		}
+	}
+	rc = smtpd_check_dns(state, what, r, *used ? arg : NULL);
+	if (rc != SMTPD_CHECK_NOT_MINE)
+		return rc;
+	if ((list = smtpd_access_class(r)) != NULL)
+		return smtpd_check_list(state, what, list, name, class);
+	msg_warn("unknown smtpd restriction: \"%s\"", r);
+	return smtpd_check_config_error(state, what);
+}
+
+int
+smtpd_check_list(struct smtpd_state *state, const struct smtpd_check_what *what,
+    struct argv *list, const char *name, const char *class)
+{
+	struct smtpd_check *c = smtpd_check_state(state);
+	const char *arg;
+	bool used;
+	size_t i;
+	int rc = SMTPD_CHECK_DUNNO;
+
+	if (++c->depth > SMTPD_CHECK_DEPTH) {
+		msg_warn("restriction nesting deeper than %d in %s",
+		    SMTPD_CHECK_DEPTH, what->list);
+		c->depth--;
+		return smtpd_check_config_error(state, what);
+	}
+	for (i = 0; i < list->argc; i++) {
+		if (strcasecmp(list->argv[i], "warn_if_reject") == 0) {
+			c->warn_if_reject = true;
+			continue;
+		}
+		arg = i + 1 < list->argc ? list->argv[i + 1] : NULL;
+		used = false;
+		rc = smtpd_check_one(state, what, list->argv[i], arg, &used,
+		    name, class);
+		c->warn_if_reject = false;
+		if (used)
+			i++;
+		if (rc != SMTPD_CHECK_DUNNO)
+			break;
+	}
+	c->depth--;
+	return rc;
+}
+
+/* One stage's list, under the list's name for warnings. */
+static int
+smtpd_check_stage(struct smtpd_state *state, struct smtpd_check_what *what,
+    const char *list_name, struct argv *list, const char *name,
+    const char *class)
+{
+	const char *saved = what->list;
+	int rc;
+
+	what->list = list_name;
+	rc = smtpd_check_list(state, what, list, name, class);
+	what->list = saved;
+	return rc;
+}
+
+/* The end of a stage: a pending defer_if_permit turns "go on" into 4xx. */
+static const char *
+smtpd_check_done(struct smtpd_state *state, const struct smtpd_check_what *what,
+    int rc)
+{
+	struct smtpd_check *c = smtpd_check_state(state);
+
+	if (rc != SMTPD_CHECK_REJECT && c->dip) {
+		str_set(c->reply, str_ptr(c->dip_reply));
+		c->dip = false;
+		rc = smtpd_check_reply(state, what, false);
+	}
+	return rc == SMTPD_CHECK_REJECT ? str_ptr(c->reply) : NULL;
+}
+
+/* The client, HELO and sender lists, at their stage or delayed. */
+static int
+smtpd_check_early(struct smtpd_state *state, struct smtpd_check_what *what,
+    bool client, bool helo, bool sender)
+{
+	struct smtpd_check *c = smtpd_check_state(state);
+	int rc = SMTPD_CHECK_DUNNO;
+
+	if (client)
+		rc = smtpd_check_stage(state, what, "smtpd_client_restrictions",
+		    smtpd_client_list, str_ptr(state->namaddr), "Client host");
+	if (rc != SMTPD_CHECK_REJECT && helo && what->helo)
+		rc = smtpd_check_stage(state, what, "smtpd_helo_restrictions",
+		    smtpd_helo_list, what->helo, "Helo command");
+	if (rc != SMTPD_CHECK_REJECT && sender && what->sender) {
+		rc = smtpd_check_stage(state, what, "smtpd_sender_restrictions",
+		    smtpd_sender_list, what->sender, "Sender address");
+		if (rc != SMTPD_CHECK_REJECT &&
+		    var_smtpd_reject_unlisted_sender && !c->sender_listed &&
+		    *what->sender)
+			rc = smtpd_access_unlisted(state, what, what->sender,
+			    true);
+	}
+	return rc;
+}
+
+const char *
+smtpd_check_connect(struct smtpd_state *state)
+{
+	struct smtpd_check *c = smtpd_check_start(state, NULL);
+	struct smtpd_check_what what = { .stage = "CONNECT" };
+	const char *reply;
+
+	if (var_smtpd_delay_reject)
+		return NULL;
+	reply = smtpd_check_done(state, &what,
+	    smtpd_check_early(state, &what, true, false, false));
+	if (reply) {
+		free(c->denied);
+		c->denied = xstrdup(reply);
+	}
+	return reply;
+}
+
+const char *
+smtpd_check_denied(struct smtpd_state *state)
+{
+	struct smtpd_check *c = smtpd_check_state(state);
+
+	if (c->denied == NULL)
+		return NULL;
+	str_fmt(c->reply, "503 5.7.0 Error: access denied for %s",
+	    str_ptr(state->namaddr));
+	return str_ptr(c->reply);
+}
+
+const char *
+smtpd_check_helo(struct smtpd_state *state, const char *helo)
+{
+	struct smtpd_check_what what = { .stage = "HELO", .helo = helo };
+
+	/* "EHLO from ..." in the log for EHLO (smtpd_proto.c sets where) */
+	if (state->where && strcmp(state->where, "EHLO") == 0)
+		what.stage = "EHLO";
+	smtpd_check_start(state, "HELO");
+	if (var_smtpd_delay_reject)
+		return NULL;
+	return smtpd_check_done(state, &what,
+	    smtpd_check_early(state, &what, false, true, false));
+}
+
+const char *
+smtpd_check_mail(struct smtpd_state *state, const char *sender)
+{
+	struct smtpd_check *c = smtpd_check_start(state, "MAIL");
+	struct smtpd_check_what what = { .stage = "MAIL",
+		.sender = sender,
+		.helo = state->helo };
+
+	if (var_smtpd_helo_required && state->helo == NULL) {
+		str_set(c->reply, "503 5.5.1 Error: send HELO/EHLO first");
+		return str_ptr(c->reply);
+	}
+	if (var_smtpd_delay_reject)
+		return NULL;
+	return smtpd_check_done(state, &what,
+	    smtpd_check_early(state, &what, false, false, true));
+}
+
+/* RCPT and VRFY: every list that applies, then the recipient tables. */
+static const char *
+smtpd_check_recipient(struct smtpd_state *state, const char *stage,
+    const char *rcpt)
+{
+	struct smtpd_check *c = smtpd_check_start(state, stage);
+	struct smtpd_check_what what = { .stage = stage,
+		.sender = state->sender,
+		.recipient = rcpt,
+		.helo = state->helo };
+	struct argv *first = smtpd_relay_list, *second = smtpd_rcpt_list;
+	const char *first_name = "smtpd_relay_restrictions",
+		   *second_name = "smtpd_recipient_restrictions";
+	const char *reply;
+	int rc = SMTPD_CHECK_DUNNO;
+
+	/* Postfix: after DISCARD nothing more is checked for the message */
+	if (c->discard)
+		return NULL;
+	if (var_smtpd_delay_reject)
+		rc = smtpd_check_early(state, &what, true, true, true);
+	if (!var_smtpd_relay_before_recipient_restrictions) {
+		first = smtpd_rcpt_list;
+		second = smtpd_relay_list;
+		first_name = "smtpd_recipient_restrictions";
+		second_name = "smtpd_relay_restrictions";
+	}
+	if (rc != SMTPD_CHECK_REJECT)
+		rc = smtpd_check_stage(state, &what, first_name, first, rcpt,
+		    "Recipient address");
+	if (rc != SMTPD_CHECK_REJECT)
+		rc = smtpd_check_stage(state, &what, second_name, second, rcpt,
+		    "Recipient address");
+	if ((reply = smtpd_check_done(state, &what, rc)) != NULL)
+		return reply;
+	if (c->discard || c->rcpt_listed ||
+	    !var_smtpd_reject_unlisted_recipient)
+		return NULL;
+	rc = smtpd_access_unlisted(state, &what, rcpt, false);
+	return rc == SMTPD_CHECK_REJECT ? str_ptr(c->reply) : NULL;
+}
+
+const char *
+smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt)
+{
+	return smtpd_check_recipient(state, "RCPT", rcpt);
+}
+
+const char *
+smtpd_check_vrfy(struct smtpd_state *state, const char *arg)
+{
+	struct str *addr = str_new(100);
+	const char *reply;
+	size_t len;
+
+	/* "VRFY <user@domain>" or "VRFY user": the address alone */
+	while (*arg == ' ' || *arg == '\t')
+		arg++;
+	len = strlen(arg);
+	if (len >= 2 && arg[0] == '<' && arg[len - 1] == '>')
+		str_setn(addr, arg + 1, len - 2);
+	else
+		str_set(addr, arg);
+	reply = smtpd_check_recipient(state, "VRFY", str_ptr(addr));
+	str_free(addr);
+	return reply;
+}
+
+const char *
+smtpd_check_data(struct smtpd_state *state)
+{
+	struct smtpd_check_what what = { .stage = "DATA",
+		.sender = state->sender,
+		.recipient = state->rcpt_count == 1 ? state->first_rcpt : NULL,
+		.helo = state->helo };
+
+	smtpd_check_start(state, "DATA");
+	return smtpd_check_done(state, &what,
+	    smtpd_check_stage(state, &what, "smtpd_data_restrictions",
+		smtpd_data_list, "DATA", "Data command"));
+}
+
+const char *
+smtpd_check_eod(struct smtpd_state *state)
+{
+	struct smtpd_check_what what = { .stage = "END-OF-MESSAGE",
+		.sender = state->sender,
+		.recipient = state->rcpt_count == 1 ? state->first_rcpt : NULL,
+		.helo = state->helo };
+
+	smtpd_check_start(state, NULL);
+	return smtpd_check_done(state, &what,
+	    smtpd_check_stage(state, &what, "smtpd_end_of_data_restrictions",
+		smtpd_eod_list, "END-OF-MESSAGE", "End-of-data"));
+}
+
+const char *
+smtpd_check_etrn(struct smtpd_state *state, const char *domain)
+{
+	struct smtpd_check *c = smtpd_check_start(state, "ETRN");
+	struct smtpd_check_what what = { .stage = "ETRN",
+		.sender = state->sender,
+		.etrn = domain,
+		.helo = state->helo };
+	int rc = SMTPD_CHECK_DUNNO;
+
+	if (var_smtpd_helo_required && state->helo == NULL) {
+		str_set(c->reply, "503 Error: send HELO/EHLO first");
+		return str_ptr(c->reply);
+	}
+	if (var_smtpd_delay_reject)
+		rc = smtpd_check_early(state, &what, true, true, false);
+	if (rc != SMTPD_CHECK_REJECT)
+		rc = smtpd_check_stage(state, &what, "smtpd_etrn_restrictions",
+		    smtpd_etrn_list, domain, "Etrn command");
+	return smtpd_check_done(state, &what, rc);
+}
+
+void
+smtpd_check_reset(struct smtpd_state *state)
+{
+	struct smtpd_check *c = state->check;
+
+	if (c == NULL)
+		return;
+	c->discard = false;
+	c->hold = false;
+	free(c->filter);
+	c->filter = NULL;
+	free(c->redirect);
+	c->redirect = NULL;
+	argv_free(c->bcc);
+	c->bcc = argv_new();
+	argv_free(c->prepend);
+	c->prepend = argv_new();
+}
+
+void
+smtpd_check_end(struct smtpd_state *state)
+{
+	struct smtpd_check *c = state->check;
+
+	if (c == NULL)
+		return;
+	smtpd_check_reset(state);
+	argv_free(c->bcc);
+	argv_free(c->prepend);
+	str_free(c->reply);
+	str_free(c->dip_reply);
+	str_free(c->dir_reply);
+	free(c->denied);
+	free(c);
+	state->check = NULL;
 }

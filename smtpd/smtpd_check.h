@@ -16,7 +16,12 @@
  *                                  configuration error" when reached
  * smtpd_check_connect(state)       smtpd_client_restrictions at connect
  *                                  (only when smtpd_delay_reject = no)
- * smtpd_check_helo(state, name)    at HELO/EHLO
+ * smtpd_check_denied(state)        after a reject at connect: the reply
+ *                                  for every command but QUIT ("503 5.7.0
+ *                                  Error: access denied for host[addr]"),
+ *                                  else NULL
+ * smtpd_check_helo(state, name)    at HELO/EHLO (state->where "EHLO" or
+ *                                  "HELO" names the command in the log)
  * smtpd_check_mail(state, sender)  at MAIL (sender in internal form)
  * smtpd_check_rcpt(state, rcpt)    at RCPT, incl. smtpd_relay_restrictions
  *                                  and reject_unlisted_recipient
@@ -24,7 +29,8 @@
  * smtpd_check_data(state)          smtpd_data_restrictions at DATA/BDAT
  * smtpd_check_eod(state)           smtpd_end_of_data_restrictions
  * smtpd_check_etrn(state, domain)  smtpd_etrn_restrictions
- * smtpd_check_size(state, size)    enough queue space (queue_minfree)
+ * smtpd_check_size(state, size)    enough queue space (queue_minfree),
+ *                                  at MAIL before smtpd_check_mail
  * smtpd_check_rewrite(state)       true: local_header_rewrite_clients
  *                                  permits the client (rewrite_context)
  * smtpd_check_envelope(state, out) the envelope records the access maps
@@ -92,9 +98,12 @@ struct smtpd_check_what {
 	const char *sender;    /* envelope sender (internal form) or NULL */
 	const char *recipient; /* recipient (internal form) or NULL */
 	const char *etrn;      /* ETRN domain or NULL */
+	const char *helo;      /* HELO name (the one being checked at HELO)
+				  or NULL */
 };
 
 const char *smtpd_check_connect(struct smtpd_state *);
+const char *smtpd_check_denied(struct smtpd_state *);
 const char *smtpd_check_helo(struct smtpd_state *, const char *);
 const char *smtpd_check_mail(struct smtpd_state *, const char *);
 const char *smtpd_check_rcpt(struct smtpd_state *, const char *);

@@ -229,6 +229,7 @@ smtpd_helo(struct smtpd_state *state, const char *arg, bool esmtp)
 		    esmtp ? "EHLO" : "HELO");
 		return false;
 	}
+	state->where = esmtp ? "EHLO" : "HELO"; /* the check's log stage */
 	if ((reply = smtpd_check_helo(state, arg)) != NULL) {
 		smtpd_reply(state, "%s", reply);
 		return false;
@@ -319,6 +320,10 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 	}
 	if (smtpd_anvil_mail(state, why) < 0) {
 		smtpd_reply(state, "%s", str_ptr(why));
+		goto out;
+	}
+	if ((reply = smtpd_check_size(state, state->size)) != NULL) {
+		smtpd_reply(state, "%s", reply);
 		goto out;
 	}
 	if ((reply = smtpd_check_mail(state, str_ptr(addr))) != NULL) {
@@ -706,7 +711,11 @@ smtpd_proto(struct smtpd_state *state)
 		state->total[cmd]++;
 		ok = false;
 		alive = true;
-		if (smtpd_tls_required(state) && cmd != SMTPD_CMD_HELO &&
+		if (cmd != SMTPD_CMD_QUIT &&
+		    (reply = smtpd_check_denied(state)) != NULL) {
+			/* rejected at connect (smtpd_delay_reject = no) */
+			smtpd_reply(state, "%s", reply);
+		} else if (smtpd_tls_required(state) && cmd != SMTPD_CMD_HELO &&
 		    cmd != SMTPD_CMD_EHLO && cmd != SMTPD_CMD_STARTTLS &&
 		    cmd != SMTPD_CMD_NOOP && cmd != SMTPD_CMD_QUIT &&
 		    cmd != SMTPD_CMD_UNKNOWN) {

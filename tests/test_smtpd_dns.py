@@ -5,7 +5,9 @@ policy server in this file.  Replies and log lines are Postfix 3.7's, as
 observed from Debian's Postfix with the same DNS fake.
 
 Each restriction list under test is one smtpd service on its own port
-(-o smtpd_relay_restrictions=$t_NAME), so one instance serves them all.
+(-o smtpd_recipient_restrictions=$t_NAME), so one instance serves them all;
+the relay restrictions let the test clients (mynetworks) relay, since a
+list ending in "permit" alone would make smtpd refuse to start.
 """
 import os
 import shutil
@@ -120,7 +122,7 @@ class SmtpdDnsTest(unittest.TestCase):
             cls.ports = {name: e2e.free_port() for name in LISTS}
             master = MASTER_CF + "".join(
                 "127.0.0.1:%d inet n - n - - smtpd "
-                "-o smtpd_relay_restrictions=$t_%s\n" % (cls.ports[n], n)
+                "-o smtpd_recipient_restrictions=$t_%s\n" % (cls.ports[n], n)
                 for n in LISTS)
             params = "".join(
                 "t_%s = %s\n" % (n, v.replace("TOP", cls.top).replace(
@@ -134,7 +136,8 @@ class SmtpdDnsTest(unittest.TestCase):
                         "$rbl_domain|$rbl_reason|$client_address|"
                         "$helo_name|$sender_domain|$recipient_name\n")
             extra = ("smtpd_error_sleep_time = 0s\n"
-                     "mydestination = $myhostname\nmynetworks = 10.0.0.0/8\n"
+                     "mydestination = $myhostname\nmynetworks = 127.0.0.0/8\n"
+                     "smtpd_relay_restrictions = permit_mynetworks, reject\n"
                      "alias_maps =\nlocal_recipient_maps =\n"
                      "smtpd_policy_service_retry_delay = 1s\n"
                      "rbl_reply_maps = texthash:%s/rblreply\n"

@@ -272,16 +272,16 @@ smtpd_bdat_put(struct smtpd_state *state, int type)
 	struct str *l = state->bdat_line;
 
 	rec_put(cleanup_stream(state->cleanup), type, str_ptr(l), str_len(l));
-	state->msg_bytes += (long)str_len(l) + (type == REC_TYPE_NORM ? 2 : 0);
 	str_reset(l);
 }
 
 /*
- * Read (keep: to cleanup) or skip size bytes of a chunk.  False: the
- * connection is gone.
+ * Read (keep: to cleanup) or skip size bytes of a chunk; *counted gets
+ * its size as Postfix reports it.  False: the connection is gone.
  */
 static bool
-smtpd_bdat_read(struct smtpd_state *state, long size, bool keep)
+smtpd_bdat_read(struct smtpd_state *state, long size, bool keep,
+    long *counted)
 {
 	char buf[4096];
 	size_t limit = (size_t)var_line_length_limit;
@@ -311,12 +311,16 @@ smtpd_bdat_read(struct smtpd_state *state, long size, bool keep)
 		for (ssize_t i = 0; i < n; i++) {
 			struct str *l = state->bdat_line;
 
+			/* Postfix counts a bare <LF> as <CR><LF> */
+			*counted += 1;
 			if (buf[i] == '\n') {
 				if (str_len(l) > 0 &&
-				    str_ptr(l)[str_len(l) - 1] == '\r')
+				    str_ptr(l)[str_len(l) - 1] == '\r') {
 					str_truncate(l, str_len(l) - 1);
-				else
+				} else {
 					state->bare_lf = true;
+					*counted += 1;
+				}
 				smtpd_bdat_put(state, REC_TYPE_NORM);
 				continue;
 			}
@@ -337,7 +341,9 @@ smtpd_bdat_read(struct smtpd_state *state, long size, bool keep)
 static bool
 smtpd_bdat_fail(struct smtpd_state *state, long size, bool last)
 {
-	if (!smtpd_bdat_read(state, size, false))
+	long counted = 0;
+
+	if (!smtpd_bdat_read(state, size, false, &counted))
 		return false;
 	if (last)
 		smtpd_reset(state);
@@ -357,7 +363,7 @@ smtpd_cmd_bdat(struct smtpd_state *state, const char *arg, bool *ok)
 		   *qid = state->queue_id ? state->queue_id : "NOQUEUE";
 	const char *check;
 	bool last = false;
-	long size = 0;
+	long size = 0, counted = 0;
 	size_t digits;
 
 	*ok = false;
@@ -436,16 +442,20 @@ smtpd_cmd_bdat(struct smtpd_state *state, const char *arg, bool *ok)
 		state->bdat = SMTPD_BDAT_ERROR;
 		return true;
 	}
-	if (!smtpd_bdat_read(state, size, true))
+	if (!smtpd_bdat_read(state, size, true, &counted))
 		return false;
 	state->bdat_size += size;
+	state->msg_bytes += counted;
+	/* each chunk's reply gives its size; the last one the total */
 	if (!last) {
-		smtpd_reply(state, "250 2.0.0 Ok: %ld bytes", state->msg_bytes);
+		smtpd_reply(state, "250 2.0.0 Ok: %ld bytes", counted);
 		*ok = true;
 		return true;
 	}
-	if (str_len(state->bdat_line) > 0)
+	if (str_len(state->bdat_line) > 0) {
 		smtpd_bdat_put(state, REC_TYPE_NORM);
+		state->msg_bytes += 2;
+	}
 	smtpd_content_end(state, true, ok);
 	return true;
 }

@@ -23,11 +23,13 @@
  * smtpd_timeout, and DATA/BDAT content at smtpd_min_data_rate.
  */
 #include <ctype.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -922,7 +924,8 @@ smtpd_log_disconnect(struct smtpd_state *state)
 			str_catfmt(buf, " %s=%d/%d", smtpd_cmd_names[i],
 			    state->ok[i], state->total[i]);
 	}
-	if (ok == total)
+	/* Postfix: "commands=0/0" for a session without any */
+	if (ok == total && total > 0)
 		str_catfmt(buf, " commands=%d", total);
 	else
 		str_catfmt(buf, " commands=%d/%d", ok, total);
@@ -1033,16 +1036,131 @@ smtpd_bad_pipelining(struct smtpd_state *state, int cmd, const char *verb)
 	return forbid;
 }
 
-/* smtpd_forbidden_commands: true when verb is one (HTTP, binary junk). */
+/*
+ * A client that talks before the greeting (plaintext only: in wrapper
+ * mode the handshake came first).  Peeks at the socket without taking
+ * anything.  True: the session must end.
+ */
+static bool
+smtpd_early_talker(struct smtpd_state *state)
+{
+	char buf[SMTPD_PIPELINING_LOG];
+	struct str *esc;
+	ssize_t n;
+
+	if (state->tls)
+		return false;
+	n = recv(stream_fd(state->st), buf, sizeof(buf),
+	    MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0)
+		return false;
+	state->pipelining_logged = true;
+	esc = str_new(2 * sizeof(buf));
+	smtpd_escape(esc, buf, (size_t)n);
+	msg_info("improper command pipelining after CONNECT from %s: %s",
+	    str_ptr(state->namaddr), str_ptr(esc));
+	str_free(esc);
+	return var_smtpd_forbid_unauth_pipelining;
+}
+
+/*
+ * smtpd_forbidden_commands: words (HTTP verbs), type:table lookups, and
+ * inline patterns "regexp:{{/re/ text}}" (matched here: the dict layer
+ * has no inline pattern tables), all case-insensitive as in Postfix.
+ */
+struct smtpd_forbidden {
+	struct argv *words;
+	struct match_list *tables; /* NULL: none */
+	regex_t *res;
+	size_t nres;
+};
+
+/* Compile the /re/ of every "{/re/ text}" rule in an inline table. */
+static void
+smtpd_forbidden_inline(struct smtpd_forbidden *fb, const char *spec)
+{
+	const char *cp = strchr(spec, '{') + 1, *end;
+	struct str *re = str_new(32);
+
+	while ((cp = strchr(cp, '{')) != NULL) {
+		cp++;
+		while (*cp == ' ' || *cp == '\t')
+			cp++;
+		if (*cp != '/' || (end = strchr(cp + 1, '/')) == NULL)
+			break;
+		str_setn(re, cp + 1, (size_t)(end - cp - 1));
+		fb->res =
+		    xreallocarray(fb->res, fb->nres + 1, sizeof(*fb->res));
+		if (regcomp(&fb->res[fb->nres], str_ptr(re),
+			REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0)
+			fb->nres++;
+		else
+			msg_warn("smtpd_forbidden_commands: bad pattern: /%s/",
+			    str_ptr(re));
+		cp = end + 1;
+	}
+	str_free(re);
+}
+
+static struct smtpd_forbidden *
+smtpd_forbidden_init(void)
+{
+	struct smtpd_forbidden *fb = xcalloc(1, sizeof(*fb));
+	struct str *tables = str_new(64), *elem = str_new(64);
+	const char *cp = var_smtpd_forbidden_commands;
+
+	fb->words = argv_new();
+	while (*cp) {
+		int depth = 0;
+
+		while (*cp == ' ' || *cp == '\t' || *cp == ',' || *cp == '\n')
+			cp++;
+		str_reset(elem);
+		for (; *cp; cp++) {
+			if (*cp == '{')
+				depth++;
+			else if (*cp == '}')
+				depth--;
+			else if (depth == 0 && strchr(" \t,\n", *cp))
+				break;
+			str_catc(elem, *cp);
+		}
+		if (str_len(elem) == 0)
+			continue;
+		if ((strncasecmp(str_ptr(elem), "regexp:{", 8) == 0 ||
+			strncasecmp(str_ptr(elem), "pcre:{", 6) == 0))
+			smtpd_forbidden_inline(fb, str_ptr(elem));
+		else if (strchr(str_ptr(elem), ':'))
+			str_catfmt(tables, "%s%s", str_len(tables) ? " " : "",
+			    str_ptr(elem));
+		else
+			argv_add(fb->words, str_ptr(elem));
+	}
+	if (str_len(tables))
+		fb->tables = match_list_new("smtpd_forbidden_commands",
+		    str_ptr(tables), 0);
+	str_free(tables);
+	str_free(elem);
+	return fb;
+}
+
+/* True when verb is a forbidden command (HTTP, binary junk). */
 static bool
 smtpd_forbidden(const char *verb)
 {
-	static struct match_list *list;
+	static struct smtpd_forbidden *fb;
 
-	if (list == NULL)
-		list = match_list_new("smtpd_forbidden_commands",
-		    var_smtpd_forbidden_commands, 0);
-	return *verb && match_list_string(list, verb) == 1;
+	if (*verb == 0)
+		return false;
+	if (fb == NULL)
+		fb = smtpd_forbidden_init();
+	for (size_t i = 0; i < fb->words->argc; i++)
+		if (strcasecmp(verb, fb->words->argv[i]) == 0)
+			return true;
+	for (size_t i = 0; i < fb->nres; i++)
+		if (regexec(&fb->res[i], verb, 0, NULL, 0) == 0)
+			return true;
+	return fb->tables && match_list_string(fb->tables, verb) == 1;
 }
 
 /* The bare <LF> policy for commands (smtpd_forbid_bare_newline=reject). */
@@ -1184,6 +1302,18 @@ smtpd_proto(struct smtpd_state *state)
 	smtpd_ehlo_discard_init(state, false);
 	stream_set_timeout(state->st, var_smtpd_timeout * 1000);
 	smtpd_request_deadline(state);
+	if (smtpd_early_talker(state)) {
+		char junk[SMTPD_PIPELINING_LOG];
+
+		smtpd_reply(state,
+		    "554 5.5.0 Error: SMTP protocol synchronization");
+		stream_flush(state->st);
+		/* take what was sent, so that the close does not reset the
+		 * connection under the reply (bounded: one small read) */
+		(void)!recv(stream_fd(state->st), junk, sizeof(junk),
+		    MSG_DONTWAIT);
+		goto out;
+	}
 	if ((reply = smtpd_check_connect(state)) != NULL)
 		smtpd_reply(state, "%s", reply);
 	else
@@ -1285,6 +1415,7 @@ smtpd_proto(struct smtpd_state *state)
 			break;
 		}
 	}
+out:
 	str_free(line);
 	str_free(skip);
 }

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -355,9 +356,18 @@ class SmtpdProtoTest(unittest.TestCase):
             "221 2.7.0 Error: I can break rules, too. Goodbye."])
         self.closed(f)
         s.close()
-        self.expect(r"warning: non-SMTP command from localhost\[127\.0\.0"
-                    r"\.1\]: GET / HTTP/1\.0\n.*disconnect from "
-                    r"localhost\[127\.0\.0\.1\] unknown=0/1 commands=0/1$")
+        m = self.expect(r"smtpd\[(\d+)\]: warning: non-SMTP command from "
+                        r"localhost\[127\.0\.0\.1\]: GET / HTTP/1\.0$")
+        self.expect(r"smtpd\[%s\]: disconnect from localhost\[127\.0\.0"
+                    r"\.1\] unknown=0/1 commands=0/1$" % m.group(1))
+        # regexp:{{/^[^A-Z]/ Bogus}}: a verb that does not start with a
+        # letter
+        s, f = self.connect()
+        self.assertEqual(self.step(s, f, b"{x\r\n"), [
+            "221 2.7.0 Error: I can break rules, too. Goodbye."])
+        self.closed(f)
+        s.close()
+        self.assertNotIn("unavailable", self.inst.log())
 
     def test_unauth_pipelining(self):
         s, f = self.connect(ehlo=False)
@@ -380,6 +390,82 @@ class SmtpdProtoTest(unittest.TestCase):
         s.close()
         self.expect(r"improper command pipelining after DATA from "
                     r"localhost\[127\.0\.0\.1\]: x\\r\\n\.\\r\\n$")
+
+    def test_early_talker(self):
+        # input before the greeting: no greeting at all.  smtpd -S on a
+        # socket that already holds the input makes it deterministic.
+        mine, theirs = socket.socketpair()
+        mine.sendall(b"NOOP\r\n")
+        p = subprocess.Popen([os.path.join(e2e.BUILD, "smtpd/smtpd"), "-S"],
+                             env=dict(os.environ, MAIL_CONFIG=self.inst.conf),
+                             stdin=theirs, stdout=theirs,
+                             stderr=subprocess.DEVNULL)
+        theirs.close()
+        mine.settimeout(10)
+        f = mine.makefile("rb")
+        line = f.readline()
+        p.wait(10)
+        f.close()
+        mine.close()
+        self.assertEqual(line, b"554 5.5.0 Error: SMTP protocol "
+                               b"synchronization\r\n")
+        m = self.expect(r"smtpd\[(\d+)\]: improper command pipelining "
+                        r"after CONNECT from \S+: NOOP\\r\\n$")
+        self.expect(r"smtpd\[%s\]: disconnect from \S+ commands=0/0$"
+                    % m.group(1))
+
+    def test_data_rate(self):
+        # smtpd_min_data_rate: content trickled a byte every 0.4s earns
+        # 2ms each; the 3s request deadline runs out
+        s, f = self.connect()
+        self.step(s, f, MAIL + RCPT, 2)
+        self.step(s, f, b"DATA\r\n")
+        t0 = time.time()
+        s.setblocking(False)
+        line = b""
+        while time.time() - t0 < 10 and not line.endswith(b"\n"):
+            try:
+                s.send(b"x\r\n" if int(time.time() * 10) % 5 else b"x")
+            except OSError:
+                pass
+            time.sleep(0.4)
+            try:
+                line += s.recv(200)
+            except BlockingIOError:
+                pass
+        s.close()
+        self.assertEqual(line, b"421 4.4.2 mx.example.test Error: timeout "
+                               b"exceeded\r\n")
+        self.assertGreater(time.time() - t0, 2.5)
+        self.expect(r"timeout after DATA \(\d+ bytes\) from "
+                    r"localhost\[127\.0\.0\.1\]$")
+
+    def test_errors_reset_transaction(self):
+        s, f = self.connect()
+        # a rejected DATA (no valid recipient), a VRFY, a failed BDAT:
+        # none leaves a transaction a later command could use
+        r = self.step(s, f, MAIL + b"RCPT TO:<x@other.test>\r\n", 2)
+        self.assertEqual(self.step(s, f, b"DATA\r\n"),
+                         ["554 5.5.1 Error: no valid recipients"])
+        self.assertEqual(self.step(s, f, b"RSET\r\n"), ["250 2.0.0 Ok"])
+        self.assertEqual(self.step(s, f, b"VRFY <user@example.test>\r\n"),
+                         ["252 2.0.0 <user@example.test>"])
+        self.assertEqual(self.step(s, f, b"DATA\r\n"),
+                         ["503 5.5.1 Error: need RCPT command"])
+        self.assertEqual(self.step(s, f, RCPT),
+                         ["503 5.5.1 Error: need MAIL command"])
+        self.assertEqual(self.step(s, f, b"BDAT 1 LAST\r\nx"),
+                         ["503 5.5.1 Error: need RCPT command"])
+        r = self.step(s, f, MAIL + RCPT + b"BDAT 0\r\n", 3)
+        self.assertEqual(r[2], "551 5.7.1 Null BDAT request")
+        self.assertEqual(self.step(s, f, b"BDAT 0 LAST\r\n"),
+                         ["551 5.0.0 Discarded 0 bytes after earlier error"])
+        self.assertEqual(self.step(s, f, RCPT),
+                         ["503 5.5.1 Error: need MAIL command"])
+        self.assertEqual(self.step(s, f, b"DATA\r\n"),
+                         ["503 5.5.1 Error: need RCPT command"])
+        f.close()
+        s.close()
 
     def test_smuggling(self):
         """End of data only at <CR><LF>.<CR><LF>; bare <LF> normalized for
@@ -498,7 +584,7 @@ class SmtpdProtoTest(unittest.TestCase):
                 s, f = self.connect()
                 s.sendall(MAIL + RCPT)
                 self.replies(f, 2)
-                s.sendall(b"BDAT 20 LAST\r\nSubject: client %04d\r\n" % i
+                s.sendall(b"BDAT 22 LAST\r\nSubject: client %04d\r\n" % i
                           if i % 2 else b"DATA\r\n")
                 if i % 2 == 0:
                     self.replies(f, 1)

@@ -280,8 +280,7 @@ smtpd_bdat_put(struct smtpd_state *state, int type)
  * its size as Postfix reports it.  False: the connection is gone.
  */
 static bool
-smtpd_bdat_read(struct smtpd_state *state, long size, bool keep,
-    long *counted)
+smtpd_bdat_read(struct smtpd_state *state, long size, bool keep, long *counted)
 {
 	char buf[4096];
 	size_t limit = (size_t)var_line_length_limit;

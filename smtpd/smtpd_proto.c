@@ -1048,6 +1048,10 @@ smtpd_early_talker(struct smtpd_state *state)
 	struct str *esc;
 	ssize_t n;
 
+	/* input the PROXY protocol reader buffered counts too */
+	if (smtpd_pending(state) > 0)
+		return smtpd_bad_pipelining(state, SMTPD_CMD_UNKNOWN,
+		    "CONNECT");
 	if (state->tls)
 		return false;
 	n = recv(stream_fd(state->st), buf, sizeof(buf),

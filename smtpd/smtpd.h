@@ -224,15 +224,15 @@ ssize_t smtpd_read(struct smtpd_state *, void *, size_t);
 int smtpd_getline(struct smtpd_state *, struct str *, size_t, bool *);
 void smtpd_data_deadline(struct smtpd_state *, long);
 int smtpd_open_cleanup(struct smtpd_state *);
-
-/* smtpd_data.c */
-bool smtpd_cmd_data(struct smtpd_state *, const char *, bool *);
-bool smtpd_cmd_bdat(struct smtpd_state *, const char *, bool *);
 void smtpd_reply(struct smtpd_state *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 void smtpd_log_disconnect(struct smtpd_state *);
 void smtpd_reset(struct smtpd_state *);
 void smtpd_proto_name(struct smtpd_state *);
+
+/* smtpd_data.c */
+bool smtpd_cmd_data(struct smtpd_state *, const char *, bool *);
+bool smtpd_cmd_bdat(struct smtpd_state *, const char *, bool *);
 
 /* smtpd_addr.c */
 int smtpd_parse_addr(const char *, struct str *, const char **);

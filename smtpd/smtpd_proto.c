@@ -1232,7 +1232,7 @@ smtpd_dispatch(struct smtpd_state *state, int cmd, const char *arg,
 	case SMTPD_CMD_STARTTLS:
 		*ok = smtpd_cmd_starttls(state, arg);
 		/* CVE-2011-0411: nothing sent before the handshake counts */
-		if (state->pushback)
+		if (*ok && state->pushback)
 			str_reset(state->pushback);
 		break;
 	case SMTPD_CMD_AUTH:

@@ -23,6 +23,22 @@
  * smtpd_reset(state)              forget the mail transaction
  * smtpd_proto_name(state)         set state->proto from EHLO, TLS and AUTH
  *                                 (call after any of them changes)
+ * smtpd_ehlo_discarded(state, kw)  true: EHLO keyword kw ("AUTH", "DSN")
+ *                                 is withdrawn for this client
+ *                                 (smtpd_discard_ehlo_keywords and
+ *                                 smtpd_discard_ehlo_keyword_address_maps)
+ *
+ * Between smtpd_proto.c and smtpd_data.c (DATA and BDAT content):
+ * smtpd_read(state, buf, n)       read up to n bytes (stream_read)
+ * smtpd_getline(state, line, limit, &crlf) one line or a piece of an
+ *                                 overlong one (SMTPD_PIECE)
+ * smtpd_data_deadline(state, n)   per-request deadline: n more content
+ *                                 bytes earn n/smtpd_min_data_rate seconds
+ * smtpd_cmd_data(state, arg, &ok) the DATA command and its content
+ * smtpd_cmd_bdat(state, arg, &ok) the BDAT command and its chunk
+ *                                 (both false: connection gone, logged by
+ *                                 the caller from state->lost_rc)
+ * smtpd_open_cleanup(state)       open cleanup, send the envelope
  *
  * Addresses (smtpd_addr.c):
  * smtpd_parse_addr(arg, addr, rest) the address in "FROM:<a> params" (arg
@@ -144,6 +160,17 @@ struct smtpd_state {
 	const char *where; /* last command, for "lost connection after" */
 	long data_bytes;   /* "after DATA (N bytes)" */
 	bool in_data;
+	int lost_rc;       /* STREAM_EOF/STREAM_TIMEOUT when data code ends */
+	int bdat;          /* SMTPD_BDAT_* */
+	long bdat_size;    /* raw bytes of the chunks so far */
+	long msg_bytes;    /* content bytes as Postfix counts them */
+	bool bare_lf;      /* a bare <LF> in this message's content */
+	bool pipelining_logged; /* "improper command pipelining" said */
+	int ehlo_discard;  /* SMTPD_EHLO_* bits withdrawn for this client */
+	long deadline_ms;  /* per-request deadline left (DATA/BDAT) */
+	long long deadline_at; /* when deadline_ms was set (ms) */
+	struct str *pushback; /* input taken to log improper pipelining */
+	struct str *bdat_line; /* a content line split between chunks */
 	bool alive; /* false: the connection is gone or closing */
 	int errors;
 	int junk; /* smtpd_junk_command_limit */
@@ -160,6 +187,7 @@ struct smtpd_state {
 	bool smtputf8;
 	int dsn_ret; /* DSN RET= (DSN_RET_*), 0 none */
 	char *dsn_envid;
+	int rcpt_overshoot; /* RCPTs past smtpd_recipient_limit */
 	/* restrictions (smtpd_check.c) */
 	struct smtpd_check *check;
 	/* TLS (smtpd_tls.c): NULL in plaintext */
@@ -177,13 +205,45 @@ struct smtpd_state {
 	bool anvil_exempt;    /* stand-alone or XCLIENT proxy: no limits */
 };
 
+/* state->bdat */
+#define SMTPD_BDAT_NONE  0 /* no BDAT in this transaction */
+#define SMTPD_BDAT_OK    1 /* chunks accepted so far */
+#define SMTPD_BDAT_ERROR 2 /* a chunk failed: discard until LAST */
+
+/* state->ehlo_discard: Postfix's keyword names */
+#define SMTPD_EHLO_8BITMIME   (1 << 0)
+#define SMTPD_EHLO_AUTH       (1 << 1)
+#define SMTPD_EHLO_CHUNKING   (1 << 2)
+#define SMTPD_EHLO_DSN        (1 << 3)
+#define SMTPD_EHLO_ENHANCED   (1 << 4) /* ENHANCEDSTATUSCODES */
+#define SMTPD_EHLO_ETRN       (1 << 5)
+#define SMTPD_EHLO_PIPELINING (1 << 6)
+#define SMTPD_EHLO_SIZE       (1 << 7)
+#define SMTPD_EHLO_SMTPUTF8   (1 << 8)
+#define SMTPD_EHLO_STARTTLS   (1 << 9)
+#define SMTPD_EHLO_VRFY       (1 << 10)
+#define SMTPD_EHLO_XCLIENT    (1 << 11)
+#define SMTPD_EHLO_XFORWARD   (1 << 12)
+
+/* smtpd_getline() result besides the ones of stream.h */
+#define SMTPD_PIECE 1 /* a piece of a longer line; more follows */
+
 /* smtpd_proto.c */
 void smtpd_proto(struct smtpd_state *);
+bool smtpd_ehlo_discarded(struct smtpd_state *, const char *);
+ssize_t smtpd_read(struct smtpd_state *, void *, size_t);
+int smtpd_getline(struct smtpd_state *, struct str *, size_t, bool *);
+void smtpd_data_deadline(struct smtpd_state *, long);
+int smtpd_open_cleanup(struct smtpd_state *);
 void smtpd_reply(struct smtpd_state *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 void smtpd_log_disconnect(struct smtpd_state *);
 void smtpd_reset(struct smtpd_state *);
 void smtpd_proto_name(struct smtpd_state *);
+
+/* smtpd_data.c */
+bool smtpd_cmd_data(struct smtpd_state *, const char *, bool *);
+bool smtpd_cmd_bdat(struct smtpd_state *, const char *, bool *);
 
 /* smtpd_addr.c */
 int smtpd_parse_addr(const char *, struct str *, const char **);

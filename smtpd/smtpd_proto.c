@@ -1,33 +1,48 @@
 /*
- * smtpd_proto - the SMTP conversation: commands, replies and the message
- * content, with Postfix's reply texts and log lines.
+ * smtpd_proto - the SMTP conversation: commands, replies, EHLO keywords,
+ * MAIL/RCPT with their ESMTP parameters (SIZE, BODY, AUTH, SMTPUTF8, DSN),
+ * ETRN, and the defences, with Postfix's reply texts and log lines.  The
+ * message content (DATA, BDAT) is smtpd_data.c.
  *
  * Input is read in pieces of at most line_length_limit bytes: an overlong
  * command is acted on by its first piece (the rest is skipped, with
- * Postfix's "request longer than" warning); an overlong content line goes
- * to cleanup as several records.  The message ends only at <CR><LF>.<CR><LF>
- * (smtpd_forbid_bare_newline = normalize): a bare <LF> ends a content line
- * but never the message.  Every error reply counts towards
- * smtpd_soft_error_limit (then every reply waits smtpd_error_sleep_time)
- * and smtpd_hard_error_limit (then "421 4.7.0 ... too many errors"), until
- * a message is queued; every failed command leaves no transaction
- * behind that a later command could use.
+ * Postfix's "request longer than" warning).  Every error reply counts
+ * towards smtpd_soft_error_limit (then every reply waits
+ * smtpd_error_sleep_time) and smtpd_hard_error_limit (then "421 4.7.0 ...
+ * too many errors"), until a message is queued; so do junk commands past
+ * smtpd_junk_command_limit and recipients past the overshoot limit.
+ * Every failed command leaves no transaction behind that a later command
+ * could use.
+ *
+ * Defences: a command that must end a pipelined group (RFC 2920; every
+ * command without EHLO) followed by more input is logged once as
+ * "improper command pipelining" and, with smtpd_forbid_unauth_pipelining,
+ * answered "554 5.5.0 Error: SMTP protocol synchronization" and the
+ * session ends.  smtpd_forbidden_commands (HTTP verbs) end the session.
+ * With smtpd_per_request_deadline each command must arrive within
+ * smtpd_timeout, and DATA/BDAT content at smtpd_min_data_rate.
  */
+#include <ctype.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/util/alloc.h"
+#include "lib/util/argv.h"
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
 #include "lib/mail/addr.h"
 #include "lib/mail/cleanup_proto.h"
-#include "lib/mail/mail_date.h"
+#include "lib/mail/dsn.h"
+#include "lib/mail/maps.h"
+#include "lib/mail/match_list.h"
 #include "lib/mail/params.h"
 #include "lib/mail/record.h"
 #include "smtpd/smtpd.h"
@@ -36,6 +51,9 @@
 /* Local submissions' flags minus bounces: smtpd rejects instead. */
 #define SMTPD_CLEANUP_FLAGS                                                    \
 	(CLEANUP_FLAG_FILTER | CLEANUP_FLAG_BCC_OK | CLEANUP_FLAG_MAP_OK)
+
+/* Bytes of unexpected input in the "improper command pipelining" line. */
+#define SMTPD_PIPELINING_LOG 100
 
 static const char *smtpd_cmd_names[SMTPD_CMD_COUNT] = {
 	"helo",
@@ -75,8 +93,51 @@ static const char *smtpd_cmd_verbs[SMTPD_CMD_COUNT] = {
 	"UNKNOWN",
 };
 
-/* Read results besides the ones of stream.h. */
-#define SMTPD_PIECE 1 /* a piece of a longer line; more follows */
+/* EHLO keyword names for smtpd_discard_ehlo_keywords, sorted. */
+static const struct {
+	const char *name;
+	int mask;
+} smtpd_ehlo_names[] = {
+	{ "8BITMIME", SMTPD_EHLO_8BITMIME },
+	{ "AUTH", SMTPD_EHLO_AUTH },
+	{ "CHUNKING", SMTPD_EHLO_CHUNKING },
+	{ "DSN", SMTPD_EHLO_DSN },
+	{ "ENHANCEDSTATUSCODES", SMTPD_EHLO_ENHANCED },
+	{ "ETRN", SMTPD_EHLO_ETRN },
+	{ "PIPELINING", SMTPD_EHLO_PIPELINING },
+	{ "SIZE", SMTPD_EHLO_SIZE },
+	{ "SMTPUTF8", SMTPD_EHLO_SMTPUTF8 },
+	{ "STARTTLS", SMTPD_EHLO_STARTTLS },
+	{ "VRFY", SMTPD_EHLO_VRFY },
+	{ "XCLIENT", SMTPD_EHLO_XCLIENT },
+	{ "XFORWARD", SMTPD_EHLO_XFORWARD },
+};
+#define SMTPD_EHLO_NAMES                                                       \
+	(sizeof(smtpd_ehlo_names) / sizeof(smtpd_ehlo_names[0]))
+
+/* Input: what was taken to log improper pipelining comes first. */
+ssize_t
+smtpd_read(struct smtpd_state *state, void *buf, size_t n)
+{
+	struct str *pb = state->pushback;
+
+	if (pb && str_len(pb) > 0) {
+		if (n > str_len(pb))
+			n = str_len(pb);
+		memcpy(buf, str_ptr(pb), n);
+		memmove(str_ptr(pb), str_ptr(pb) + n, str_len(pb) - n);
+		str_truncate(pb, str_len(pb) - n);
+		return (ssize_t)n;
+	}
+	return stream_read(state->st, buf, n);
+}
+
+static size_t
+smtpd_pending(struct smtpd_state *state)
+{
+	return (state->pushback ? str_len(state->pushback) : 0) +
+	       stream_pending(state->st);
+}
 
 /*
  * Read up to limit bytes through the next LF.  Returns STREAM_OK for a
@@ -84,8 +145,9 @@ static const char *smtpd_cmd_verbs[SMTPD_CMD_COUNT] = {
  * is removed too), SMTPD_PIECE for a piece of an overlong line, or a
  * stream error.
  */
-static int
-smtpd_getline(struct stream *st, struct str *line, size_t limit, bool *crlf)
+int
+smtpd_getline(struct smtpd_state *state, struct str *line, size_t limit,
+    bool *crlf)
 {
 	char c;
 	ssize_t n;
@@ -93,11 +155,11 @@ smtpd_getline(struct stream *st, struct str *line, size_t limit, bool *crlf)
 	str_reset(line);
 	*crlf = false;
 	for (;;) {
-		n = stream_read(st, &c, 1);
+		n = smtpd_read(state, &c, 1);
 		if (n == 0)
 			return STREAM_EOF;
 		if (n < 0)
-			return stream_status(st) == STREAM_TIMEOUT
+			return stream_status(state->st) == STREAM_TIMEOUT
 				   ? STREAM_TIMEOUT
 				   : STREAM_ERROR;
 		if (c == '\n') {
@@ -115,6 +177,55 @@ smtpd_getline(struct stream *st, struct str *line, size_t limit, bool *crlf)
 		if (str_len(line) > limit)
 			return SMTPD_PIECE;
 	}
+}
+
+static long long
+smtpd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A new request: smtpd_timeout for all of it (smtpd_per_request_deadline). */
+static void
+smtpd_request_deadline(struct smtpd_state *state)
+{
+	if (!var_smtpd_per_request_deadline)
+		return;
+	state->deadline_ms = (long)var_smtpd_timeout * 1000;
+	state->deadline_at = smtpd_now_ms();
+	stream_set_deadline(state->st, (int)state->deadline_ms);
+}
+
+/*
+ * Content: n bytes arrived (n < 0: the content starts).  The deadline
+ * loses the time spent and gains n/smtpd_min_data_rate seconds, never
+ * more than smtpd_timeout in all, as Postfix's.
+ */
+void
+smtpd_data_deadline(struct smtpd_state *state, long n)
+{
+	long long now, left, max = (long long)var_smtpd_timeout * 1000;
+
+	if (!var_smtpd_per_request_deadline)
+		return;
+	if (n < 0) {
+		smtpd_request_deadline(state);
+		return;
+	}
+	now = smtpd_now_ms();
+	left = state->deadline_ms - (now - state->deadline_at);
+	if (var_smtpd_min_data_rate > 0)
+		left += (long long)n * 1000 / var_smtpd_min_data_rate;
+	if (left > max)
+		left = max;
+	if (left < 1)
+		left = 1;
+	state->deadline_ms = (long)left;
+	state->deadline_at = now;
+	stream_set_deadline(state->st, (int)left);
 }
 
 /*
@@ -173,18 +284,100 @@ smtpd_reset(struct smtpd_state *state)
 	state->sender = NULL;
 	free(state->first_rcpt);
 	state->first_rcpt = NULL;
+	free(state->dsn_envid);
+	state->dsn_envid = NULL;
+	state->dsn_ret = 0;
 	state->rcpt_count = 0;
+	state->rcpt_overshoot = 0;
 	state->size = 0;
 	state->encoding = 0;
+	state->smtputf8 = false;
+	state->bdat = SMTPD_BDAT_NONE;
+	state->bdat_size = 0;
+	state->msg_bytes = 0;
+	state->bare_lf = false;
+	if (state->bdat_line)
+		str_reset(state->bdat_line);
 	if (state->cleanup)
 		state->cleanup = cleanup_abort(state->cleanup);
+}
+
+/* The SMTPD_EHLO_* bits of a keyword list; *silent: "silent-discard". */
+static int
+smtpd_ehlo_mask(const char *list, bool *silent)
+{
+	char *copy = xstrdup(list), *cp = copy, *word;
+	int mask = 0;
+
+	while ((word = strsep(&cp, " \t\r\n,")) != NULL) {
+		if (*word == 0)
+			continue;
+		if (strcasecmp(word, "silent-discard") == 0) {
+			*silent = true;
+			continue;
+		}
+		for (size_t i = 0; i < SMTPD_EHLO_NAMES; i++)
+			if (strcasecmp(word, smtpd_ehlo_names[i].name) == 0)
+				mask |= smtpd_ehlo_names[i].mask;
+	}
+	free(copy);
+	return mask;
+}
+
+/*
+ * The keywords withdrawn for this client: smtpd_discard_ehlo_keywords
+ * and what smtpd_discard_ehlo_keyword_address_maps says for its address.
+ * log: say "discarding EHLO keywords: ..." (at EHLO) unless silenced.
+ */
+static void
+smtpd_ehlo_discard_init(struct smtpd_state *state, bool log)
+{
+	static struct maps *maps;
+	const char *value = NULL;
+	bool silent = false;
+	int mask;
+
+	mask = smtpd_ehlo_mask(var_smtpd_discard_ehlo_keywords, &silent);
+	if (*var_smtpd_discard_ehlo_keyword_address_maps) {
+		if (maps == NULL)
+			maps =
+			    maps_new("smtpd_discard_ehlo_keyword_address_maps",
+				var_smtpd_discard_ehlo_keyword_address_maps, 0);
+		value = maps_find(maps, str_ptr(state->addr), 0);
+		if (value)
+			mask |= smtpd_ehlo_mask(value, &silent);
+	}
+	state->ehlo_discard = mask;
+	if (log && value && !silent && mask) {
+		struct str *buf = str_new(64);
+
+		for (size_t i = 0; i < SMTPD_EHLO_NAMES; i++)
+			if (mask & smtpd_ehlo_names[i].mask)
+				str_catfmt(buf, " %s",
+				    smtpd_ehlo_names[i].name);
+		msg_info("discarding EHLO keywords:%s", str_ptr(buf));
+		str_free(buf);
+	}
+}
+
+bool
+smtpd_ehlo_discarded(struct smtpd_state *state, const char *kw)
+{
+	size_t n = strcspn(kw, " =");
+
+	for (size_t i = 0; i < SMTPD_EHLO_NAMES; i++)
+		if (strlen(smtpd_ehlo_names[i].name) == n &&
+		    strncasecmp(kw, smtpd_ehlo_names[i].name, n) == 0)
+			return (state->ehlo_discard &
+				   smtpd_ehlo_names[i].mask) != 0;
+	return false;
 }
 
 /* The EHLO reply: the keywords in Postfix's order. */
 static void
 smtpd_ehlo_keywords(struct smtpd_state *state)
 {
-	struct argv *kw = argv_new();
+	struct argv *kw = argv_new(), *mod = argv_new();
 	struct str *mechs = str_new(64), *buf = str_new(64);
 	size_t i;
 
@@ -196,6 +389,7 @@ smtpd_ehlo_keywords(struct smtpd_state *state)
 		argv_add(kw, "SIZE");
 	if (!var_disable_vrfy_command)
 		argv_add(kw, "VRFY");
+	argv_add(kw, "ETRN");
 	if (smtpd_tls_offer(state))
 		argv_add(kw, "STARTTLS");
 	smtpd_sasl_mechs(state, mechs);
@@ -207,14 +401,31 @@ smtpd_ehlo_keywords(struct smtpd_state *state)
 			argv_add(kw, str_ptr(buf));
 		}
 	}
-	smtpd_xclient_ehlo(state, kw);
+	smtpd_xclient_ehlo(state, mod);
+	for (i = 0; i < mod->argc; i++)
+		argv_add(kw, mod->argv[i]);
 	argv_add(kw, "ENHANCEDSTATUSCODES");
 	argv_add(kw, "8BITMIME");
+	argv_add(kw, "DSN");
+	if (var_smtputf8_enable)
+		argv_add(kw, "SMTPUTF8");
+	argv_add(kw, "CHUNKING");
+	/* withdraw what smtpd_discard_ehlo_keywords says */
+	for (i = 0; i < kw->argc;) {
+		if (smtpd_ehlo_discarded(state, kw->argv[i])) {
+			free(kw->argv[i]);
+			memmove(kw->argv + i, kw->argv + i + 1,
+			    (kw->argc - i) * sizeof(kw->argv[0]));
+			kw->argc--;
+		} else
+			i++;
+	}
 	smtpd_reply(state, "250%c%s", kw->argc ? '-' : ' ', var_myhostname);
 	for (i = 0; i < kw->argc; i++)
 		smtpd_reply(state, "250%c%s", i + 1 < kw->argc ? '-' : ' ',
 		    kw->argv[i]);
 	argv_free(kw);
+	argv_free(mod);
 	str_free(mechs);
 	str_free(buf);
 }
@@ -243,8 +454,87 @@ smtpd_helo(struct smtpd_state *state, const char *arg, bool esmtp)
 		smtpd_reply(state, "250 %s", var_myhostname);
 		return true;
 	}
+	smtpd_ehlo_discard_init(state, true);
 	smtpd_ehlo_keywords(state);
 	return true;
+}
+
+/*
+ * RFC 3461 xtext: printable ASCII except '+' and '=', "+XX" for others.
+ * 0 with the decoded text (printable only), -1 bad syntax.
+ */
+static int
+smtpd_xtext(const char *in, struct str *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *h, *l;
+
+	str_reset(out);
+	for (; *in; in++) {
+		if (*in == '+') {
+			if (in[1] == 0 || in[2] == 0 ||
+			    (h = strchr(hex, in[1])) == NULL ||
+			    (l = strchr(hex, in[2])) == NULL)
+				return -1;
+			str_catc(out, (char)((h - hex) * 16 + (l - hex)));
+			in += 2;
+		} else if (*in < 33 || *in > 126 || *in == '=') {
+			return -1;
+		} else
+			str_catc(out, *in);
+	}
+	for (size_t i = 0; i < str_len(out); i++)
+		if ((unsigned char)str_ptr(out)[i] < 32 ||
+		    (unsigned char)str_ptr(out)[i] > 126)
+			return -1;
+	return 0;
+}
+
+/* Well-formed UTF-8 (no overlong forms, surrogates or NUL). */
+static bool
+smtpd_valid_utf8(const unsigned char *s, size_t len)
+{
+	size_t i = 0, n;
+	unsigned int cp;
+
+	while (i < len) {
+		unsigned char c = s[i];
+
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			n = 1, cp = c & 0x1F;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 2, cp = c & 0x0F;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if ((n == 2 &&
+			(cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/* strict_rfc821_envelopes: the address must be in <>. */
+static bool
+smtpd_strict_ok(const char *arg)
+{
+	while (*arg == ' ' || *arg == '\t')
+		arg++;
+	return !var_strict_rfc821_envelopes || *arg == '<';
 }
 
 static bool
@@ -252,7 +542,7 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 {
 	struct str *addr = str_new(100), *why = str_new(100);
 	const char *rest, *p, *reply;
-	char *copy, *tok;
+	char *copy = NULL, *tok;
 	bool ok = false;
 	int rc;
 
@@ -268,7 +558,7 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 		smtpd_reply(state, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		goto out;
 	}
-	if (rc < 0) {
+	if (rc < 0 || !smtpd_strict_ok(arg + 5)) {
 		msg_warn("Illegal address syntax from %s in MAIL command: %s",
 		    str_ptr(state->namaddr), arg + 5);
 		smtpd_reply(state, "501 5.1.7 Bad sender address syntax");
@@ -276,6 +566,10 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 	}
 	state->size = 0;
 	state->encoding = 0;
+	state->smtputf8 = false;
+	state->dsn_ret = 0;
+	free(state->dsn_envid);
+	state->dsn_envid = NULL;
 	copy = xstrdup(rest);
 	for (tok = copy; (p = strsep(&tok, " \t")) != NULL;) {
 		char *end;
@@ -287,26 +581,50 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 			if (*end || end == p + 5 || state->size < 0) {
 				smtpd_reply(state, "501 5.5.4 Bad message size "
 						   "syntax");
-				free(copy);
 				goto out;
 			}
 		} else if (strncasecmp(p, "AUTH=", 5) == 0) {
-			if (smtpd_sasl_mail_param(state, p + 5) < 0) {
-				free(copy);
+			if (smtpd_sasl_mail_param(state, p + 5) < 0)
 				goto out;
-			}
 		} else if (strcasecmp(p, "BODY=8BITMIME") == 0) {
 			state->encoding = 8;
 		} else if (strcasecmp(p, "BODY=7BIT") == 0) {
 			state->encoding = 7;
+		} else if (strcasecmp(p, "SMTPUTF8") == 0 &&
+			   var_smtputf8_enable &&
+			   !(state->ehlo_discard & SMTPD_EHLO_SMTPUTF8)) {
+			state->smtputf8 = true;
+		} else if ((strncasecmp(p, "RET=", 4) == 0 ||
+			       strncasecmp(p, "ENVID=", 6) == 0) &&
+			   (state->ehlo_discard & SMTPD_EHLO_DSN)) {
+			smtpd_reply(state, "501 5.7.1 DSN support is disabled");
+			goto out;
+		} else if (strncasecmp(p, "RET=", 4) == 0) {
+			if (state->dsn_ret == 0 &&
+			    strcasecmp(p + 4, "FULL") == 0)
+				state->dsn_ret = DSN_RET_FULL;
+			else if (state->dsn_ret == 0 &&
+				 strcasecmp(p + 4, "HDRS") == 0)
+				state->dsn_ret = DSN_RET_HDRS;
+			else {
+				smtpd_reply(state,
+				    "501 5.5.4 Bad RET parameter syntax");
+				goto out;
+			}
+		} else if (strncasecmp(p, "ENVID=", 6) == 0) {
+			if (state->dsn_envid || smtpd_xtext(p + 6, why) < 0 ||
+			    str_len(why) == 0) {
+				smtpd_reply(state,
+				    "501 5.5.4 Bad ENVID parameter syntax");
+				goto out;
+			}
+			state->dsn_envid = xstrdup(str_ptr(why));
 		} else {
 			smtpd_reply(state, "555 5.5.4 Unsupported option: %s",
 			    p);
-			free(copy);
 			goto out;
 		}
 	}
-	free(copy);
 	if (var_message_size_limit > 0 &&
 	    state->size > var_message_size_limit) {
 		msg_info("NOQUEUE: reject: MAIL from %s: 552 5.3.4 Message "
@@ -318,6 +636,7 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 		    "552 5.3.4 Message size exceeds fixed limit");
 		goto out;
 	}
+	str_reset(why);
 	if (smtpd_anvil_mail(state, why) < 0) {
 		smtpd_reply(state, "%s", str_ptr(why));
 		goto out;
@@ -334,20 +653,28 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 	smtpd_reply(state, "250 2.1.0 Ok");
 	ok = true;
 out:
+	if (!ok) {
+		free(state->dsn_envid);
+		state->dsn_envid = NULL;
+		state->dsn_ret = 0;
+		state->smtputf8 = false;
+	}
+	free(copy);
 	str_free(addr);
 	str_free(why);
 	return ok;
 }
 
 /* Open cleanup and send the envelope up to the first recipient. */
-static int
+int
 smtpd_open_cleanup(struct smtpd_state *state)
 {
 	struct str *why = str_new(100);
 	struct stream *out;
 
-	state->cleanup =
-	    cleanup_open("public/cleanup", SMTPD_CLEANUP_FLAGS, why);
+	state->cleanup = cleanup_open("public/cleanup",
+	    SMTPD_CLEANUP_FLAGS | (state->smtputf8 ? CLEANUP_FLAG_SMTPUTF8 : 0),
+	    why);
 	if (state->cleanup == NULL) {
 		msg_warn("%s", str_ptr(why));
 		str_free(why);
@@ -369,20 +696,103 @@ smtpd_open_cleanup(struct smtpd_state *state)
 	if (state->encoding)
 		rec_fmt(out, REC_TYPE_ATTR, "encoding=%dbit", state->encoding);
 	smtpd_xforward_records(state, out);
+	if (state->dsn_ret)
+		rec_fmt(out, REC_TYPE_DSN_RET, "%d", state->dsn_ret);
+	if (state->dsn_envid)
+		rec_puts(out, REC_TYPE_DSN_ENVID, state->dsn_envid);
 	rec_puts(out, REC_TYPE_FROM, state->sender);
 	return 0;
+}
+
+/* RCPT TO: NOTIFY= and ORCPT=: 0, or -1 (replied). */
+static int
+smtpd_rcpt_params(struct smtpd_state *state, const char *rest, int *notify,
+    struct str *orcpt)
+{
+	char *copy = xstrdup(rest), *tok = copy, *p, *word, *list;
+	struct str *dec = str_new(64);
+	int rc = -1;
+
+	*notify = 0;
+	str_reset(orcpt);
+	while ((p = strsep(&tok, " \t")) != NULL) {
+		if (*p == 0)
+			continue;
+		if ((strncasecmp(p, "NOTIFY=", 7) == 0 ||
+			strncasecmp(p, "ORCPT=", 6) == 0) &&
+		    (state->ehlo_discard & SMTPD_EHLO_DSN)) {
+			smtpd_reply(state, "501 5.7.1 DSN support is disabled");
+			goto out;
+		}
+		if (strncasecmp(p, "NOTIFY=", 7) == 0) {
+			int bits = 0;
+
+			if (*notify)
+				goto bad_notify;
+			list = p + 7;
+			while ((word = strsep(&list, ",")) != NULL) {
+				if (strcasecmp(word, "NEVER") == 0)
+					bits |= DSN_NOTIFY_NEVER;
+				else if (strcasecmp(word, "SUCCESS") == 0)
+					bits |= DSN_NOTIFY_SUCCESS;
+				else if (strcasecmp(word, "FAILURE") == 0)
+					bits |= DSN_NOTIFY_FAILURE;
+				else if (strcasecmp(word, "DELAY") == 0)
+					bits |= DSN_NOTIFY_DELAY;
+				else {
+					msg_warn("unknown DSN NOTIFY command "
+						 "value \"%s\" in \"%s\"",
+					    word, p + 7);
+					goto bad_notify;
+				}
+			}
+			if (bits == 0 || ((bits & DSN_NOTIFY_NEVER) &&
+					     bits != DSN_NOTIFY_NEVER))
+				goto bad_notify;
+			*notify = bits;
+		} else if (strncasecmp(p, "ORCPT=", 6) == 0) {
+			char *semi = strchr(p + 6, ';');
+
+			if (str_len(orcpt) || semi == NULL || semi == p + 6 ||
+			    smtpd_xtext(semi + 1, dec) < 0 ||
+			    str_len(dec) == 0) {
+				smtpd_reply(state, "501 5.5.4 Error: Bad ORCPT "
+						   "parameter syntax");
+				goto out;
+			}
+			str_fmt(orcpt, "%.*s;%s", (int)(semi - (p + 6)), p + 6,
+			    str_ptr(dec));
+		} else {
+			smtpd_reply(state, "555 5.5.4 Unsupported option: %s",
+			    p);
+			goto out;
+		}
+	}
+	rc = 0;
+	goto out;
+bad_notify:
+	smtpd_reply(state, "501 5.5.4 Error: Bad NOTIFY parameter syntax");
+out:
+	free(copy);
+	str_free(dec);
+	return rc;
 }
 
 static bool
 smtpd_rcpt(struct smtpd_state *state, const char *arg)
 {
 	struct str *addr = str_new(100), *reply = str_new(100);
+	struct str *orcpt = str_new(100);
 	const char *rest, *check;
 	bool ok = false;
-	int rc;
+	int rc, notify;
 
 	if (state->sender == NULL) {
 		smtpd_reply(state, "503 5.5.1 Error: need MAIL command");
+		goto out;
+	}
+	if (state->bdat != SMTPD_BDAT_NONE) {
+		smtpd_reply(state, "503 5.5.1 Error: RCPT after BDAT");
 		goto out;
 	}
 	if (strncasecmp(arg, "TO:", 3) != 0) {
@@ -393,17 +803,19 @@ smtpd_rcpt(struct smtpd_state *state, const char *arg)
 		smtpd_reply(state, "501 5.5.4 Syntax: RCPT TO:<address>");
 		goto out;
 	}
-	if (rc < 0 || str_len(addr) == 0) {
+	if (rc < 0 || str_len(addr) == 0 || !smtpd_strict_ok(arg + 3)) {
 		msg_warn("Illegal address syntax from %s in RCPT command: %s",
 		    str_ptr(state->namaddr), arg + 3);
 		smtpd_reply(state, "501 5.1.3 Bad recipient address syntax");
 		goto out;
 	}
-	if (*rest) {
-		smtpd_reply(state, "555 5.5.4 Unsupported option: %s", rest);
+	if (smtpd_rcpt_params(state, rest, &notify, orcpt) < 0)
 		goto out;
-	}
 	if (state->rcpt_count >= var_smtpd_recipient_limit) {
+		/* overshooting clients count as erring, as in Postfix */
+		if (state->rcpt_overshoot++ >=
+		    var_smtpd_recipient_overshoot_limit)
+			state->errors++;
 		smtpd_reply(state, "452 4.5.3 Error: too many recipients");
 		goto out;
 	}
@@ -419,6 +831,12 @@ smtpd_rcpt(struct smtpd_state *state, const char *arg)
 		smtpd_reply(state, "451 4.3.0 Error: queue file write error");
 		goto out;
 	}
+	if (str_len(orcpt))
+		rec_puts(cleanup_stream(state->cleanup), REC_TYPE_DSN_ORCPT,
+		    str_ptr(orcpt));
+	if (notify)
+		rec_fmt(cleanup_stream(state->cleanup), REC_TYPE_DSN_NOTIFY,
+		    "%d", notify);
 	rec_puts(cleanup_stream(state->cleanup), REC_TYPE_RCPT, str_ptr(addr));
 	if (state->rcpt_count++ == 0)
 		state->first_rcpt = xstrdup(str_ptr(addr));
@@ -427,160 +845,70 @@ smtpd_rcpt(struct smtpd_state *state, const char *arg)
 out:
 	str_free(addr);
 	str_free(reply);
+	str_free(orcpt);
 	return ok;
 }
 
-/* The Received: header, as Postfix's smtpd writes it. */
-static void
-smtpd_received(struct smtpd_state *state, struct stream *out)
+/* A domain name as ETRN takes it: letters, digits, '-', '_', '.'. */
+static bool
+smtpd_valid_domain(const char *d)
 {
-	struct str *date = str_new(64), *ext = str_new(100);
-	char *lines, *line;
+	size_t label = 0, len = strlen(d);
 
-	mail_date(date, time(NULL));
-	rec_fmt(out, REC_TYPE_NORM, "Received: from %s (%s [%s])",
-	    state->helo ? state->helo : str_ptr(state->name),
-	    str_ptr(state->name), str_ptr(state->addr));
-	/* "\t(using TLSv1.3 with cipher ...)" lines, one per '\n' */
-	smtpd_tls_received(state, ext);
-	lines = str_len(ext) ? xstrdup(str_ptr(ext)) : NULL;
-	for (char *cp = lines; (line = strsep(&cp, "\n")) != NULL;)
-		if (*line)
-			rec_puts(out, REC_TYPE_NORM, line);
-	free(lines);
-	if (state->sasl_username && var_smtpd_sasl_authenticated_header)
-		rec_fmt(out, REC_TYPE_NORM, "\t(Authenticated sender: %s)",
-		    state->sasl_username);
-	if (state->rcpt_count == 1) {
-		rec_fmt(out, REC_TYPE_NORM, "\tby %s (%s) with %s id %s",
-		    var_myhostname, var_mail_name, state->proto,
-		    cleanup_queue_id(state->cleanup));
-		addr_externalize(ext, state->first_rcpt);
-		rec_fmt(out, REC_TYPE_NORM, "\tfor <%s>; %s", str_ptr(ext),
-		    str_ptr(date));
-	} else {
-		rec_fmt(out, REC_TYPE_NORM, "\tby %s (%s) with %s id %s;",
-		    var_myhostname, var_mail_name, state->proto,
-		    cleanup_queue_id(state->cleanup));
-		rec_fmt(out, REC_TYPE_NORM, "\t%s", str_ptr(date));
+	if (len == 0 || len > 255 || d[0] == '.' || d[len - 1] == '.')
+		return false;
+	for (; *d; d++) {
+		if (*d == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)*d) || *d == '-' ||
+			   *d == '_') {
+			if (++label > 63)
+				return false;
+		} else
+			return false;
 	}
-	str_free(date);
-	str_free(ext);
+	return true;
 }
 
 /*
- * DATA: copy the content to cleanup until <CR><LF>.<CR><LF>.  Returns
- * false when the connection is gone (the caller logs it).
+ * ETRN: Postfix hands eligible domains (fast_flush_domains) to its flush
+ * service.  Postern has no flush service: every domain gets Postfix's
+ * reply for a domain that is not eligible, which is also what Postfix
+ * says with the default fast_flush_domains ($relay_domains, empty).
  */
 static bool
-smtpd_data(struct smtpd_state *state, bool *ok)
+smtpd_etrn(struct smtpd_state *state, const char *arg)
 {
-	struct str *line = str_new(256), *why = str_new(100);
-	struct stream *out;
-	bool crlf, prev_crlf = true, start = true, too_big = false;
-	const char *qid, *check;
-	long total = 0;
-	int rc, status;
+	const char *reply, *domain = arg;
 
-	*ok = false;
-	if (state->rcpt_count == 0) {
-		/* Postfix keeps the sender after "no valid recipients" */
-		if (state->sender == NULL)
-			smtpd_reply(state,
-			    "503 5.5.1 Error: need RCPT command");
-		else
-			smtpd_reply(state,
-			    "554 5.5.1 Error: no valid recipients");
-		str_free(line);
-		str_free(why);
-		return true;
+	if (state->ehlo_discard & SMTPD_EHLO_ETRN) {
+		smtpd_reply(state, "502 5.5.1 Error: command not implemented");
+		return false;
 	}
-	if ((check = smtpd_check_data(state)) != NULL) {
-		smtpd_reply(state, "%s", check);
-		smtpd_reset(state);
-		str_free(line);
-		str_free(why);
-		return true;
+	if (state->sender) {
+		smtpd_reply(state, "503 Error: MAIL transaction in progress");
+		return false;
 	}
-	out = cleanup_stream(state->cleanup);
-	smtpd_check_envelope(state, out);
-	rec_put(out, REC_TYPE_MESG, "", 0);
-	smtpd_check_prepend(state, out);
-	smtpd_received(state, out);
-	smtpd_reply(state, "354 End data with <CR><LF>.<CR><LF>");
-	state->in_data = true;
-	state->data_bytes = 0;
-	for (;;) {
-		rc = smtpd_getline(state->st, line,
-		    (size_t)var_line_length_limit, &crlf);
-		if (rc < 0) {
-			if (rc == STREAM_TIMEOUT)
-				state->where = "timeout";
-			str_free(line);
-			str_free(why);
-			return false;
-		}
-		state->data_bytes += (long)str_len(line) +
-				     (rc == STREAM_OK ? (crlf ? 2 : 1) : 0);
-		if (start && rc == STREAM_OK && crlf && prev_crlf &&
-		    str_len(line) == 1 && str_ptr(line)[0] == '.')
-			break;
-		/* dot-unstuffing, at the start of a line only */
-		if (start && str_len(line) > 0 && str_ptr(line)[0] == '.')
-			memmove(str_ptr(line), str_ptr(line) + 1,
-			    str_len(line)--);
-		total += (long)str_len(line) + (rc == STREAM_OK ? 2 : 0);
-		if (var_message_size_limit > 0 &&
-		    total > var_message_size_limit)
-			too_big = true;
-		if (!too_big)
-			rec_put(out,
-			    rc == STREAM_OK ? REC_TYPE_NORM : REC_TYPE_CONT,
-			    str_ptr(line), str_len(line));
-		start = (rc == STREAM_OK);
-		if (start)
-			prev_crlf = crlf;
+	if (*arg == 0 || strpbrk(arg, " \t")) {
+		smtpd_reply(state, "500 Syntax: ETRN domain");
+		return false;
 	}
-	state->in_data = false;
-	state->where = "END-OF-MESSAGE";
-	qid = cleanup_queue_id(state->cleanup);
-	if (too_big) {
-		msg_warn("%s: queue file size limit exceeded", qid);
-		smtpd_reply(state, "552 5.3.4 Error: message file too big");
-		smtpd_reset(state);
-		str_free(line);
-		str_free(why);
-		return true;
+	if (!isalnum((unsigned char)*domain))
+		domain++;
+	if (!smtpd_valid_domain(domain)) {
+		smtpd_reply(state, "501 Error: invalid parameter syntax");
+		return false;
 	}
-	if ((check = smtpd_check_eod(state)) != NULL) {
-		smtpd_reply(state, "%s", check);
-		smtpd_reset(state);
-		str_free(line);
-		str_free(why);
-		return true;
+	if ((reply = smtpd_check_etrn(state, domain)) != NULL) {
+		smtpd_reply(state, "%s", reply);
+		return false;
 	}
-	rec_put(out, REC_TYPE_XTRA, "", 0);
-	rec_put(out, REC_TYPE_END, "", 0);
-	str_set(line, qid);
-	status = cleanup_close(state->cleanup, why);
-	state->cleanup = NULL;
-	if (status == 0) {
-		state->errors = 0; /* a delivered message forgives */
-		smtpd_reply(state, "250 2.0.0 Ok: queued as %s", str_ptr(line));
-		*ok = true;
-	} else if ((status & CLEANUP_STAT_CONT) && str_len(why) > 0) {
-		smtpd_reply(state, "%s %s", cleanup_stat_smtp(status)->code,
-		    str_ptr(why));
-	} else {
-		const struct cleanup_smtp *sp = cleanup_stat_smtp(status);
-
-		smtpd_reply(state, "%s %s Error: %s", sp->code, sp->dsn,
-		    sp->text);
-	}
-	smtpd_reset(state);
-	str_free(line);
-	str_free(why);
-	return true;
+	msg_warn("reject: ETRN %.100s... from %s", domain,
+	    str_ptr(state->namaddr));
+	smtpd_reply(state, "459 <%s>: service unavailable", domain);
+	return false;
 }
 
 void
@@ -601,7 +929,8 @@ smtpd_log_disconnect(struct smtpd_state *state)
 			str_catfmt(buf, " %s=%d/%d", smtpd_cmd_names[i],
 			    state->ok[i], state->total[i]);
 	}
-	if (ok == total)
+	/* Postfix: "commands=0/0" for a session without any */
+	if (ok == total && total > 0)
 		str_catfmt(buf, " commands=%d", total);
 	else
 		str_catfmt(buf, " commands=%d/%d", ok, total);
@@ -609,6 +938,10 @@ smtpd_log_disconnect(struct smtpd_state *state)
 	smtpd_reset(state);
 	free(state->helo);
 	state->helo = NULL;
+	str_free(state->pushback);
+	state->pushback = NULL;
+	str_free(state->bdat_line);
+	state->bdat_line = NULL;
 	str_free(buf);
 }
 
@@ -619,7 +952,8 @@ smtpd_lost(struct smtpd_state *state, int rc, const char *where)
 	struct str *what = str_new(64);
 
 	if (state->in_data)
-		str_fmt(what, "DATA (%ld bytes)", state->data_bytes);
+		str_fmt(what, "%s (%ld bytes)", state->where,
+		    state->data_bytes);
 	else
 		str_set(what, where);
 	if (rc == STREAM_TIMEOUT) {
@@ -636,6 +970,332 @@ smtpd_lost(struct smtpd_state *state, int rc, const char *where)
 	str_free(what);
 }
 
+/* Postfix's escaping of client input in logs: \r \n \t \ooo. */
+static void
+smtpd_escape(struct str *out, const char *in, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '\r')
+			str_cat(out, "\\r");
+		else if (c == '\n')
+			str_cat(out, "\\n");
+		else if (c == '\t')
+			str_cat(out, "\\t");
+		else if (c == '\\')
+			str_cat(out, "\\\\");
+		else if (c < 32 || c > 126)
+			str_catfmt(out, "\\%03o", c);
+		else
+			str_catc(out, (char)c);
+	}
+}
+
+/*
+ * RFC 2920: after a command that must end a group (every command when
+ * the client did not say EHLO or PIPELINING is withdrawn), no input may
+ * be waiting.  True: the session must end (smtpd_forbid_unauth_pipelining).
+ */
+static bool
+smtpd_bad_pipelining(struct smtpd_state *state, int cmd, const char *verb)
+{
+	struct str *peek, *esc;
+	size_t want;
+	bool forbid = var_smtpd_forbid_unauth_pipelining;
+
+	if (state->pipelining_logged || smtpd_pending(state) == 0)
+		return false;
+	if (state->esmtp && !(state->ehlo_discard & SMTPD_EHLO_PIPELINING) &&
+	    (cmd == SMTPD_CMD_MAIL || cmd == SMTPD_CMD_RCPT ||
+		cmd == SMTPD_CMD_RSET || cmd == SMTPD_CMD_BDAT ||
+		cmd == SMTPD_CMD_XFORWARD))
+		return false;
+	state->pipelining_logged = true;
+	peek = str_new(SMTPD_PIPELINING_LOG);
+	esc = str_new(SMTPD_PIPELINING_LOG * 2);
+	want = smtpd_pending(state);
+	if (want > SMTPD_PIPELINING_LOG)
+		want = SMTPD_PIPELINING_LOG;
+	while (str_len(peek) < want) {
+		char buf[SMTPD_PIPELINING_LOG];
+		ssize_t n = smtpd_read(state, buf, want - str_len(peek));
+
+		if (n <= 0)
+			break;
+		str_catn(peek, buf, (size_t)n);
+	}
+	smtpd_escape(esc, str_ptr(peek), str_len(peek));
+	msg_info("improper command pipelining after %s from %s: %s", verb,
+	    str_ptr(state->namaddr), str_ptr(esc));
+	if (!forbid) {
+		/* give the input back, in front of what may remain */
+		if (state->pushback == NULL)
+			state->pushback = str_new(SMTPD_PIPELINING_LOG);
+		str_catn(peek, str_ptr(state->pushback),
+		    str_len(state->pushback));
+		str_setn(state->pushback, str_ptr(peek), str_len(peek));
+	}
+	str_free(peek);
+	str_free(esc);
+	return forbid;
+}
+
+/*
+ * A client that talks before the greeting (plaintext only: in wrapper
+ * mode the handshake came first).  Peeks at the socket without taking
+ * anything.  True: the session must end.
+ */
+static bool
+smtpd_early_talker(struct smtpd_state *state)
+{
+	char buf[SMTPD_PIPELINING_LOG];
+	struct str *esc;
+	ssize_t n;
+
+	/* input the PROXY protocol reader buffered counts too */
+	if (smtpd_pending(state) > 0)
+		return smtpd_bad_pipelining(state, SMTPD_CMD_UNKNOWN,
+		    "CONNECT");
+	if (state->tls)
+		return false;
+	n = recv(stream_fd(state->st), buf, sizeof(buf),
+	    MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0)
+		return false;
+	state->pipelining_logged = true;
+	esc = str_new(2 * sizeof(buf));
+	smtpd_escape(esc, buf, (size_t)n);
+	msg_info("improper command pipelining after CONNECT from %s: %s",
+	    str_ptr(state->namaddr), str_ptr(esc));
+	str_free(esc);
+	return var_smtpd_forbid_unauth_pipelining;
+}
+
+/*
+ * smtpd_forbidden_commands: words (HTTP verbs), type:table lookups, and
+ * inline patterns "regexp:{{/re/ text}}" (matched here: the dict layer
+ * has no inline pattern tables), all case-insensitive as in Postfix.
+ */
+struct smtpd_forbidden {
+	struct argv *words;
+	struct match_list *tables; /* NULL: none */
+	regex_t *res;
+	size_t nres;
+};
+
+/* Compile the /re/ of every "{/re/ text}" rule in an inline table. */
+static void
+smtpd_forbidden_inline(struct smtpd_forbidden *fb, const char *spec)
+{
+	const char *cp = strchr(spec, '{') + 1, *end;
+	struct str *re = str_new(32);
+
+	while ((cp = strchr(cp, '{')) != NULL) {
+		cp++;
+		while (*cp == ' ' || *cp == '\t')
+			cp++;
+		if (*cp != '/' || (end = strchr(cp + 1, '/')) == NULL)
+			break;
+		str_setn(re, cp + 1, (size_t)(end - cp - 1));
+		fb->res =
+		    xreallocarray(fb->res, fb->nres + 1, sizeof(*fb->res));
+		if (regcomp(&fb->res[fb->nres], str_ptr(re),
+			REG_EXTENDED | REG_ICASE | REG_NOSUB) == 0)
+			fb->nres++;
+		else
+			msg_warn("smtpd_forbidden_commands: bad pattern: /%s/",
+			    str_ptr(re));
+		cp = end + 1;
+	}
+	str_free(re);
+}
+
+static struct smtpd_forbidden *
+smtpd_forbidden_init(void)
+{
+	struct smtpd_forbidden *fb = xcalloc(1, sizeof(*fb));
+	struct str *tables = str_new(64), *elem = str_new(64);
+	const char *cp = var_smtpd_forbidden_commands;
+
+	fb->words = argv_new();
+	while (*cp) {
+		int depth = 0;
+
+		while (*cp == ' ' || *cp == '\t' || *cp == ',' || *cp == '\n')
+			cp++;
+		str_reset(elem);
+		for (; *cp; cp++) {
+			if (*cp == '{')
+				depth++;
+			else if (*cp == '}')
+				depth--;
+			else if (depth == 0 && strchr(" \t,\n", *cp))
+				break;
+			str_catc(elem, *cp);
+		}
+		if (str_len(elem) == 0)
+			continue;
+		if ((strncasecmp(str_ptr(elem), "regexp:{", 8) == 0 ||
+			strncasecmp(str_ptr(elem), "pcre:{", 6) == 0))
+			smtpd_forbidden_inline(fb, str_ptr(elem));
+		else if (strchr(str_ptr(elem), ':'))
+			str_catfmt(tables, "%s%s", str_len(tables) ? " " : "",
+			    str_ptr(elem));
+		else
+			argv_add(fb->words, str_ptr(elem));
+	}
+	if (str_len(tables))
+		fb->tables = match_list_new("smtpd_forbidden_commands",
+		    str_ptr(tables), 0);
+	str_free(tables);
+	str_free(elem);
+	return fb;
+}
+
+/* True when verb is a forbidden command (HTTP, binary junk). */
+static bool
+smtpd_forbidden(const char *verb)
+{
+	static struct smtpd_forbidden *fb;
+
+	if (*verb == 0)
+		return false;
+	if (fb == NULL)
+		fb = smtpd_forbidden_init();
+	for (size_t i = 0; i < fb->words->argc; i++)
+		if (strcasecmp(verb, fb->words->argv[i]) == 0)
+			return true;
+	for (size_t i = 0; i < fb->nres; i++)
+		if (regexec(&fb->res[i], verb, 0, NULL, 0) == 0)
+			return true;
+	return fb->tables && match_list_string(fb->tables, verb) == 1;
+}
+
+/* The bare <LF> policy for commands (smtpd_forbid_bare_newline=reject). */
+static bool
+smtpd_bare_lf_command(struct smtpd_state *state, const char *where)
+{
+	static struct match_list *exclusions;
+	int code = var_smtpd_forbid_bare_newline_reject_code;
+
+	if (strcasecmp(var_smtpd_forbid_bare_newline, "reject") != 0)
+		return false;
+	if (exclusions == NULL)
+		exclusions =
+		    match_list_new("smtpd_forbid_bare_newline_exclusions",
+			var_smtpd_forbid_bare_newline_exclusions, 0);
+	if (match_list_hostaddr(exclusions, str_ptr(state->name),
+		str_ptr(state->addr)) == 1)
+		return false;
+	if (state->sender)
+		msg_info("%s: reject: %s from %s: bare <LF> received; "
+			 "from=<%s> proto=%s helo=<%s>",
+		    state->queue_id ? state->queue_id : "NOQUEUE", where,
+		    str_ptr(state->namaddr), state->sender, state->proto,
+		    state->helo ? state->helo : "");
+	else
+		msg_info("NOQUEUE: reject: %s from %s: bare <LF> received; "
+			 "proto=%s helo=<%s>",
+		    where, str_ptr(state->namaddr), state->proto,
+		    state->helo ? state->helo : "");
+	smtpd_reply(state, "%d %c.5.2 %s Error: bare <LF> received", code,
+	    code >= 500 ? '5' : '4', var_myhostname);
+	stream_flush(state->st);
+	return true;
+}
+
+static int
+smtpd_lookup_cmd(const char *verb, size_t n)
+{
+	for (int i = 0; i < SMTPD_CMD_UNKNOWN; i++)
+		if (n == strlen(smtpd_cmd_verbs[i]) &&
+		    strncasecmp(verb, smtpd_cmd_verbs[i], n) == 0)
+			return i;
+	return SMTPD_CMD_UNKNOWN;
+}
+
+/* Run one command; false: the session ends. */
+static bool
+smtpd_dispatch(struct smtpd_state *state, int cmd, const char *arg,
+    const char *where, bool *ok)
+{
+	const char *reply;
+	bool alive = true;
+
+	switch (cmd) {
+	case SMTPD_CMD_HELO:
+	case SMTPD_CMD_EHLO:
+		*ok = smtpd_helo(state, arg, cmd == SMTPD_CMD_EHLO);
+		break;
+	case SMTPD_CMD_XCLIENT:
+		*ok = smtpd_cmd_xclient(state, arg);
+		break;
+	case SMTPD_CMD_XFORWARD:
+		*ok = smtpd_cmd_xforward(state, arg);
+		break;
+	case SMTPD_CMD_STARTTLS:
+		*ok = smtpd_cmd_starttls(state, arg);
+		/* CVE-2011-0411: nothing sent before the handshake counts */
+		if (*ok && state->pushback)
+			str_reset(state->pushback);
+		break;
+	case SMTPD_CMD_AUTH:
+		*ok = smtpd_cmd_auth(state, arg);
+		break;
+	case SMTPD_CMD_MAIL:
+		*ok = smtpd_mail(state, arg);
+		break;
+	case SMTPD_CMD_RCPT:
+		*ok = smtpd_rcpt(state, arg);
+		break;
+	case SMTPD_CMD_DATA:
+	case SMTPD_CMD_BDAT:
+		alive = cmd == SMTPD_CMD_DATA ? smtpd_cmd_data(state, arg, ok)
+					      : smtpd_cmd_bdat(state, arg, ok);
+		if (!alive)
+			smtpd_lost(state, state->lost_rc, where);
+		state->in_data = false;
+		break;
+	case SMTPD_CMD_RSET:
+		smtpd_reset(state);
+		smtpd_reply(state, "250 2.0.0 Ok");
+		*ok = true;
+		break;
+	case SMTPD_CMD_NOOP:
+		smtpd_reply(state, "250 2.0.0 Ok");
+		*ok = true;
+		break;
+	case SMTPD_CMD_VRFY:
+		if (var_disable_vrfy_command ||
+		    (state->ehlo_discard & SMTPD_EHLO_VRFY)) {
+			smtpd_reply(state,
+			    "502 5.5.1 VRFY command is disabled");
+		} else if (*arg == 0) {
+			smtpd_reply(state, "501 5.5.4 Syntax: VRFY address");
+		} else if ((reply = smtpd_check_vrfy(state, arg)) != NULL) {
+			smtpd_reply(state, "%s", reply);
+		} else {
+			smtpd_reply(state, "252 2.0.0 %s", arg);
+			*ok = true;
+		}
+		break;
+	case SMTPD_CMD_ETRN:
+		*ok = smtpd_etrn(state, arg);
+		break;
+	case SMTPD_CMD_QUIT:
+		smtpd_reply(state, "221 2.0.0 Bye");
+		*ok = true;
+		stream_flush(state->st);
+		alive = false;
+		break;
+	default:
+		smtpd_reply(state, "500 5.5.2 Error: command not recognized");
+		break;
+	}
+	return alive;
+}
+
 void
 smtpd_proto(struct smtpd_state *state)
 {
@@ -648,19 +1308,34 @@ smtpd_proto(struct smtpd_state *state)
 
 	state->proto = "SMTP";
 	state->alive = true;
+	smtpd_ehlo_discard_init(state, false);
 	stream_set_timeout(state->st, var_smtpd_timeout * 1000);
+	smtpd_request_deadline(state);
+	if (smtpd_early_talker(state)) {
+		char junk[SMTPD_PIPELINING_LOG];
+
+		smtpd_reply(state,
+		    "554 5.5.0 Error: SMTP protocol synchronization");
+		stream_flush(state->st);
+		/* take what was sent, so that the close does not reset the
+		 * connection under the reply (bounded: one small read) */
+		(void)!recv(stream_fd(state->st), junk, sizeof(junk),
+		    MSG_DONTWAIT);
+		goto out;
+	}
 	if ((reply = smtpd_check_connect(state)) != NULL)
 		smtpd_reply(state, "%s", reply);
 	else
 		smtpd_reply(state, "220 %s", var_smtpd_banner);
 	for (;;) {
-		rc = smtpd_getline(state->st, line,
-		    (size_t)var_line_length_limit, &crlf);
+		smtpd_request_deadline(state);
+		rc = smtpd_getline(state, line, (size_t)var_line_length_limit,
+		    &crlf);
 		if (rc == SMTPD_PIECE) {
 			msg_warn("%s: request longer than %d: %.30s...",
 			    str_ptr(state->namaddr), var_line_length_limit,
 			    str_ptr(line));
-			while ((rc = smtpd_getline(state->st, skip,
+			while ((rc = smtpd_getline(state, skip,
 				    (size_t)var_line_length_limit, &crlf)) ==
 			       SMTPD_PIECE)
 				;
@@ -669,6 +1344,8 @@ smtpd_proto(struct smtpd_state *state)
 			smtpd_lost(state, rc, where);
 			break;
 		}
+		if (!crlf && smtpd_bare_lf_command(state, where))
+			break;
 		/* Postfix strips trailing white space and a leftover CR */
 		while (str_len(line) > 0 &&
 		       (str_ptr(line)[str_len(line) - 1] == ' ' ||
@@ -681,120 +1358,62 @@ smtpd_proto(struct smtpd_state *state)
 		while (*arg == ' ' || *arg == '\t')
 			arg++;
 		cmd = SMTPD_CMD_UNKNOWN;
-		if (memchr(str_ptr(line), 0, str_len(line)) == NULL) {
-			static const struct {
-				const char *name;
-				int cmd;
-			} table[] = {
-				{ "HELO", SMTPD_CMD_HELO },
-				{ "EHLO", SMTPD_CMD_EHLO },
-				{ "XCLIENT", SMTPD_CMD_XCLIENT },
-				{ "XFORWARD", SMTPD_CMD_XFORWARD },
-				{ "STARTTLS", SMTPD_CMD_STARTTLS },
-				{ "AUTH", SMTPD_CMD_AUTH },
-				{ "MAIL", SMTPD_CMD_MAIL },
-				{ "RCPT", SMTPD_CMD_RCPT },
-				{ "DATA", SMTPD_CMD_DATA },
-				{ "RSET", SMTPD_CMD_RSET },
-				{ "NOOP", SMTPD_CMD_NOOP },
-				{ "VRFY", SMTPD_CMD_VRFY },
-				{ "QUIT", SMTPD_CMD_QUIT },
-			};
-			size_t i;
-
-			for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-				if (n == strlen(table[i].name) &&
-				    strncasecmp(verb, table[i].name, n) == 0)
-					cmd = table[i].cmd;
+		if (memchr(str_ptr(line), 0, str_len(line)) == NULL)
+			cmd = smtpd_lookup_cmd(verb, n);
+		state->total[cmd]++;
+		if (smtpd_bad_pipelining(state, cmd, smtpd_cmd_verbs[cmd])) {
+			smtpd_reply(state,
+			    "554 5.5.0 Error: SMTP protocol synchronization");
+			stream_flush(state->st);
+			break;
 		}
 		where = smtpd_cmd_verbs[cmd];
-		state->total[cmd]++;
 		ok = false;
 		alive = true;
-		if (cmd != SMTPD_CMD_QUIT &&
-		    (reply = smtpd_check_denied(state)) != NULL) {
+		if (cmd == SMTPD_CMD_UNKNOWN &&
+		    memchr(str_ptr(line), 0, str_len(line)) == NULL) {
+			struct str *v = str_new(16);
+			bool forbidden;
+
+			str_catn(v, verb, n);
+			forbidden = smtpd_forbidden(str_ptr(v));
+			str_free(v);
+			if (forbidden) {
+				msg_warn("non-SMTP command from %s: %.100s",
+				    str_ptr(state->namaddr), str_ptr(line));
+				smtpd_reply(state,
+				    "221 2.7.0 Error: I can "
+				    "break rules, too. Goodbye.");
+				stream_flush(state->st);
+				break;
+			}
+		}
+		/* junk commands past the limit count as errors */
+		if ((cmd == SMTPD_CMD_HELO || cmd == SMTPD_CMD_EHLO ||
+			cmd == SMTPD_CMD_RSET || cmd == SMTPD_CMD_NOOP ||
+			cmd == SMTPD_CMD_VRFY || cmd == SMTPD_CMD_ETRN) &&
+		    state->junk++ > var_smtpd_junk_command_limit)
+			state->errors++;
+		if (cmd != SMTPD_CMD_UNKNOWN && var_smtputf8_enable &&
+		    !smtpd_valid_utf8((const unsigned char *)str_ptr(line),
+			str_len(line))) {
+			smtpd_reply(state, "500 5.5.2 Error: bad UTF-8 syntax");
+		} else if (cmd != SMTPD_CMD_QUIT &&
+			   (reply = smtpd_check_denied(state)) != NULL) {
 			/* rejected at connect (smtpd_delay_reject = no) */
 			smtpd_reply(state, "%s", reply);
 		} else if (smtpd_tls_required(state) && cmd != SMTPD_CMD_HELO &&
-		    cmd != SMTPD_CMD_EHLO && cmd != SMTPD_CMD_STARTTLS &&
-		    cmd != SMTPD_CMD_NOOP && cmd != SMTPD_CMD_QUIT &&
-		    cmd != SMTPD_CMD_UNKNOWN) {
+			   cmd != SMTPD_CMD_EHLO && cmd != SMTPD_CMD_STARTTLS &&
+			   cmd != SMTPD_CMD_NOOP && cmd != SMTPD_CMD_QUIT &&
+			   cmd != SMTPD_CMD_UNKNOWN) {
 			smtpd_reply(state,
 			    "530 5.7.0 Must issue a STARTTLS command first");
-		} else
-			switch (cmd) {
-			case SMTPD_CMD_HELO:
-			case SMTPD_CMD_EHLO:
-				ok = smtpd_helo(state, arg,
-				    cmd == SMTPD_CMD_EHLO);
-				break;
-			case SMTPD_CMD_XCLIENT:
-				ok = smtpd_cmd_xclient(state, arg);
-				break;
-			case SMTPD_CMD_XFORWARD:
-				ok = smtpd_cmd_xforward(state, arg);
-				break;
-			case SMTPD_CMD_STARTTLS:
-				ok = smtpd_cmd_starttls(state, arg);
-				break;
-			case SMTPD_CMD_AUTH:
-				ok = smtpd_cmd_auth(state, arg);
-				break;
-			case SMTPD_CMD_MAIL:
-				ok = smtpd_mail(state, arg);
-				break;
-			case SMTPD_CMD_RCPT:
-				ok = smtpd_rcpt(state, arg);
-				break;
-			case SMTPD_CMD_DATA:
-				if (*arg) {
-					smtpd_reply(state,
-					    "501 5.5.4 Syntax: DATA");
-					break;
-				}
-				state->where = NULL;
-				alive = smtpd_data(state, &ok);
-				if (!alive)
-					smtpd_lost(state,
-					    state->where ? STREAM_TIMEOUT
-							 : STREAM_EOF,
-					    where);
-				where = "END-OF-MESSAGE";
-				break;
-			case SMTPD_CMD_RSET:
-				smtpd_reset(state);
-				smtpd_reply(state, "250 2.0.0 Ok");
-				ok = true;
-				break;
-			case SMTPD_CMD_NOOP:
-				smtpd_reply(state, "250 2.0.0 Ok");
-				ok = true;
-				break;
-			case SMTPD_CMD_VRFY:
-				if (var_disable_vrfy_command) {
-					smtpd_reply(state,
-					    "502 5.5.1 VRFY command is disabled");
-				} else if (*arg == 0) {
-					smtpd_reply(state,
-					    "501 5.5.4 Syntax: VRFY address");
-				} else if ((reply = smtpd_check_vrfy(state,
-						arg)) != NULL) {
-					smtpd_reply(state, "%s", reply);
-				} else {
-					smtpd_reply(state, "252 2.0.0 %s", arg);
-					ok = true;
-				}
-				break;
-			case SMTPD_CMD_QUIT:
-				smtpd_reply(state, "221 2.0.0 Bye");
-				state->ok[cmd]++;
-				stream_flush(state->st);
-				goto out;
-			default:
-				smtpd_reply(state,
-				    "500 5.5.2 Error: command not recognized");
-				break;
-			}
+		} else {
+			state->where = NULL;
+			alive = smtpd_dispatch(state, cmd, arg, where, &ok);
+		}
+		if (cmd == SMTPD_CMD_DATA || cmd == SMTPD_CMD_BDAT)
+			where = state->where ? state->where : where;
 		if (ok)
 			state->ok[cmd]++;
 		if (!alive || !state->alive)

@@ -30,6 +30,8 @@
  *
  * Between smtpd_proto.c and smtpd_data.c (DATA and BDAT content):
  * smtpd_read(state, buf, n)       read up to n bytes (stream_read)
+ * smtpd_pending(state)            input bytes already received (pushback
+ *                                 and stream buffer): pipelining
  * smtpd_getline(state, line, limit, &crlf) one line or a piece of an
  *                                 overlong one (SMTPD_PIECE)
  * smtpd_data_deadline(state, n)   per-request deadline: n more content
@@ -231,6 +233,7 @@ struct smtpd_state {
 /* smtpd_proto.c */
 void smtpd_proto(struct smtpd_state *);
 bool smtpd_ehlo_discarded(struct smtpd_state *, const char *);
+size_t smtpd_pending(struct smtpd_state *);
 ssize_t smtpd_read(struct smtpd_state *, void *, size_t);
 int smtpd_getline(struct smtpd_state *, struct str *, size_t, bool *);
 void smtpd_data_deadline(struct smtpd_state *, long);

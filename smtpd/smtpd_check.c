@@ -135,7 +135,7 @@ smtpd_check_start(struct smtpd_state *state, const char *stage)
 {
 	struct smtpd_check *c = smtpd_check_state(state);
 
-	if (stage && state->st && stream_pending(state->st) > 0 &&
+	if (stage && state->st && smtpd_pending(state) > 0 &&
 	    (!state->esmtp || strcmp(stage, "MAIL") != 0) &&
 	    (!state->esmtp || strcmp(stage, "RCPT") != 0))
 		c->ill_pipelining = true;

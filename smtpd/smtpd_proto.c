@@ -132,7 +132,7 @@ smtpd_read(struct smtpd_state *state, void *buf, size_t n)
 	return stream_read(state->st, buf, n);
 }
 
-static size_t
+size_t
 smtpd_pending(struct smtpd_state *state)
 {
 	return (state->pushback ? str_len(state->pushback) : 0) +

@@ -128,7 +128,10 @@ class SmtpdCheckTest(unittest.TestCase):
         for i in reversed(range(NPORTS)):
             master = master.replace("127.0.0.1:P%d " % i,
                                     "127.0.0.1:%d " % cls.ports[i])
+        # reject_unauth_pipelining is what these tests look at; Postern's
+        # smtpd_forbid_unauth_pipelining would disconnect first
         extra = ("smtpd_error_sleep_time = 0s\n"
+                 "smtpd_forbid_unauth_pipelining = no\n"
                  "myhostname = mx.example.test\n"
                  "mydomain = example.test\n"
                  "mydestination = $myhostname, localhost, $mydomain\n"

@@ -36,6 +36,7 @@ mydomain = example.test
 mydestination = $myhostname, localhost, $mydomain
 mynetworks = 10.0.0.0/8
 alias_maps =
+local_recipient_maps =
 smtpd_timeout = 3s
 message_size_limit = 100000
 smtpd_recipient_limit = 3

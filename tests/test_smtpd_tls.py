@@ -32,6 +32,7 @@ SERVICES = """\
 127.0.0.1:P_ASK inet n - n - - smtpd -o smtpd_tls_ask_ccert=yes
 127.0.0.1:P_LEGACY inet n - n - - smtpd -o smtpd_tls_security_level=
   -o smtpd_enforce_tls=yes
+127.0.0.1:P_PIPE inet n - n - - smtpd -o smtpd_forbid_unauth_pipelining=no
 127.0.0.1:P_RATE inet n - n - - smtpd
   -o smtpd_client_new_tls_session_rate_limit=1
   -o smtpd_client_event_limit_exceptions=
@@ -48,7 +49,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 PORTS = ("P_MAY", "P_ENC", "P_WRAP", "P_BADKEY", "P_EC", "P_ASK",
-         "P_LEGACY", "P_RATE")
+         "P_LEGACY", "P_RATE", "P_PIPE")
 PEER = r"localhost\[127\.0\.0\.1\]"
 TLS13_RSA = (r"TLSv1\.3 with cipher TLS_AES_256_GCM_SHA384 \(256/256 bits\) "
              r"key-exchange X25519 server-signature RSA-PSS \(2048 bits\) "
@@ -215,9 +216,10 @@ class SmtpdTlsTest(unittest.TestCase):
         s, f = self.connect("P_MAY")
         self.assertEqual(self.cmd(s, f, "STARTTLS now"),
                          ["501 5.5.4 Syntax: STARTTLS"])
-        self.assertEqual(self.cmd(s, f, "EHLO client.test")[:5],
+        self.assertEqual(self.cmd(s, f, "EHLO client.test")[:6],
                          ["250-mx.example.test", "250-PIPELINING",
-                          "250-SIZE 10240000", "250-VRFY", "250-STARTTLS"])
+                          "250-SIZE 10240000", "250-VRFY", "250-ETRN",
+                          "250-STARTTLS"])
         self.assertEqual(self.cmd(s, f, "MAIL FROM:<a@example.org>"),
                          ["250 2.1.0 Ok"])
         self.assertEqual(self.cmd(s, f, "STARTTLS"),
@@ -231,7 +233,7 @@ class SmtpdTlsTest(unittest.TestCase):
                          ["503 5.5.1 Error: need MAIL command"])
         ehlo = self.cmd(t, g, "EHLO client.test")
         self.assertNotIn("250-STARTTLS", ehlo)
-        self.assertEqual(ehlo[-1], "250 8BITMIME")
+        self.assertEqual(ehlo[-1], "250 CHUNKING")
         self.assertEqual(self.cmd(t, g, "QUIT"), ["221 2.0.0 Bye"])
         t.close()
         self.expect(r"smtpd\[\d+\]: disconnect from %s ehlo=2 starttls=1/3 "
@@ -320,9 +322,20 @@ class SmtpdTlsTest(unittest.TestCase):
                     r"from %s: %s client-signature RSA-PSS \(2048 bits\) "
                     r"client-digest SHA256$" % (PEER, TLS13_RSA))
 
+    def test_injection_refused(self):
+        # smtpd_forbid_unauth_pipelining (Postern's default: yes) refuses
+        # commands sent after STARTTLS before its reply
+        s, f = self.connect("P_MAY")
+        self.cmd(s, f, "EHLO client.test")
+        s.sendall(b"STARTTLS\r\nRSET\r\nMAIL FROM:<evil@example.org>\r\n")
+        self.assertEqual(self.reply(f),
+                         ["554 5.5.0 Error: SMTP protocol synchronization"])
+        self.assertEqual(f.readline(), b"")
+        s.close()
+
     def test_injection_discarded(self):
         # CVE-2011-0411: commands sent with STARTTLS are never executed
-        s, f = self.connect("P_MAY")
+        s, f = self.connect("P_PIPE")
         self.cmd(s, f, "EHLO client.test")
         s.sendall(b"STARTTLS\r\nRSET\r\nMAIL FROM:<evil@example.org>\r\n")
         self.assertEqual(self.reply(f), ["220 2.0.0 Ready to start TLS"])

@@ -15,6 +15,7 @@
  */
 #include <netdb.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -35,24 +36,19 @@ static struct match_list *smtpd_mynetworks;
  * must resolve forward to the same address, else "unknown".
  */
 static void
-smtpd_peer_name(int fd, struct str *name)
+smtpd_peer_name_sa(const struct sockaddr *sa, socklen_t len, struct str *name)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
 	char host[NI_MAXHOST], addr[NI_MAXHOST], cand[NI_MAXHOST];
 	struct addrinfo hints, *res, *ai;
 
 	str_set(name, "unknown");
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+	if (getnameinfo(sa, len, addr, sizeof(addr), NULL, 0,
+		NI_NUMERICHOST) != 0)
 		return;
-	if (getnameinfo((struct sockaddr *)&ss, len, addr, sizeof(addr), NULL,
-		0, NI_NUMERICHOST) != 0)
-		return;
-	if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), NULL,
-		0, NI_NAMEREQD) != 0)
+	if (getnameinfo(sa, len, host, sizeof(host), NULL, 0, NI_NAMEREQD) != 0)
 		return;
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = ss.ss_family;
+	hints.ai_family = sa->sa_family;
 	hints.ai_socktype = SOCK_STREAM;
 	if (getaddrinfo(host, NULL, &hints, &res) != 0)
 		return;
@@ -66,6 +62,47 @@ smtpd_peer_name(int fd, struct str *name)
 		}
 	}
 	freeaddrinfo(res);
+}
+
+static void
+smtpd_peer_name(int fd, struct str *name)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	str_set(name, "unknown");
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		smtpd_peer_name_sa((struct sockaddr *)&ss, len, name);
+}
+
+void
+smtpd_peer_trust(struct smtpd_state *state)
+{
+	state->trusted = match_list_hostaddr(smtpd_mynetworks,
+			     str_ptr(state->name), str_ptr(state->addr)) == 1;
+}
+
+/* The name of a new client address (PROXY), looked up as at connect. */
+void
+smtpd_peer_rename(struct smtpd_state *state)
+{
+	struct addrinfo hints, *res;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST;
+	hints.ai_socktype = SOCK_STREAM;
+	str_set(state->name, "unknown");
+	if (getaddrinfo(str_ptr(state->addr), NULL, &hints, &res) == 0) {
+		smtpd_peer_name_sa(res->ai_addr, res->ai_addrlen, state->name);
+		freeaddrinfo(res);
+	}
+	str_set(state->reverse_name, str_ptr(state->name));
+	state->name_status = state->reverse_name_status =
+	    strcmp(str_ptr(state->name), "unknown") == 0 ? SMTPD_PEER_PERM
+							 : SMTPD_PEER_OK;
+	str_fmt(state->namaddr, "%s[%s]", str_ptr(state->name),
+	    str_ptr(state->addr));
+	smtpd_peer_trust(state);
 }
 
 static void
@@ -103,10 +140,15 @@ smtpd_service(struct stream *st, const char *service, char **argv)
 	}
 	str_fmt(state.namaddr, "%s[%s]", str_ptr(state.name),
 	    str_ptr(state.addr));
-	if (smtpd_proxy_protocol(&state) == 0) {
-		state.trusted =
-		    match_list_hostaddr(smtpd_mynetworks, str_ptr(state.name),
-			str_ptr(state.addr)) == 1;
+	if (smtpd_proxy_protocol(&state) < 0) {
+		/* Postfix: the real client, a 421 reply, no commands */
+		msg_info("connect from %s", str_ptr(state.namaddr));
+		smtpd_reply(&state, "421 4.3.0 %s Server local error",
+		    var_myhostname);
+		stream_flush(st);
+		smtpd_log_disconnect(&state);
+	} else {
+		smtpd_peer_trust(&state);
 		msg_info("connect from %s", str_ptr(state.namaddr));
 		reply = str_new(100);
 		if (smtpd_anvil_connect(&state, reply) < 0) {
@@ -121,6 +163,9 @@ smtpd_service(struct stream *st, const char *service, char **argv)
 	smtpd_anvil_disconnect(&state);
 	smtpd_tls_end(&state);
 	smtpd_sasl_end(&state);
+	/* XCLIENT LOGIN's (smtpd_sasl_end leaves them NULL when it freed) */
+	free(state.sasl_method);
+	free(state.sasl_username);
 	smtpd_policy_end(&state);
 	smtpd_check_end(&state);
 	str_free(state.name);
@@ -147,6 +192,7 @@ smtpd_post_jail(const char *service, char **argv)
 	(void)argv;
 	smtpd_mynetworks = match_list_new("mynetworks", var_mynetworks, 0);
 	smtpd_check_init();
+	smtpd_xclient_init();
 	smtpd_tls_init();
 	smtpd_sasl_init();
 }

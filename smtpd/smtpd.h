@@ -13,6 +13,7 @@
  * smtpd_tls.c      STARTTLS, wrapper mode, TLS in Received:/logs
  * smtpd_sasl.c     AUTH through Dovecot, MAIL AUTH=
  * smtpd_xclient.c  XCLIENT, XFORWARD, HAProxy PROXY protocol
+ * smtpd_xparse.c   their parsers (attributes, PROXY headers)
  * smtpd_anvil.c    connection/rate limits through the anvil service
  *
  * Protocol (smtpd_proto.c):
@@ -69,7 +70,7 @@
  *                                 replaces the client name/address; -1:
  *                                 bad header (warning logged), the caller
  *                                 greets with 421 and ends the session
- * Pure parsers (also fuzzed, fuzz/):
+ * Pure parsers (smtpd_xparse.c; fuzzed by fuzz/):
  * smtpd_xattr_parse(xforward, arg, xa, reply)  XCLIENT/XFORWARD
  *                                 attributes: 0, or -1 with the 501 reply
  * smtpd_xattr_free(xa)            free the parsed values
@@ -131,7 +132,7 @@ enum smtpd_cmd {
 #define SMTPD_PEER_TEMP 1 /* temporary DNS failure */
 #define SMTPD_PEER_PERM 2 /* no name, or it does not resolve back */
 
-/* XCLIENT/XFORWARD attributes (smtpd_xclient.c). */
+/* XCLIENT/XFORWARD attributes (smtpd_xparse.c). */
 enum smtpd_xattr {
 	SMTPD_XA_NAME,
 	SMTPD_XA_ADDR,
@@ -158,7 +159,7 @@ struct smtpd_xattrs {
 	char *value[SMTPD_XA_COUNT];      /* decoded, normalized */
 };
 
-/* A parsed PROXY header (smtpd_xclient.c). */
+/* A parsed PROXY header (smtpd_xparse.c). */
 #define SMTPD_PROXY_MAX 536 /* bytes peeked for the header */
 
 struct smtpd_proxy_hdr {
@@ -262,6 +263,8 @@ void smtpd_xforward_client(struct smtpd_state *, struct str *);
 void smtpd_xforward_reset(struct smtpd_state *);
 void smtpd_xclient_init(void);
 int smtpd_proxy_protocol(struct smtpd_state *);
+
+/* smtpd_xparse.c */
 int smtpd_xattr_parse(bool, const char *, struct smtpd_xattrs *, struct str *)
     __attribute__((warn_unused_result));
 void smtpd_xattr_free(struct smtpd_xattrs *);

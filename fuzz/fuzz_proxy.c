@@ -28,8 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* the header is never longer than what arrived */
 		if (hdr.len == 0 || hdr.len > size)
 			abort();
-		if (!hdr.local && (hdr.client_addr[0] == 0 ||
-				      str_len(hdr.client_port) == 0))
+		if (!hdr.local &&
+		    (hdr.client_addr[0] == 0 || str_len(hdr.client_port) == 0))
 			abort();
 	} else if (why == NULL) {
 		abort();

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "lib/util/msg.h"
 #include "lib/util/sock.h"
@@ -105,6 +106,14 @@ smtpd_peer_rename(struct smtpd_state *state)
 	smtpd_peer_trust(state);
 }
 
+static bool
+smtpd_on_socket(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
+}
+
 static void
 smtpd_service(struct stream *st, const char *service, char **argv)
 {
@@ -130,6 +139,10 @@ smtpd_service(struct stream *st, const char *service, char **argv)
 		str_set(state.name, "localhost");
 		str_set(state.reverse_name, "localhost");
 		str_set(state.addr, "127.0.0.1");
+		/* sendmail -bs: mail goes through postdrop (Postfix) */
+		if (!smtpd_on_socket(stream_fd(st)) &&
+		    smtpd_standalone_begin(st) < 0)
+			msg_fatal("cannot set up the stand-alone mode");
 	} else {
 		str_set(state.addr, addr);
 		smtpd_peer_name(stream_fd(st), state.name);
@@ -161,6 +174,7 @@ smtpd_service(struct stream *st, const char *service, char **argv)
 		smtpd_log_disconnect(&state);
 	}
 	smtpd_anvil_disconnect(&state);
+	smtpd_standalone_end();
 	smtpd_tls_end(&state);
 	smtpd_sasl_end(&state);
 	/* XCLIENT LOGIN's (smtpd_sasl_end leaves them NULL when it freed) */

@@ -14,6 +14,7 @@
  * smtpd_sasl.c     AUTH through Dovecot, MAIL AUTH=
  * smtpd_xclient.c  XCLIENT, XFORWARD, HAProxy PROXY protocol
  * smtpd_xparse.c   their parsers (attributes, PROXY headers)
+ * smtpd_standalone.c  smtpd -S for sendmail -bs: mail through postdrop
  * smtpd_anvil.c    connection/rate limits through the anvil service
  *
  * Protocol (smtpd_proto.c):
@@ -272,6 +273,10 @@ int smtpd_proxy_parse(const char *, size_t, struct smtpd_proxy_hdr *,
     const char **) __attribute__((warn_unused_result));
 void smtpd_proxy_escape(struct str *, const char *, size_t);
 bool smtpd_valid_hostname(const char *);
+
+/* smtpd_standalone.c: smtpd -S on a pipe (sendmail -bs) */
+int smtpd_standalone_begin(struct stream *);
+void smtpd_standalone_end(void);
 
 /* smtpd.c */
 void smtpd_peer_trust(struct smtpd_state *);

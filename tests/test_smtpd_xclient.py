@@ -459,3 +459,109 @@ class XclientTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+NOBODY = 65534
+
+
+class SendmailBsTest(unittest.TestCase):
+    """sendmail -bs: smtpd -S on the caller's pipes, queueing through
+    postdrop into maildrop/ as Postfix's stand-alone smtpd does."""
+
+    CONV = ("EHLO me.example\r\nMAIL FROM:<r@x.example>\r\n"
+            "RCPT TO:<someone@elsewhere.example>\r\nDATA\r\n"
+            "Subject: bs\r\n\r\nhello\r\n.\r\nQUIT\r\n")
+
+    @classmethod
+    def setUpClass(cls):
+        for rel in ("master/master", "smtpd/smtpd", "sendmail/sendmail",
+                    "postdrop/postdrop", "postlogd/postlogd"):
+            if not os.path.exists(os.path.join(e2e.BUILD, rel)):
+                raise unittest.SkipTest("SKIPPED LOUDLY: %s is not built"
+                                        % rel)
+        cls.top = tempfile.mkdtemp(prefix="postern-bs-")
+        cls.inst = e2e.Instance(
+            cls.top, "postlog   unix-dgram n  -       n       -       1"
+            "       postlogd\n", "mynetworks = 127.0.0.0/8\n")
+        q = cls.inst.queue
+        for d, owner, mode in (("maildrop", "postfix:postdrop", 0o730),
+                               ("public", "postfix:postdrop", 0o710),
+                               ("incoming", "postfix", 0o700),
+                               ("private", "postfix", 0o700),
+                               ("pid", "root", 0o755)):
+            os.makedirs(os.path.join(q, d), exist_ok=True)
+            shutil.chown(os.path.join(q, d),
+                         *(owner.split(":") + [None])[:2])
+            os.chmod(os.path.join(q, d), mode)
+        os.chmod(q, 0o755)
+        pd = os.path.join(cls.inst.bin, "postdrop")
+        os.unlink(pd)
+        shutil.copy2(e2e.prog("postdrop"), pd)
+        shutil.chown(pd, "root", "postdrop")
+        os.chmod(pd, 0o2755)
+        cls.inst.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.stop()
+        shutil.rmtree(cls.top, ignore_errors=True)
+
+    def maildrop(self):
+        return sorted(os.listdir(os.path.join(self.inst.queue, "maildrop")))
+
+    def sendmail_bs(self, user=None):
+        argv = [os.path.join(self.inst.bin, "sendmail"), "-bs"]
+        if user:
+            argv = ["setpriv", "--reuid=%d" % user, "--regid=65534",
+                    "--clear-groups", "--"] + argv
+        return e2e.run(argv, input=self.CONV,
+                       env={"MAIL_CONFIG": self.inst.conf})
+
+    def test_root(self):
+        before = self.maildrop()
+        r = self.sendmail_bs()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.replace("\r", "").split("\n")
+        self.assertEqual(lines[0], "220 mx.example.test ESMTP Postern")
+        m = re.match(r"250 2\.0\.0 Ok: queued as (%s)$" % QID, lines[-3])
+        self.assertIsNotNone(m, lines)
+        self.assertEqual(lines[-2], "221 2.0.0 Bye")
+        qid = m.group(1)
+        # postdrop's maildrop file, owned by the submitting user (pickup
+        # takes the uid from it), with the sender and recipient
+        self.assertEqual(self.maildrop(), sorted(before + [qid]))
+        path = os.path.join(self.inst.queue, "maildrop", qid)
+        self.assertEqual(os.stat(path).st_uid, 0)
+        recs = [(t, d.decode(errors="replace"))
+                for t, d, _ in qfile.read(path)]
+        self.assertIn(("S", "r@x.example"), recs)
+        self.assertIn(("R", "someone@elsewhere.example"), recs)
+        self.assertFalse([d for t, d in recs
+                          if t == "A" and d.startswith("log_")])
+        self.assertIn(("N", "Received: from me.example (localhost "
+                       "[127.0.0.1])"), recs)
+        self.assertIn(("N", "Subject: bs"), recs)
+        m = self.inst.wait_log(r"%s: client=localhost\[127\.0\.0\.1\]" % qid,
+                               10)
+        self.assertIsNotNone(m, self.inst.log())
+        self.assertIsNotNone(self.inst.wait_log(
+            r"disconnect from localhost\[127\.0\.0\.1\] ehlo=1 mail=1 "
+            r"rcpt=1 data=1 quit=1 commands=5", 10))
+
+    def test_unprivileged(self):
+        # nobody's smtpd -S can only go through postdrop, which refuses a
+        # configuration directory that the default main.cf does not list,
+        # exactly as for nobody's sendmail: nothing is queued.
+        before = self.maildrop()
+        r = self.sendmail_bs(user=NOBODY)
+        lines = r.stdout.replace("\r", "").split("\n")
+        self.assertEqual(lines[0], "220 mx.example.test ESMTP Postern")
+        self.assertIn("451 4.3.0 Error: queue file write error", lines)
+        self.assertRegex(r.stderr, r"postdrop: (fatal: open file "
+                         r"/etc/postfix/main.cf|error: unauthorized "
+                         r"configuration directory name)")
+        self.assertEqual(self.maildrop(), before)
+        # and no leftover private directory
+        self.assertFalse([d for d in os.listdir("/tmp")
+                          if d.startswith("postern-smtpd.") and
+                          os.stat(os.path.join("/tmp", d)).st_uid == NOBODY])

@@ -106,6 +106,28 @@ smtpd_peer_rename(struct smtpd_state *state)
 	smtpd_peer_trust(state);
 }
 
+/* Client port, server address and port (log_client_port and XCLIENT). */
+static void
+smtpd_peer_ports(struct smtpd_state *state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	int fd = stream_fd(state->st);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, len, NULL, 0, serv,
+		sizeof(serv), NI_NUMERICSERV) == 0)
+		str_set(state->port, serv);
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv,
+		sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+		str_set(state->server_addr, host);
+		str_set(state->server_port, serv);
+	}
+}
+
 static bool
 smtpd_on_socket(int fd)
 {
@@ -145,6 +167,7 @@ smtpd_service(struct stream *st, const char *service, char **argv)
 			msg_fatal("cannot set up the stand-alone mode");
 	} else {
 		str_set(state.addr, addr);
+		smtpd_peer_ports(&state);
 		smtpd_peer_name(stream_fd(st), state.name);
 		str_set(state.reverse_name, str_ptr(state.name));
 		if (strcmp(str_ptr(state.name), "unknown") == 0)

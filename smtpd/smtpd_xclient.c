@@ -346,7 +346,8 @@ smtpd_xforward_records(struct smtpd_state *state, struct stream *out)
 	const char *addr = fwd ? xf->addr : str_ptr(state->addr);
 	const char *port = fwd ? xf->port : str_ptr(state->port);
 	const char *helo = fwd ? xf->helo : state->helo;
-	const char *proto = fwd ? xf->proto : state->proto;
+	/* Postfix: SMTP or ESMTP here; Received: adds the S and A */
+	const char *proto = fwd ? xf->proto : state->esmtp ? "ESMTP" : "SMTP";
 
 	if (xf && xf->ident)
 		rec_fmt(out, REC_TYPE_ATTR, "log_ident=%s", xf->ident);
@@ -367,8 +368,7 @@ smtpd_xforward_records(struct smtpd_state *state, struct stream *out)
 		    str_ptr(state->namaddr));
 	if (helo)
 		rec_fmt(out, REC_TYPE_ATTR, "log_helo_name=%s", helo);
-	rec_fmt(out, REC_TYPE_ATTR, "log_protocol_name=%s",
-	    proto ? proto : "SMTP");
+	rec_fmt(out, REC_TYPE_ATTR, "log_protocol_name=%s", proto);
 }
 
 /*

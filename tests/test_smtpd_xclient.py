@@ -246,7 +246,14 @@ class XclientTest(unittest.TestCase):
         r, qid = self.send(["XCLIENT LOGIN=j+40oe PROTO=esmtp"])
         self.expect(r"%s: client=localhost\[127\.0\.0\.1\]" % qid)
         attrs, lines = self.queued(qid)
-        self.assertIn("log_protocol_name=ESMTPA", attrs)
+        # Postfix: the protocol attribute stays ESMTP, Received: says
+        # ESMTPA
+        self.assertIn("log_protocol_name=ESMTP", attrs)
+        self.assertEqual(lines[0], "Received: from localhost (localhost "
+                         "[127.0.0.1])")
+        self.assertTrue(lines[1].startswith("\tby mx.example.test "
+                                            "(Postern) with ESMTPA id "),
+                        lines)
 
     def test_xclient_in_transaction(self):
         r = self.chat(["HELO x", "MAIL FROM:<>", "XCLIENT NAME=x",
@@ -299,6 +306,8 @@ class XclientTest(unittest.TestCase):
         self.assertFalse([a for a in attrs if a.startswith("log_helo_name")])
         attrs, _ = self.queued(q2)
         self.assertIn("log_client_name=localhost", attrs)
+        self.assertTrue([a for a in attrs
+                         if re.match(r"log_client_port=\d+$", a)], attrs)
         self.assertFalse([a for a in attrs if a.startswith("log_ident")])
         self.expect(r"disconnect from localhost\[127\.0\.0\.1\] "
                     r"xforward=2/3 mail=2 rcpt=2 data=2 quit=1 "

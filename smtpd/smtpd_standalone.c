@@ -326,4 +326,5 @@ smtpd_standalone_end(void)
 	(void)unlink(str_ptr(path));
 	(void)rmdir(str_ptr(smtpd_sa_dir));
 	smtpd_sa_dir = str_free(smtpd_sa_dir);
+	str_free(path);
 }

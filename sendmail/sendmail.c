@@ -464,8 +464,15 @@ sm_other_mode(const struct sm_opts *o, int nrcpt)
 			argv_add(args, o->mode_arg);
 		sm_exec(var_command_directory, args);
 	case SM_SMTP:
-		msg_fatal("unsupported: -bs: this Postern version's smtpd(8) "
-			  "has no stand-alone mode yet");
+		/*
+		 * Postfix runs "smtpd -S" as the invoking user; it queues
+		 * through postdrop, so it can do no more than sendmail.
+		 */
+		argv_add(args, "smtpd");
+		argv_add(args, "-S");
+		for (int i = 0; i < msg_verbose; i++)
+			argv_add(args, "-v");
+		sm_exec(var_daemon_directory, args);
 	case SM_IGNORE:
 		exit(0);
 	case SM_ENQUEUE:

@@ -16,8 +16,10 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "lib/util/dns.h"
 #include "lib/util/msg.h"
@@ -122,13 +124,14 @@ smtpd_peer_name(struct smtpd_state *state)
 		str_set(state->reverse_name, r->rr[0].data);
 	} else {
 		gai = getnameinfo((struct sockaddr *)&ss,
-		    len == 4 ? sizeof(struct sockaddr_in) :
-			       sizeof(struct sockaddr_in6),
+		    len == 4 ? sizeof(struct sockaddr_in)
+			     : sizeof(struct sockaddr_in6),
 		    host, sizeof(host), NULL, 0, NI_NAMEREQD);
 		if (gai != 0) {
 			if (gai == EAI_AGAIN)
-				state->name_status = state->reverse_name_status =
-				    SMTPD_PEER_TEMP;
+				state->name_status =
+				    state->reverse_name_status =
+					SMTPD_PEER_TEMP;
 			goto out;
 		}
 		str_set(state->reverse_name, host);
@@ -136,8 +139,8 @@ smtpd_peer_name(struct smtpd_state *state)
 		nss = true;
 	}
 	state->reverse_name_status = SMTPD_PEER_OK;
-	rc = nss ? smtpd_peer_forward_nss(str_ptr(state->reverse_name), addr) :
-		   smtpd_peer_forward(str_ptr(state->reverse_name), bytes, len);
+	rc = nss ? smtpd_peer_forward_nss(str_ptr(state->reverse_name), addr)
+		 : smtpd_peer_forward(str_ptr(state->reverse_name), bytes, len);
 	if (rc == DNS_OK) {
 		str_set(state->name, str_ptr(state->reverse_name));
 		state->name_status = SMTPD_PEER_OK;
@@ -147,14 +150,61 @@ smtpd_peer_name(struct smtpd_state *state)
 	} else {
 		msg_warn("hostname %s does not resolve to address %s: %s",
 		    str_ptr(state->reverse_name), addr,
-		    rc == DNS_RETRY ? "Temporary failure in name resolution" :
-				      "Name or service not known");
+		    rc == DNS_RETRY ? "Temporary failure in name resolution"
+				    : "Name or service not known");
 		if (rc == DNS_RETRY)
 			state->name_status = SMTPD_PEER_TEMP;
 	}
 out:
 	dns_reply_free(r);
 	str_free(ptr);
+}
+
+void
+smtpd_peer_trust(struct smtpd_state *state)
+{
+	state->trusted = match_list_hostaddr(smtpd_mynetworks,
+			     str_ptr(state->name), str_ptr(state->addr)) == 1;
+}
+
+/* The name of a new client address (PROXY), looked up as at connect. */
+void
+smtpd_peer_rename(struct smtpd_state *state)
+{
+	smtpd_peer_name(state);
+	str_fmt(state->namaddr, "%s[%s]", str_ptr(state->name),
+	    str_ptr(state->addr));
+	smtpd_peer_trust(state);
+}
+
+/* Client port, server address and port (log_client_port and XCLIENT). */
+static void
+smtpd_peer_ports(struct smtpd_state *state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	int fd = stream_fd(state->st);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, len, NULL, 0, serv,
+		sizeof(serv), NI_NUMERICSERV) == 0)
+		str_set(state->port, serv);
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv,
+		sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+		str_set(state->server_addr, host);
+		str_set(state->server_port, serv);
+	}
+}
+
+static bool
+smtpd_on_socket(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
 }
 
 static void
@@ -182,16 +232,26 @@ smtpd_service(struct stream *st, const char *service, char **argv)
 		str_set(state.name, "localhost");
 		str_set(state.reverse_name, "localhost");
 		str_set(state.addr, "127.0.0.1");
+		/* sendmail -bs: mail goes through postdrop (Postfix) */
+		if (!smtpd_on_socket(stream_fd(st)) &&
+		    smtpd_standalone_begin(st) < 0)
+			msg_fatal("cannot set up the stand-alone mode");
 	} else {
 		str_set(state.addr, addr);
+		smtpd_peer_ports(&state);
 		smtpd_peer_name(&state);
 	}
 	str_fmt(state.namaddr, "%s[%s]", str_ptr(state.name),
 	    str_ptr(state.addr));
-	if (smtpd_proxy_protocol(&state) == 0) {
-		state.trusted =
-		    match_list_hostaddr(smtpd_mynetworks, str_ptr(state.name),
-			str_ptr(state.addr)) == 1;
+	if (smtpd_proxy_protocol(&state) < 0) {
+		/* Postfix: the real client, a 421 reply, no commands */
+		msg_info("connect from %s", str_ptr(state.namaddr));
+		smtpd_reply(&state, "421 4.3.0 %s Server local error",
+		    var_myhostname);
+		stream_flush(st);
+		smtpd_log_disconnect(&state);
+	} else {
+		smtpd_peer_trust(&state);
 		msg_info("connect from %s", str_ptr(state.namaddr));
 		reply = str_new(100);
 		if (smtpd_anvil_connect(&state, reply) < 0) {
@@ -204,8 +264,12 @@ smtpd_service(struct stream *st, const char *service, char **argv)
 		smtpd_log_disconnect(&state);
 	}
 	smtpd_anvil_disconnect(&state);
+	smtpd_standalone_end();
 	smtpd_tls_end(&state);
 	smtpd_sasl_end(&state);
+	/* XCLIENT LOGIN's (smtpd_sasl_end leaves them NULL when it freed) */
+	free(state.sasl_method);
+	free(state.sasl_username);
 	smtpd_policy_end(&state);
 	smtpd_check_end(&state);
 	str_free(state.name);
@@ -232,6 +296,7 @@ smtpd_post_jail(const char *service, char **argv)
 	(void)argv;
 	smtpd_mynetworks = match_list_new("mynetworks", var_mynetworks, 0);
 	smtpd_check_init();
+	smtpd_xclient_init();
 	smtpd_tls_init();
 	smtpd_sasl_init();
 }

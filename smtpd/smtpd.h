@@ -13,6 +13,8 @@
  * smtpd_tls.c      STARTTLS, wrapper mode, TLS in Received:/logs
  * smtpd_sasl.c     AUTH through Dovecot, MAIL AUTH=
  * smtpd_xclient.c  XCLIENT, XFORWARD, HAProxy PROXY protocol
+ * smtpd_xparse.c   their parsers (attributes, PROXY headers)
+ * smtpd_standalone.c  smtpd -S for sendmail -bs: mail through postdrop
  * smtpd_anvil.c    connection/rate limits through the anvil service
  *
  * Protocol (smtpd_proto.c):
@@ -75,12 +77,32 @@
  *                                 EHLO keywords the client may use
  * smtpd_cmd_xclient(state, arg)   the XCLIENT command
  * smtpd_cmd_xforward(state, arg)  the XFORWARD command
- * smtpd_xforward_records(state, out) the forwarded attributes for
- *                                 cleanup (nothing without XFORWARD)
+ * smtpd_xforward_records(state, out) the client's log_* attributes and
+ *                                 rewrite_context for cleanup: the
+ *                                 forwarded ones after XFORWARD
+ * smtpd_xforward_client(state, buf) append ", orig_queue_id=Q,
+ *                                 orig_client=N[A]" for the "client=" line
+ * smtpd_xforward_reset(state)     forget XFORWARD (end of transaction)
+ * smtpd_xclient_init()            after the jail: the authorized lists
  * smtpd_proxy_protocol(state)     read the PROXY header when
  *                                 smtpd_upstream_proxy_protocol is set;
- *                                 replaces the client name/address; -1
- *                                 ends the session (logged)
+ *                                 replaces the client name/address; -1:
+ *                                 bad header (warning logged), the caller
+ *                                 greets with 421 and ends the session
+ * Pure parsers (smtpd_xparse.c; fuzzed by fuzz/):
+ * smtpd_xattr_parse(xforward, arg, xa, reply)  XCLIENT/XFORWARD
+ *                                 attributes: 0, or -1 with the 501 reply
+ * smtpd_xattr_free(xa)            free the parsed values
+ * smtpd_proxy_parse(buf, len, hdr, why) a PROXY v1/v2 header: 0, or -1
+ *                                 with Postfix's reason
+ * smtpd_proxy_escape(out, buf, len) bytes as the haproxy warning shows them
+ * smtpd_valid_hostname(name)      Postfix's valid_hostname()
+ *
+ * Session set-up (smtpd.c), for XCLIENT and PROXY:
+ * smtpd_peer_trust(state)         recompute state->trusted (mynetworks)
+ * smtpd_peer_rename(state)        look up the name of state->addr (new
+ *                                 address): name, reverse_name, statuses,
+ *                                 namaddr, trusted
  *
  * anvil (smtpd_anvil.c):
  * smtpd_anvil_connect(state, reply)  connection count/rate: 0, or -1 with
@@ -137,6 +159,45 @@ enum smtpd_cmd {
 #define SMTPD_PEER_OK   0
 #define SMTPD_PEER_TEMP 1 /* temporary DNS failure */
 #define SMTPD_PEER_PERM 2 /* no name, or it does not resolve back */
+
+/* XCLIENT/XFORWARD attributes (smtpd_xparse.c). */
+enum smtpd_xattr {
+	SMTPD_XA_NAME,
+	SMTPD_XA_ADDR,
+	SMTPD_XA_PORT,
+	SMTPD_XA_PROTO,
+	SMTPD_XA_HELO,
+	SMTPD_XA_REVERSE_NAME,
+	SMTPD_XA_LOGIN,
+	SMTPD_XA_DESTADDR,
+	SMTPD_XA_DESTPORT,
+	SMTPD_XA_IDENT,
+	SMTPD_XA_SOURCE,
+	SMTPD_XA_COUNT,
+};
+
+#define SMTPD_XV_VALUE   0 /* a value */
+#define SMTPD_XV_UNAVAIL 1 /* [UNAVAILABLE] */
+#define SMTPD_XV_TEMP    2 /* [TEMPUNAVAIL] */
+#define SMTPD_XATTR_MAX  255 /* longest attribute value (Postfix) */
+
+struct smtpd_xattrs {
+	unsigned given;                   /* 1 << SMTPD_XA_* */
+	int status[SMTPD_XA_COUNT];       /* SMTPD_XV_* */
+	char *value[SMTPD_XA_COUNT];      /* decoded, normalized */
+};
+
+/* A parsed PROXY header (smtpd_xparse.c). */
+#define SMTPD_PROXY_MAX 536 /* bytes peeked for the header */
+
+struct smtpd_proxy_hdr {
+	size_t len; /* header bytes to consume */
+	bool local; /* v2 LOCAL: keep the real peer */
+	char client_addr[64];
+	char server_addr[64];
+	struct str *client_port; /* the caller's */
+	struct str *server_port;
+};
 
 struct smtpd_tls;  /* smtpd_tls.c */
 struct smtpd_sasl; /* smtpd_sasl.c */
@@ -273,7 +334,27 @@ void smtpd_xclient_ehlo(struct smtpd_state *, struct argv *);
 bool smtpd_cmd_xclient(struct smtpd_state *, const char *);
 bool smtpd_cmd_xforward(struct smtpd_state *, const char *);
 void smtpd_xforward_records(struct smtpd_state *, struct stream *);
+void smtpd_xforward_client(struct smtpd_state *, struct str *);
+void smtpd_xforward_reset(struct smtpd_state *);
+void smtpd_xclient_init(void);
 int smtpd_proxy_protocol(struct smtpd_state *);
+
+/* smtpd_xparse.c */
+int smtpd_xattr_parse(bool, const char *, struct smtpd_xattrs *, struct str *)
+    __attribute__((warn_unused_result));
+void smtpd_xattr_free(struct smtpd_xattrs *);
+int smtpd_proxy_parse(const char *, size_t, struct smtpd_proxy_hdr *,
+    const char **) __attribute__((warn_unused_result));
+void smtpd_proxy_escape(struct str *, const char *, size_t);
+bool smtpd_valid_hostname(const char *);
+
+/* smtpd_standalone.c: smtpd -S on a pipe (sendmail -bs) */
+int smtpd_standalone_begin(struct stream *);
+void smtpd_standalone_end(void);
+
+/* smtpd.c */
+void smtpd_peer_trust(struct smtpd_state *);
+void smtpd_peer_rename(struct smtpd_state *);
 
 /* smtpd_anvil.c */
 int smtpd_anvil_connect(struct smtpd_state *, struct str *);

@@ -300,6 +300,7 @@ smtpd_reset(struct smtpd_state *state)
 		str_reset(state->bdat_line);
 	if (state->cleanup)
 		state->cleanup = cleanup_abort(state->cleanup);
+	smtpd_xforward_reset(state);
 }
 
 /* The SMTPD_EHLO_* bits of a keyword list; *silent: "silent-discard". */
@@ -680,22 +681,18 @@ smtpd_open_cleanup(struct smtpd_state *state)
 		str_free(why);
 		return -1;
 	}
-	str_free(why);
 	state->queue_id = xstrdup(cleanup_queue_id(state->cleanup));
-	msg_info("%s: client=%s", state->queue_id, str_ptr(state->namaddr));
+	str_reset(why);
+	smtpd_xforward_client(state, why);
+	msg_info("%s: client=%s%s", state->queue_id, str_ptr(state->namaddr),
+	    str_ptr(why));
+	str_free(why);
 	out = cleanup_stream(state->cleanup);
 	rec_fmt(out, REC_TYPE_TIME, "%ld 0", (long)time(NULL));
-	rec_fmt(out, REC_TYPE_ATTR, "log_client_name=%s", str_ptr(state->name));
-	rec_fmt(out, REC_TYPE_ATTR, "log_client_address=%s",
-	    str_ptr(state->addr));
-	if (state->helo)
-		rec_fmt(out, REC_TYPE_ATTR, "log_helo_name=%s", state->helo);
-	rec_fmt(out, REC_TYPE_ATTR, "log_protocol_name=%s", state->proto);
-	rec_fmt(out, REC_TYPE_ATTR, "rewrite_context=%s",
-	    smtpd_check_rewrite(state) ? "local" : "remote");
+	/* log_* and rewrite_context: XFORWARD's when given */
+	smtpd_xforward_records(state, out);
 	if (state->encoding)
 		rec_fmt(out, REC_TYPE_ATTR, "encoding=%dbit", state->encoding);
-	smtpd_xforward_records(state, out);
 	if (state->dsn_ret)
 		rec_fmt(out, REC_TYPE_DSN_RET, "%d", state->dsn_ret);
 	if (state->dsn_envid)

@@ -43,10 +43,15 @@ for f in "$asan_dir"/*; do
 done
 rm -rf "$asan_dir"
 
+echo "== fuzz (make fuzz: libFuzzer, 10 s per target)"
+if env -u ASAN_OPTIONS -u UBSAN_OPTIONS make -s -j2 O=build FUZZ_TIME=10 fuzz >"$log/fuzz.out" 2>&1
+then echo "fuzz: 1 passed, 0 failed"; else cat "$log/fuzz.out"; echo "fuzz: 0 passed, 1 failed"; fi >"$log/fz.out"
+cat "$log/fz.out"
+
 # Sum the per-runner summary lines into one.
 sum() { sed -n "s/^$1: \([0-9]*\) passed, \([0-9]*\) failed\(, \([0-9]*\) skipped\)\{0,1\}$/\1 \2 \4/p" "$log/$2"; }
 p=0 f=$reports s=0
-for pair in "unit unit.out" "e2e e2e.out" "checks checks.out" "unit aunit.out" "e2e ae2e.out"; do
+for pair in "unit unit.out" "e2e e2e.out" "checks checks.out" "unit aunit.out" "e2e ae2e.out" "fuzz fz.out"; do
 	set -- $pair
 	line=$(sum "$1" "$2")
 	if [ -z "$line" ]; then

@@ -149,8 +149,11 @@ smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt)
 				return NULL;
 			continue;
 		}
-		if (strcmp(r, "permit_sasl_authenticated") == 0)
+		if (strcmp(r, "permit_sasl_authenticated") == 0) {
+			if (state->sasl_username)
+				return NULL;
 			continue;
+		}
 		if (strcmp(r, "reject") == 0) {
 			str_fmt(reply,
 			    "554 5.7.1 <%s>: Recipient address rejected: "

@@ -176,6 +176,8 @@ smtpd_reset(struct smtpd_state *state)
 	state->rcpt_count = 0;
 	state->size = 0;
 	state->encoding = 0;
+	free(state->sasl_sender);
+	state->sasl_sender = NULL;
 	if (state->cleanup)
 		state->cleanup = cleanup_abort(state->cleanup);
 }
@@ -350,7 +352,13 @@ smtpd_open_cleanup(struct smtpd_state *state)
 	}
 	str_free(why);
 	state->queue_id = xstrdup(cleanup_queue_id(state->cleanup));
-	msg_info("%s: client=%s", state->queue_id, str_ptr(state->namaddr));
+	msg_info("%s: client=%s%s%s%s%s%s%s", state->queue_id,
+	    str_ptr(state->namaddr), state->sasl_method ? ", sasl_method=" : "",
+	    state->sasl_method ? state->sasl_method : "",
+	    state->sasl_username ? ", sasl_username=" : "",
+	    state->sasl_username ? state->sasl_username : "",
+	    state->sasl_sender ? ", sasl_sender=" : "",
+	    state->sasl_sender ? state->sasl_sender : "");
 	out = cleanup_stream(state->cleanup);
 	rec_fmt(out, REC_TYPE_TIME, "%ld 0", (long)time(NULL));
 	rec_fmt(out, REC_TYPE_ATTR, "log_client_name=%s", str_ptr(state->name));
@@ -361,6 +369,13 @@ smtpd_open_cleanup(struct smtpd_state *state)
 	rec_fmt(out, REC_TYPE_ATTR, "log_protocol_name=%s", state->proto);
 	rec_fmt(out, REC_TYPE_ATTR, "rewrite_context=%s",
 	    smtpd_check_rewrite(state) ? "local" : "remote");
+	if (state->sasl_method)
+		rec_fmt(out, REC_TYPE_ATTR, "sasl_method=%s", state->sasl_method);
+	if (state->sasl_username)
+		rec_fmt(out, REC_TYPE_ATTR, "sasl_username=%s",
+		    state->sasl_username);
+	if (state->sasl_sender)
+		rec_fmt(out, REC_TYPE_ATTR, "sasl_sender=%s", state->sasl_sender);
 	if (state->encoding)
 		rec_fmt(out, REC_TYPE_ATTR, "encoding=%dbit", state->encoding);
 	smtpd_xforward_records(state, out);

@@ -370,12 +370,14 @@ smtpd_open_cleanup(struct smtpd_state *state)
 	rec_fmt(out, REC_TYPE_ATTR, "rewrite_context=%s",
 	    smtpd_check_rewrite(state) ? "local" : "remote");
 	if (state->sasl_method)
-		rec_fmt(out, REC_TYPE_ATTR, "sasl_method=%s", state->sasl_method);
+		rec_fmt(out, REC_TYPE_ATTR, "sasl_method=%s",
+		    state->sasl_method);
 	if (state->sasl_username)
 		rec_fmt(out, REC_TYPE_ATTR, "sasl_username=%s",
 		    state->sasl_username);
 	if (state->sasl_sender)
-		rec_fmt(out, REC_TYPE_ATTR, "sasl_sender=%s", state->sasl_sender);
+		rec_fmt(out, REC_TYPE_ATTR, "sasl_sender=%s",
+		    state->sasl_sender);
 	if (state->encoding)
 		rec_fmt(out, REC_TYPE_ATTR, "encoding=%dbit", state->encoding);
 	smtpd_xforward_records(state, out);

@@ -37,7 +37,27 @@ SERVICES = {
     "cyrus": "-o smtpd_sasl_type=cyrus",
     "nosock": "-o smtpd_sasl_path=private/auth",
     "helo": "-o smtpd_helo_required=yes",
+    "mua": "-o smtpd_relay_restrictions=$mua_relay_restrictions",
 }
+
+
+def submission_cf(port):
+    """The commented submission entry of conf/master.cf, uncommented, on
+    a test port; TLS settings overridden until smtpd has TLS."""
+    path = os.path.join(e2e.TOP, "conf", "master.cf")
+    with open(path) as f:
+        lines = f.read().splitlines()
+    start = lines.index("#submission inet n       -       n       -       -"
+                        "       smtpd")
+    out = ["127.0.0.1:%d inet n - n - - smtpd" % port]
+    for line in lines[start + 1:]:
+        if not line.startswith("#  -o "):
+            break
+        out.append(line[1:])
+    out += ["  -o smtpd_tls_security_level=none",
+            "  -o smtpd_tls_auth_only=no"]
+    return "\n".join(out) + "\n"
+
 
 OTHER_CF = """\
 cleanup   unix  n       -       n       -       0       cleanup
@@ -78,6 +98,8 @@ class SmtpdSaslTest(unittest.TestCase):
                 cls.ports[name] = e2e.free_port()
                 master += ("127.0.0.1:%d inet n - n - - smtpd %s\n"
                            % (cls.ports[name], opts))
+            cls.ports["submission"] = e2e.free_port()
+            master += submission_cf(cls.ports["submission"])
             extra = ("smtpd_error_sleep_time = 0s\n"
                      "myhostname = mx.example.test\n"
                      "mydestination = $myhostname, localhost\n"
@@ -88,7 +110,9 @@ class SmtpdSaslTest(unittest.TestCase):
                      "smtpd_sasl_path = %s\n"
                      "smtpd_sasl_authenticated_header = yes\n"
                      "smtpd_relay_restrictions = permit_sasl_authenticated,"
-                     " reject_unauth_destination\n" % cls.dv.socket)
+                     " reject_unauth_destination\n"
+                     "mua_relay_restrictions = permit_sasl_authenticated,"
+                     " reject\n" % cls.dv.socket)
             os.makedirs(os.path.join(cls.top, "inst"))
             cls.inst = e2e.Instance(os.path.join(cls.top, "inst"),
                                     master + OTHER_CF, extra)
@@ -394,6 +418,32 @@ class SmtpdSaslTest(unittest.TestCase):
         s.close()
         self.expect(r"smtpd\[\d+\]: lost connection after AUTH from "
                     r"localhost\[127\.0\.0\.1\]$")
+
+    def test_submission_entry(self):
+        """The default master.cf's submission entry, uncommented."""
+        for service in ("submission", "mua"):
+            self.assertEqual(self.ehlo(service),
+                             ["AUTH PLAIN LOGIN CRAM-MD5"])
+            r = self.chat(["EHLO client.test", "MAIL FROM:<a@b.test>",
+                           "RCPT TO:<x@remote.test>", "RSET",
+                           "AUTH PLAIN " + PLAIN_OK, "MAIL FROM:<a@b.test>",
+                           "RCPT TO:<x@remote.test>", "QUIT"], service)
+            # Postfix: smtpd_client_restrictions (permit_sasl_authenticated,
+            # reject) rejects at RCPT; without that restriction list the
+            # relay restrictions do
+            self.assertIn(r[2], (
+                "554 5.7.1 <localhost[127.0.0.1]>: Client host rejected: "
+                "Access denied",
+                "554 5.7.1 <x@remote.test>: Recipient address rejected: "
+                "Access denied"))
+            r[2] = "rejected"
+            self.assertEqual(r[1:], [
+                "250 2.1.0 Ok", "rejected", "250 2.0.0 Ok",
+                "235 2.7.0 Authentication successful", "250 2.1.0 Ok",
+                "250 2.1.5 Ok", "221 2.0.0 Bye"], service)
+        self.expect(r"postfix/submission/smtpd\[\d+\]: disconnect from "
+                    r"localhost\[127\.0\.0\.1\] ehlo=1 auth=1 mail=2 "
+                    r"rcpt=1/2 rset=1 quit=1 commands=7/8$")
 
     def test_zz_dovecot_gone(self):
         """Dovecot dies mid-session: 454; back again: AUTH works."""

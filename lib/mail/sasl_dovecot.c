@@ -175,12 +175,12 @@ sasl_dovecot_reply(const char *line, unsigned id, struct str *reply,
 			sasl_printable(user);
 			*have_user = true;
 		} else if (strncmp(a, "reason=", 7) == 0 &&
-			   kind == SASL_DOVECOT_FAIL) {
+			   kind != SASL_DOVECOT_OK) {
 			str_set(reply, a + 7);
 			sasl_printable(reply);
 		} else if ((strcmp(a, "temp") == 0 ||
 			       strcmp(a, "code=temp_fail") == 0) &&
-			   kind == SASL_DOVECOT_FAIL) {
+			   kind != SASL_DOVECOT_OK) {
 			kind = SASL_DOVECOT_TEMP;
 		}
 	}

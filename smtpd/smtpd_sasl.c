@@ -37,19 +37,25 @@ struct smtpd_sasl {
 	struct sasl_dovecot *dv;
 };
 
-static int smtpd_sasl_opts;     /* smtpd_sasl_security_options */
-static int smtpd_sasl_tls_opts; /* smtpd_sasl_tls_security_options */
 static struct match_list *smtpd_sasl_filter;
 static struct match_list *smtpd_sasl_exceptions;
 
+/*
+ * The security options for this session (smtpd_sasl_tls_security_options
+ * under TLS).  Parsed when a session needs them, so a bad value ends the
+ * session, with Postfix's text (which names its Dovecot back end).
+ */
 static int
-smtpd_sasl_parse_opts(const char *name, const char *value)
+smtpd_sasl_state_opts(struct smtpd_state *state)
 {
+	const char *value = state->tls ? var_smtpd_sasl_tls_security_options
+				       : var_smtpd_sasl_security_options;
 	struct str *bad = str_new(32);
 	int opts;
 
 	if (sasl_dovecot_sec_opts(value, &opts, bad) < 0)
-		msg_fatal("unknown %s value \"%s\" in \"%s\"", name,
+		msg_fatal("unknown xsasl_dovecot_server_create value \"%s\" in "
+			  "\"%s\"",
 		    str_ptr(bad), value);
 	str_free(bad);
 	return opts;
@@ -65,11 +71,6 @@ smtpd_sasl_init(void)
 		    var_smtpd_sasl_type);
 		msg_fatal("SASL per-process initialization failed");
 	}
-	smtpd_sasl_opts = smtpd_sasl_parse_opts("smtpd_sasl_security_options",
-	    var_smtpd_sasl_security_options);
-	smtpd_sasl_tls_opts =
-	    smtpd_sasl_parse_opts("smtpd_sasl_tls_security_options",
-		var_smtpd_sasl_tls_security_options);
 	if (*var_smtpd_sasl_mechanism_filter)
 		smtpd_sasl_filter =
 		    match_list_new("smtpd_sasl_mechanism_filter",
@@ -84,12 +85,6 @@ smtpd_sasl_active(struct smtpd_state *state)
 {
 	return var_smtpd_sasl_auth_enable &&
 	       !(var_smtpd_tls_auth_only && state->tls == NULL);
-}
-
-static int
-smtpd_sasl_state_opts(struct smtpd_state *state)
-{
-	return state->tls ? smtpd_sasl_tls_opts : smtpd_sasl_opts;
 }
 
 /* The mechanism filter passes name (an empty filter passes all). */

@@ -36,6 +36,7 @@ SERVICES = {
             "-o smtpd_sasl_response_limit=100000",
     "cyrus": "-o smtpd_sasl_type=cyrus",
     "nosock": "-o smtpd_sasl_path=private/auth",
+    "bogus": "-o smtpd_sasl_security_options=noanonymous,bogus",
     "helo": "-o smtpd_helo_required=yes",
     "mua": "-o smtpd_relay_restrictions=$mua_relay_restrictions",
 }
@@ -485,3 +486,10 @@ class SmtpdSaslTest(unittest.TestCase):
                     r"directory$")
         self.expect(r"smtpd\[\d+\]: fatal: no SASL authentication "
                     r"mechanisms$")
+        s, f = self.connect("bogus")
+        s.sendall(b"EHLO client.test\r\n")
+        self.assertEqual(f.readline(), b"")
+        f.close()
+        s.close()
+        self.expect(r"smtpd\[\d+\]: fatal: unknown xsasl_dovecot_server_create"
+                    r" value \"bogus\" in \"noanonymous,bogus\"$")

@@ -5,11 +5,11 @@
  * a timeout on every wait; lines from Dovecot are bounded by
  * SASL_DOVECOT_LINE_MAX.
  *
- * sasl_dovecot_open(path, why)    connect ("unix:/path", "/path", a path
+ * sasl_dovecot_open(path)         connect ("unix:/path", "/path", a path
  *                                 relative to the working directory, or
  *                                 "inet:host:port") and read the handshake
- *                                 (VERSION, MECH..., DONE); NULL and a
- *                                 warning already logged on failure
+ *                                 (VERSION, MECH..., DONE); NULL on
+ *                                 failure, with Postfix's warning logged
  * sasl_dovecot_close(d)           NULL ok; returns NULL
  * sasl_dovecot_mechs(d, opts, out) the mechanisms (space-separated, in
  *                                 Dovecot's order) whose properties pass
@@ -21,16 +21,19 @@
  *
  * start and cont return SASL_DOVECOT_OK (authenticated), _CONT (reply
  * holds the base64 challenge), _FAIL or _TEMP (reply holds the reason,
- * possibly empty).  A lost connection is reconnected once when sending
- * AUTH, as Postfix does.
+ * possibly empty).  The caller checks that the mechanism is listed and
+ * that client data is base64 before passing it.  A connection found
+ * closed when sending AUTH is reopened once, as Postfix does; a failed
+ * reconnection keeps the mechanism list.
  *
  * Pure parsers, for tests:
- * sasl_dovecot_sec_opts(value, &opts) parse smtpd_sasl_security_options:
- *                                 0, or -1 with the bad word in value's
- *                                 place (see the .c)
+ * sasl_dovecot_sec_opts(value, &opts, bad) parse smtpd_sasl_security_
+ *                                 options: 0, or -1 with the unknown word
+ *                                 in bad
  * sasl_dovecot_mech_props(props)  the SASL_SEC_* of a MECH line's flags
- * sasl_dovecot_reply(line, id, reply, user) one answer line: its kind,
- *                                 or -1 when it is not for request id
+ * sasl_dovecot_reply(line, id, reply, user, &have_user) one answer line:
+ *                                 its kind, or -1 when it is not an answer
+ *                                 to request id
  * sasl_dovecot_base64_ok(s)       only base64 characters
  */
 #ifndef SASL_DOVECOT_H

@@ -17,7 +17,10 @@
  * checked for base64 characters before it goes to Dovecot; the user name
  * and reasons from Dovecot are made printable before they are logged.
  */
+#include <sys/socket.h>
+#include <netdb.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -197,6 +200,35 @@ smtpd_sasl_response(struct smtpd_state *state, struct str *line)
 }
 
 /*
+ * Our address and port for Dovecot's lip= and lport=: the session's when
+ * known, else the socket's ("" when it has none, e.g. a pipe).
+ */
+static void
+smtpd_sasl_local(struct smtpd_state *state, char *addr, size_t addr_len,
+    char *port, size_t port_len)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	*addr = *port = 0;
+	if (str_len(state->server_addr) > 0) {
+		snprintf(addr, addr_len, "%s", str_ptr(state->server_addr));
+		snprintf(port, port_len, "%s", str_ptr(state->server_port));
+		return;
+	}
+	if (getsockname(stream_fd(state->st), (struct sockaddr *)&ss, &len) <
+		0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
+	    getnameinfo((struct sockaddr *)&ss, len, addr, (socklen_t)addr_len,
+		port, (socklen_t)port_len,
+		NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		*addr = *port = 0;
+	/* IPv4-mapped IPv6 as IPv4, as the client address */
+	if (strncmp(addr, "::ffff:", 7) == 0 && strchr(addr + 7, '.'))
+		memmove(addr, addr + 7, strlen(addr + 7) + 1);
+}
+
+/*
  * The exchange with Dovecot and the client for one AUTH command, as
  * Postfix's smtpd_sasl_authenticate and its Dovecot back end.
  */
@@ -209,6 +241,7 @@ smtpd_sasl_authenticate(struct smtpd_state *state, const char *mech,
 	struct sasl_dovecot_req req;
 	const char *user;
 	char *upper = xstrdup(mech), *cp;
+	char lip[NI_MAXHOST], lport[NI_MAXSERV];
 	bool ok = false;
 	int status, rc;
 
@@ -228,9 +261,10 @@ smtpd_sasl_authenticate(struct smtpd_state *state, const char *mech,
 		memset(&req, 0, sizeof(req));
 		req.mech = upper;
 		req.service = var_smtpd_sasl_service;
-		req.lip = str_ptr(state->server_addr);
+		smtpd_sasl_local(state, lip, sizeof(lip), lport, sizeof(lport));
+		req.lip = lip;
 		req.rip = str_ptr(state->addr);
-		req.lport = str_ptr(state->server_port);
+		req.lport = lport;
 		req.rport = strcmp(str_ptr(state->port), "unknown") != 0
 				? str_ptr(state->port)
 				: NULL;

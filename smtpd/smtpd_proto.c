@@ -298,6 +298,8 @@ smtpd_reset(struct smtpd_state *state)
 	state->bare_lf = false;
 	if (state->bdat_line)
 		str_reset(state->bdat_line);
+	free(state->sasl_sender);
+	state->sasl_sender = NULL;
 	if (state->cleanup)
 		state->cleanup = cleanup_abort(state->cleanup);
 	smtpd_xforward_reset(state);
@@ -684,13 +686,27 @@ smtpd_open_cleanup(struct smtpd_state *state)
 	state->queue_id = xstrdup(cleanup_queue_id(state->cleanup));
 	str_reset(why);
 	smtpd_xforward_client(state, why);
-	msg_info("%s: client=%s%s", state->queue_id, str_ptr(state->namaddr),
-	    str_ptr(why));
+	msg_info("%s: client=%s%s%s%s%s%s%s%s", state->queue_id,
+	    str_ptr(state->namaddr), state->sasl_method ? ", sasl_method=" : "",
+	    state->sasl_method ? state->sasl_method : "",
+	    state->sasl_username ? ", sasl_username=" : "",
+	    state->sasl_username ? state->sasl_username : "",
+	    state->sasl_sender ? ", sasl_sender=" : "",
+	    state->sasl_sender ? state->sasl_sender : "", str_ptr(why));
 	str_free(why);
 	out = cleanup_stream(state->cleanup);
 	rec_fmt(out, REC_TYPE_TIME, "%ld 0", (long)time(NULL));
 	/* log_* and rewrite_context: XFORWARD's when given */
 	smtpd_xforward_records(state, out);
+	if (state->sasl_method)
+		rec_fmt(out, REC_TYPE_ATTR, "sasl_method=%s",
+		    state->sasl_method);
+	if (state->sasl_username)
+		rec_fmt(out, REC_TYPE_ATTR, "sasl_username=%s",
+		    state->sasl_username);
+	if (state->sasl_sender)
+		rec_fmt(out, REC_TYPE_ATTR, "sasl_sender=%s",
+		    state->sasl_sender);
 	if (state->encoding)
 		rec_fmt(out, REC_TYPE_ATTR, "encoding=%dbit", state->encoding);
 	if (state->dsn_ret)

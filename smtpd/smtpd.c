@@ -229,6 +229,7 @@ smtpd_service(struct stream *st, const char *service, char **argv)
 	if (sock_peer_addr(stream_fd(st), addr, sizeof(addr)) < 0 ||
 	    strcmp(addr, "local") == 0) {
 		/* -S on a pipe or terminal: Postfix's stand-alone client */
+		state.standalone = true;
 		str_set(state.name, "localhost");
 		str_set(state.reverse_name, "localhost");
 		str_set(state.addr, "127.0.0.1");

@@ -216,6 +216,7 @@ struct smtpd_state {
 	struct str *server_addr; /* our address, "" when none */
 	struct str *server_port;
 	bool trusted; /* client in mynetworks */
+	bool standalone; /* smtpd -S: a local user on a pipe */
 	/* the conversation (smtpd_proto.c) */
 	char *helo;        /* HELO/EHLO argument, or NULL */
 	bool esmtp;        /* EHLO (not HELO) */

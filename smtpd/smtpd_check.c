@@ -572,6 +572,10 @@ smtpd_check_connect(struct smtpd_state *state)
 	struct smtpd_check_what what = { .stage = "CONNECT" };
 	const char *reply;
 
+	/* Postfix: no restrictions for the stand-alone mode (-S) */
+	if (state->standalone)
+		return NULL;
+
 	if (var_smtpd_delay_reject)
 		return NULL;
 	reply = smtpd_check_done(state, &what,
@@ -600,6 +604,10 @@ smtpd_check_helo(struct smtpd_state *state, const char *helo)
 {
 	struct smtpd_check_what what = { .stage = "HELO", .helo = helo };
 
+	/* Postfix: no restrictions for the stand-alone mode (-S) */
+	if (state->standalone)
+		return NULL;
+
 	/* "EHLO from ..." in the log for EHLO (smtpd_proto.c sets where) */
 	if (state->where && strcmp(state->where, "EHLO") == 0)
 		what.stage = "EHLO";
@@ -617,6 +625,10 @@ smtpd_check_mail(struct smtpd_state *state, const char *sender)
 	struct smtpd_check_what what = { .stage = "MAIL",
 		.sender = sender,
 		.helo = state->helo };
+
+	/* Postfix: no restrictions for the stand-alone mode (-S) */
+	if (state->standalone)
+		return NULL;
 
 	if (var_smtpd_helo_required && state->helo == NULL) {
 		str_set(c->reply, "503 5.5.1 Error: send HELO/EHLO first");
@@ -673,6 +685,9 @@ smtpd_check_recipient(struct smtpd_state *state, const char *stage,
 const char *
 smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt)
 {
+	/* Postfix: no restrictions for the stand-alone mode (-S) */
+	if (state->standalone)
+		return NULL;
 	return smtpd_check_recipient(state, "RCPT", rcpt);
 }
 
@@ -682,6 +697,10 @@ smtpd_check_vrfy(struct smtpd_state *state, const char *arg)
 	struct str *addr = str_new(100);
 	const char *reply;
 	size_t len;
+
+	/* Postfix: no restrictions for the stand-alone mode (-S) */
+	if (state->standalone)
+		return NULL;
 
 	/* "VRFY <user@domain>" or "VRFY user": the address alone */
 	while (*arg == ' ' || *arg == '\t')
@@ -704,6 +723,10 @@ smtpd_check_data(struct smtpd_state *state)
 		.recipient = state->rcpt_count == 1 ? state->first_rcpt : NULL,
 		.helo = state->helo };
 
+	/* Postfix: no restrictions for the stand-alone mode (-S) */
+	if (state->standalone)
+		return NULL;
+
 	smtpd_check_start(state, "DATA");
 	return smtpd_check_done(state, &what,
 	    smtpd_check_stage(state, &what, "smtpd_data_restrictions",
@@ -717,6 +740,10 @@ smtpd_check_eod(struct smtpd_state *state)
 		.sender = state->sender,
 		.recipient = state->rcpt_count == 1 ? state->first_rcpt : NULL,
 		.helo = state->helo };
+
+	/* Postfix: no restrictions for the stand-alone mode (-S) */
+	if (state->standalone)
+		return NULL;
 
 	smtpd_check_start(state, NULL);
 	return smtpd_check_done(state, &what,
@@ -733,6 +760,10 @@ smtpd_check_etrn(struct smtpd_state *state, const char *domain)
 		.etrn = domain,
 		.helo = state->helo };
 	int rc = SMTPD_CHECK_DUNNO;
+
+	/* Postfix: no restrictions for the stand-alone mode (-S) */
+	if (state->standalone)
+		return NULL;
 
 	if (var_smtpd_helo_required && state->helo == NULL) {
 		str_set(c->reply, "503 Error: send HELO/EHLO first");

@@ -1017,7 +1017,9 @@ smtpd_bad_pipelining(struct smtpd_state *state, int cmd, const char *verb)
 	size_t want;
 	bool forbid = var_smtpd_forbid_unauth_pipelining;
 
-	if (state->pipelining_logged || smtpd_pending(state) == 0)
+	/* sendmail -bs: a local user's script, not a network client */
+	if (state->standalone || state->pipelining_logged ||
+	    smtpd_pending(state) == 0)
 		return false;
 	if (state->esmtp && !(state->ehlo_discard & SMTPD_EHLO_PIPELINING) &&
 	    (cmd == SMTPD_CMD_MAIL || cmd == SMTPD_CMD_RCPT ||
@@ -1066,6 +1068,8 @@ smtpd_early_talker(struct smtpd_state *state)
 	struct str *esc;
 	ssize_t n;
 
+	if (state->standalone)
+		return false;
 	/* input the PROXY protocol reader buffered counts too */
 	if (smtpd_pending(state) > 0)
 		return smtpd_bad_pipelining(state, SMTPD_CMD_UNKNOWN,

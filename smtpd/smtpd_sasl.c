@@ -164,16 +164,27 @@ smtpd_sasl_printable(const char *s)
 static int
 smtpd_sasl_response(struct smtpd_state *state, struct str *line)
 {
+	size_t limit = (size_t)var_smtpd_sasl_response_limit;
+	struct str *skip;
+	bool crlf;
 	int rc;
 
-	rc = stream_getline(state->st, line,
-	    (size_t)var_smtpd_sasl_response_limit);
-	if (rc == STREAM_TOOLONG) {
-		msg_warn("%s: request longer than %d: %.30s...",
-		    str_ptr(state->namaddr), var_smtpd_sasl_response_limit,
-		    str_ptr(line));
-		smtpd_reply(state, "500 5.5.6 SASL response limit exceeded");
-		return 1;
+	/* through smtpd_getline: input held back by the protocol comes first */
+	rc = smtpd_getline(state, line, limit, &crlf);
+	if (rc == SMTPD_PIECE) {
+		skip = str_new(100);
+		while ((rc = smtpd_getline(state, skip, limit, &crlf)) ==
+		       SMTPD_PIECE)
+			;
+		str_free(skip);
+		if (rc == STREAM_OK) {
+			msg_warn("%s: request longer than %d: %.30s...",
+			    str_ptr(state->namaddr),
+			    var_smtpd_sasl_response_limit, str_ptr(line));
+			smtpd_reply(state,
+			    "500 5.5.6 SASL response limit exceeded");
+			return 1;
+		}
 	}
 	if (rc != STREAM_OK) {
 		if (rc == STREAM_TIMEOUT) {

@@ -346,8 +346,16 @@ smtpd_xforward_records(struct smtpd_state *state, struct stream *out)
 	const char *addr = fwd ? xf->addr : str_ptr(state->addr);
 	const char *port = fwd ? xf->port : str_ptr(state->port);
 	const char *helo = fwd ? xf->helo : state->helo;
-	/* Postfix: SMTP or ESMTP here; Received: adds the S and A */
-	const char *proto = fwd ? xf->proto : state->esmtp ? "ESMTP" : "SMTP";
+	/*
+	 * Postfix (observed): SMTP or ESMTP here, ESMTPA after AUTH; not
+	 * after XCLIENT LOGIN, which Received: shows as ESMTPA all the same.
+	 */
+	const char *proto =
+	    fwd             ? xf->proto
+	    : !state->esmtp ? "SMTP"
+	    : state->sasl_method && strcmp(state->sasl_method, "XCLIENT") != 0
+		? "ESMTPA"
+		: "ESMTP";
 
 	if (xf && xf->ident)
 		rec_fmt(out, REC_TYPE_ATTR, "log_ident=%s", xf->ident);

@@ -262,7 +262,7 @@ class SmtpdSaslTest(unittest.TestCase):
         r = self.chat(["EHLO client.test", "AUTH PLAIN " + PLAIN_OK,
                        "AUTH LOGIN", "MAIL FROM:<a@b.test>",
                        "AUTH PLAIN " + PLAIN_OK, "QUIT"])
-        self.assertEqual(r, ["250 8BITMIME",
+        self.assertEqual(r, ["250 CHUNKING",
                              "235 2.7.0 Authentication successful",
                              "503 5.5.1 Error: already authenticated",
                              "250 2.1.0 Ok",
@@ -287,7 +287,7 @@ class SmtpdSaslTest(unittest.TestCase):
         fail = "535 5.7.8 Error: authentication failed: "
         self.assertEqual(r, [
             fail + "(reason unavailable)",
-            "250 8BITMIME",
+            "250 CHUNKING",
             fail + "(reason unavailable)",
             fail + "Invalid base64 data in initial response",
             fail + "Invalid authentication mechanism",
@@ -412,8 +412,9 @@ class SmtpdSaslTest(unittest.TestCase):
 
     def test_lost_connection_in_auth(self):
         s, f = self.connect()
-        s.sendall(b"EHLO client.test\r\nAUTH LOGIN\r\n")
+        s.sendall(b"EHLO client.test\r\n")
         self.reply(f)
+        s.sendall(b"AUTH LOGIN\r\n")
         self.assertEqual(self.reply(f), ["334 VXNlcm5hbWU6"])
         f.close()
         s.close()

@@ -26,6 +26,7 @@ MASTER_CF = """\
 127.0.0.1:PORT3 inet n   -       n       -       -       smtpd
   -o smtpd_upstream_proxy_protocol=haproxy
   -o smtpd_upstream_proxy_timeout=2s
+  -o smtpd_forbid_unauth_pipelining=no
 cleanup   unix  n       -       n       -       0       cleanup
 rewrite   unix  -       -       n       -       -       trivial-rewrite
 postlog   unix-dgram n  -       n       -       1       postlogd

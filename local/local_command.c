@@ -31,34 +31,10 @@
 #include "lib/util/str.h"
 #include "lib/mail/mail_owner.h"
 #include "lib/mail/params.h"
+#include "lib/mail/sys_exits.h"
 #include "local.h"
 
 #define LOCAL_OUTPUT_MAX 1000 /* command output kept for the reason */
-
-struct sys_exit {
-	int status;
-	const char *dsn;
-	const char *text;
-};
-
-/* sysexits.h codes as Postfix's sys_exits.c describes them. */
-static const struct sys_exit sys_exits[] = {
-	{ 64, "5.3.0", "command line usage error" },
-	{ 65, "5.6.0", "data format error" },
-	{ 66, "5.3.0", "cannot open input" },
-	{ 67, "5.1.1", "user unknown" },
-	{ 68, "5.1.2", "host name unknown" },
-	{ 69, "5.3.0", "service unavailable" },
-	{ 70, "5.3.0", "internal software error" },
-	{ 71, "4.3.0", "system resource problem" },
-	{ 72, "5.3.0", "local configuration error" },
-	{ 73, "5.2.0", "cannot create output file" },
-	{ 74, "5.3.0", "input/output error" },
-	{ 75, "4.3.0", "temporary failure" },
-	{ 76, "5.5.0", "remote protocol error" },
-	{ 77, "5.7.0", "permission denied" },
-	{ 78, "5.3.5", "local configuration error" },
-};
 
 static void
 local_env(struct argv *env, const char *name, const char *value)
@@ -162,8 +138,8 @@ local_command(struct local_state *s, const char *command,
 	struct str *why = str_new(0), *output = str_new(0);
 	struct mail_writer w;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, status = 0;
-	int flags =
-	    MAIL_COPY_FROM | MAIL_COPY_RETURN_PATH | MAIL_COPY_ORIG_RCPT | MAIL_COPY_DELIVERED;
+	int flags = MAIL_COPY_FROM | MAIL_COPY_RETURN_PATH |
+		    MAIL_COPY_ORIG_RCPT | MAIL_COPY_DELIVERED;
 	long deadline = local_now_ms() + (long)var_command_time_limit * 1000;
 	bool timeout = false, reaped = false;
 	pid_t pid;
@@ -269,15 +245,11 @@ local_command(struct local_state *s, const char *command,
 		    command);
 	} else {
 		int code = WEXITSTATUS(status);
-		const struct sys_exit *se = NULL;
+		const struct sys_exit *se = sys_exits_find(code);
 
-		for (size_t i = 0; i < sizeof(sys_exits) / sizeof(*sys_exits);
-		     i++)
-			if (sys_exits[i].status == code)
-				se = &sys_exits[i];
 		if (se != NULL)
 			local_result(s,
-			    se->dsn[0] == '4' ? LOCAL_DEFER : LOCAL_BOUNCE,
+			    sys_exits_soft(se) ? LOCAL_DEFER : LOCAL_BOUNCE,
 			    se->dsn, "%s%s%s", se->text,
 			    str_len(output) ? ". Command output: " : "",
 			    str_ptr(output));

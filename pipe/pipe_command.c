@@ -50,34 +50,10 @@
 #include "lib/mail/mail_copy.h"
 #include "lib/mail/maps.h"
 #include "lib/mail/params.h"
+#include "lib/mail/sys_exits.h"
 #include "pipe.h"
 
 #define PIPE_PATH "/usr/bin:/bin"
-
-struct sys_exit {
-	int status;
-	const char *dsn;
-	const char *text;
-};
-
-/* sysexits.h codes as Postfix's sys_exits.c describes them. */
-static const struct sys_exit sys_exits[] = {
-	{ 64, "5.3.0", "command line usage error" },
-	{ 65, "5.6.0", "data format error" },
-	{ 66, "5.3.0", "cannot open input" },
-	{ 67, "5.1.1", "user unknown" },
-	{ 68, "5.1.2", "host name unknown" },
-	{ 69, "5.3.0", "service unavailable" },
-	{ 70, "5.3.0", "internal software error" },
-	{ 71, "4.3.0", "system resource problem" },
-	{ 72, "5.3.0", "local configuration error" },
-	{ 73, "5.2.0", "cannot create output file" },
-	{ 74, "5.3.0", "input/output error" },
-	{ 75, "4.3.0", "temporary failure" },
-	{ 76, "5.5.0", "remote protocol error" },
-	{ 77, "5.7.0", "permission denied" },
-	{ 78, "5.3.5", "local configuration error" },
-};
 
 /* What the macros of one recipient expand to. */
 struct pipe_rcpt_vals {
@@ -547,15 +523,11 @@ pipe_run(const struct pipe_cfg *cfg, const struct deliver_request *req, int qfd,
 		str_fmt(res->text, "delivered via %s service", cfg->service);
 	} else {
 		int code = WEXITSTATUS(status);
-		const struct sys_exit *se = NULL;
+		const struct sys_exit *se = sys_exits_find(code);
 
-		for (size_t i = 0; i < sizeof(sys_exits) / sizeof(*sys_exits);
-		     i++)
-			if (sys_exits[i].status == code)
-				se = &sys_exits[i];
 		if (se != NULL) {
 			pipe_set(res,
-			    se->dsn[0] == '4' ? PIPE_DEFER : PIPE_BOUNCE,
+			    sys_exits_soft(se) ? PIPE_DEFER : PIPE_BOUNCE,
 			    se->dsn);
 			str_set(res->text, se->text);
 		} else {

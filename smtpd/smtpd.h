@@ -4,9 +4,12 @@
  * with its name; smtpd_proto.c calls the others at fixed points.
  *
  * smtpd.c          session set-up: peer name/address, connect/disconnect
- * smtpd_proto.c    the conversation: command table, replies, MAIL/RCPT/
- *                  DATA/BDAT/RSET/NOOP/VRFY/ETRN/HELP/QUIT, EHLO keywords,
- *                  pipelining, limits, deadlines, smuggling defences
+ * smtpd_proto.c    the conversation: command loop and table, replies,
+ *                  RSET/NOOP/VRFY/QUIT, limits, deadlines, disconnect line
+ * smtpd_ehlo.c     HELO/EHLO and the EHLO keywords
+ * smtpd_mail.c     MAIL, RCPT, ETRN and opening cleanup
+ * smtpd_data.c     DATA and BDAT content
+ * smtpd_guard.c    improper pipelining, forbidden commands, bare <LF>
  * smtpd_check.c    restriction lists and access maps (smtpd_check.h)
  * smtpd_dnsbl.c    DNS-based restrictions (smtpd_check.h)
  * smtpd_policy.c   check_policy_service (smtpd_check.h)
@@ -42,7 +45,24 @@
  * smtpd_cmd_bdat(state, arg, &ok) the BDAT command and its chunk
  *                                 (both false: connection gone, logged by
  *                                 the caller from state->lost_rc)
+ *
+ * Commands (smtpd_ehlo.c, smtpd_mail.c; true: the command succeeded):
+ * smtpd_helo(state, arg, esmtp)   HELO or EHLO
+ * smtpd_ehlo_discard_init(state, log) the keywords withdrawn for this
+ *                                 client (log: say so, at EHLO)
+ * smtpd_mail(state, arg)          MAIL FROM and its parameters
+ * smtpd_rcpt(state, arg)          RCPT TO and its parameters
+ * smtpd_etrn(state, arg)          ETRN
  * smtpd_open_cleanup(state)       open cleanup, send the envelope
+ * smtpd_valid_utf8(s, len)        well-formed UTF-8
+ *
+ * Defences (smtpd_guard.c; true: the session must end, replied):
+ * smtpd_bad_pipelining(state, cmd, verb) input waiting behind a command
+ *                                 that must end a group: logged once
+ *                                 ("improper command pipelining after")
+ * smtpd_early_talker(state)       input before the greeting
+ * smtpd_forbidden(verb)           true: a smtpd_forbidden_commands verb
+ * smtpd_bare_lf_command(state, where) a command ended by a bare <LF>
  *
  * Addresses (smtpd_addr.c):
  * smtpd_parse_addr(arg, addr, rest) the address in "FROM:<a> params" (arg
@@ -176,15 +196,15 @@ enum smtpd_xattr {
 	SMTPD_XA_COUNT,
 };
 
-#define SMTPD_XV_VALUE   0 /* a value */
-#define SMTPD_XV_UNAVAIL 1 /* [UNAVAILABLE] */
-#define SMTPD_XV_TEMP    2 /* [TEMPUNAVAIL] */
+#define SMTPD_XV_VALUE   0   /* a value */
+#define SMTPD_XV_UNAVAIL 1   /* [UNAVAILABLE] */
+#define SMTPD_XV_TEMP    2   /* [TEMPUNAVAIL] */
 #define SMTPD_XATTR_MAX  255 /* longest attribute value (Postfix) */
 
 struct smtpd_xattrs {
-	unsigned given;                   /* 1 << SMTPD_XA_* */
-	int status[SMTPD_XA_COUNT];       /* SMTPD_XV_* */
-	char *value[SMTPD_XA_COUNT];      /* decoded, normalized */
+	unsigned given;              /* 1 << SMTPD_XA_* */
+	int status[SMTPD_XA_COUNT];  /* SMTPD_XV_* */
+	char *value[SMTPD_XA_COUNT]; /* decoded, normalized */
 };
 
 /* A parsed PROXY header (smtpd_xparse.c). */
@@ -215,7 +235,7 @@ struct smtpd_state {
 	int reverse_name_status; /* SMTPD_PEER_* of reverse_name */
 	struct str *server_addr; /* our address, "" when none */
 	struct str *server_port;
-	bool trusted; /* client in mynetworks */
+	bool trusted;    /* client in mynetworks */
 	bool standalone; /* smtpd -S: a local user on a pipe */
 	/* the conversation (smtpd_proto.c) */
 	char *helo;        /* HELO/EHLO argument, or NULL */
@@ -224,18 +244,18 @@ struct smtpd_state {
 	const char *where; /* last command, for "lost connection after" */
 	long data_bytes;   /* "after DATA (N bytes)" */
 	bool in_data;
-	int lost_rc;       /* STREAM_EOF/STREAM_TIMEOUT when data code ends */
-	int bdat;          /* SMTPD_BDAT_* */
-	long bdat_size;    /* raw bytes of the chunks so far */
-	long msg_bytes;    /* content bytes as Postfix counts them */
-	bool bare_lf;      /* a bare <LF> in this message's content */
+	int lost_rc;    /* STREAM_EOF/STREAM_TIMEOUT when data code ends */
+	int bdat;       /* SMTPD_BDAT_* */
+	long bdat_size; /* raw bytes of the chunks so far */
+	long msg_bytes; /* content bytes as Postfix counts them */
+	bool bare_lf;   /* a bare <LF> in this message's content */
 	bool pipelining_logged; /* "improper command pipelining" said */
-	int ehlo_discard;  /* SMTPD_EHLO_* bits withdrawn for this client */
-	long deadline_ms;  /* per-request deadline left (DATA/BDAT) */
+	int ehlo_discard;      /* SMTPD_EHLO_* bits withdrawn for this client */
+	long deadline_ms;      /* per-request deadline left (DATA/BDAT) */
 	long long deadline_at; /* when deadline_ms was set (ms) */
-	struct str *pushback; /* input taken to log improper pipelining */
+	struct str *pushback;  /* input taken to log improper pipelining */
 	struct str *bdat_line; /* a content line split between chunks */
-	bool alive; /* false: the connection is gone or closing */
+	bool alive;            /* false: the connection is gone or closing */
 	int errors;
 	int junk; /* smtpd_junk_command_limit */
 	int total[SMTPD_CMD_COUNT];
@@ -305,6 +325,25 @@ void smtpd_reply(struct smtpd_state *, const char *, ...)
 void smtpd_log_disconnect(struct smtpd_state *);
 void smtpd_reset(struct smtpd_state *);
 void smtpd_proto_name(struct smtpd_state *);
+
+/* Bytes of unexpected input in the "improper command pipelining" line. */
+#define SMTPD_PIPELINING_LOG 100
+
+/* smtpd_ehlo.c */
+void smtpd_ehlo_discard_init(struct smtpd_state *, bool);
+bool smtpd_helo(struct smtpd_state *, const char *, bool);
+
+/* smtpd_mail.c */
+bool smtpd_valid_utf8(const unsigned char *, size_t);
+bool smtpd_mail(struct smtpd_state *, const char *);
+bool smtpd_rcpt(struct smtpd_state *, const char *);
+bool smtpd_etrn(struct smtpd_state *, const char *);
+
+/* smtpd_guard.c */
+bool smtpd_bad_pipelining(struct smtpd_state *, int, const char *);
+bool smtpd_early_talker(struct smtpd_state *);
+bool smtpd_forbidden(const char *);
+bool smtpd_bare_lf_command(struct smtpd_state *, const char *);
 
 /* smtpd_data.c */
 bool smtpd_cmd_data(struct smtpd_state *, const char *, bool *);

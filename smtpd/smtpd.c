@@ -79,11 +79,39 @@ smtpd_peer_forward_nss(const char *host, const char *addr)
 }
 
 /*
+ * The name /etc/hosts gives an address.  Looked at before DNS, as the
+ * system resolver's "files dns" order does for Postfix, so that loopback
+ * clients never wait for a name server.
+ */
+static bool
+smtpd_peer_hosts(int family, const unsigned char *bytes, size_t len,
+    struct str *name)
+{
+	struct hostent *he;
+	bool found = false;
+
+	sethostent(0);
+	while (!found && (he = gethostent()) != NULL) {
+		if (he->h_addrtype != family || (size_t)he->h_length != len)
+			continue;
+		for (char **a = he->h_addr_list; *a && !found; a++)
+			if (memcmp(*a, bytes, len) == 0) {
+				str_set(name, he->h_name);
+				str_lower(name);
+				found = true;
+			}
+	}
+	endhostent();
+	return found;
+}
+
+/*
  * The client's host name as Postfix finds it: the PTR name (reverse_name)
  * is verified only when it resolves forward to the client address (name);
  * else "unknown", with SMTPD_PEER_TEMP when DNS failed temporarily.  The
- * names come from DNS through dns.c (so tests can fake them), and from
- * the system's resolver (/etc/hosts) when DNS has no PTR record.
+ * names come from /etc/hosts first, then from DNS through dns.c (so tests
+ * can fake them), then from the system's resolver when DNS has no PTR
+ * record.
  */
 static void
 smtpd_peer_name(struct smtpd_state *state)
@@ -112,6 +140,12 @@ smtpd_peer_name(struct smtpd_state *state)
 		memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr, bytes, 16);
 	} else
 		goto out;
+	if (smtpd_peer_hosts(len == 4 ? AF_INET : AF_INET6, bytes, len,
+		state->name)) {
+		str_set(state->reverse_name, str_ptr(state->name));
+		state->name_status = state->reverse_name_status = SMTPD_PEER_OK;
+		goto out;
+	}
 	if (dns_reverse(addr, NULL, ptr) < 0)
 		goto out;
 	rc = dns_lookup(str_ptr(ptr), DNS_T_PTR, 0, &r, NULL);

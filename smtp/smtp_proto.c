@@ -122,7 +122,7 @@ smtp_rcpt_soft(struct smtp_session *s, size_t i, const char *dsn,
 	str_set(rs->dsn, dsn);
 	smtp_soften(rs->dsn);
 	str_set(rs->why, why);
-	str_set(rs->relay, s ? str_ptr(s->relay) : "none");
+	str_set(rs->relay, str_ptr(s->relay));
 }
 
 /* A final or soft outcome for recipient i from a server reply. */
@@ -927,8 +927,8 @@ smtp_session(struct smtp_state *state, struct smtp_addr *a)
 
 again:
 	if ((fd = smtp_connect(s, why)) < 0) {
-		if (!state->last)
-			msg_info("%s", str_ptr(why));
+		/* Postfix logs each failed connection, the last one too. */
+		msg_info("%s", str_ptr(why));
 		smtp_fail_all(state, NULL, "4.4.1", str_ptr(why), false);
 		goto done;
 	}
@@ -962,8 +962,6 @@ again:
 		} else {
 			smtp_site_reply(s, str_ptr(why));
 		}
-		if (!state->last)
-			msg_info("%s", str_ptr(why));
 		goto quit;
 	}
 	if (smtp_hello(s) < 0)
@@ -1032,9 +1030,18 @@ again:
 		str_free(user);
 		str_free(pass);
 		if (r < 0) {
-			smtp_fail_all(state, str_ptr(s->relay),
-			    SMTP_VAR(sasl_auth_soft_bounce) ? "4.7.0" : "5.7.0",
-			    str_ptr(why), !SMTP_VAR(sasl_auth_soft_bounce));
+			/* The server's status, soft with sasl_auth_soft_bounce. */
+			struct str *dsn = str_new(0);
+
+			if (s->code >= 400)
+				smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
+			else
+				str_set(dsn, "4.7.0");
+			if (SMTP_VAR(sasl_auth_soft_bounce))
+				smtp_soften(dsn);
+			smtp_fail_all(state, str_ptr(s->relay), str_ptr(dsn),
+			    str_ptr(why), str_ptr(dsn)[0] == '5');
+			str_free(dsn);
 			goto quit;
 		}
 	}

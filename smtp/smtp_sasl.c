@@ -101,10 +101,6 @@ smtp_sasl_chat(struct smtp_session *s, const char *cmd, struct str *reply,
 	ret = 0;
 	goto out;
 io:
-	str_fmt(why, "%s with %s while authenticating",
-	    stream_status(s->st) == STREAM_TIMEOUT ? "conversation timed out"
-						   : "lost connection",
-	    str_ptr(s->namaddr));
 	if (stream_status(s->st) == STREAM_TIMEOUT)
 		str_fmt(why,
 		    "conversation with %s timed out while "
@@ -153,6 +149,7 @@ smtp_sasl_auth(struct smtp_session *s, const char *user, const char *pass,
 	const char *mech = NULL;
 	int code = 0, ret = -1;
 
+	s->code = 0;
 	/* PLAIN first, then LOGIN, in the server's list. */
 	for (size_t i = 0; i < mechs->argc && !mech; i++)
 		if (strcasecmp(mechs->argv[i], "PLAIN") == 0 &&
@@ -163,6 +160,7 @@ smtp_sasl_auth(struct smtp_session *s, const char *user, const char *pass,
 		    smtp_sasl_allowed(s, "LOGIN"))
 			mech = "LOGIN";
 	if (mech == NULL) {
+		s->code = 0;
 		msg_warn("SASL authentication failure: No worthy mechs found");
 		str_fmt(why,
 		    "SASL authentication failed; cannot authenticate "
@@ -202,6 +200,8 @@ smtp_sasl_auth(struct smtp_session *s, const char *user, const char *pass,
 				goto out;
 		}
 	}
+	s->code = code;
+	str_set(s->reply, str_ptr(reply));
 	if (code / 100 != 2) {
 		str_fmt(why, "SASL authentication failed; server %s said: %s",
 		    str_ptr(s->namaddr), str_ptr(reply));

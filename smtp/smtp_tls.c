@@ -15,6 +15,8 @@
  * Untrusted|Anonymous TLS connection established to H[A]:P: SUMMARY".
  */
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +216,28 @@ smtp_tls_nexthop(const struct smtp_addr *a, struct str *out)
 	str_catn(out, d, end ? (size_t)(end - d) : strlen(d));
 }
 
+/* A DNS name, or an address literal against the IP subjectAltNames. */
+static bool
+smtp_tls_name(X509 *cert, const char *name)
+{
+	unsigned char buf[16];
+
+	if (inet_pton(AF_INET, name, buf) == 1 ||
+	    inet_pton(AF_INET6, name, buf) == 1)
+		return X509_check_ip_asc(cert, name, 0) == 1;
+	return X509_check_host(cert, name, 0, 0, NULL) == 1;
+}
+
+/* Is the name the certificate was checked against an address? */
+static bool
+smtp_tls_ip_name(const struct smtp_session *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s->addr->host, buf) == 1 ||
+	       inet_pton(AF_INET6, s->addr->host, buf) == 1;
+}
+
 /*
  * Does the certificate match one of the names the strategy list gives
  * (hostname, nexthop, dot-nexthop, or a literal name)?
@@ -230,10 +254,9 @@ smtp_tls_match(X509 *cert, const struct smtp_addr *a, const char *list)
 		const char *m = w->argv[i];
 
 		if (strcasecmp(m, "hostname") == 0)
-			ok = X509_check_host(cert, a->host, 0, 0, NULL) == 1;
+			ok = smtp_tls_name(cert, a->host);
 		else if (strcasecmp(m, "nexthop") == 0)
-			ok =
-			    X509_check_host(cert, str_ptr(nh), 0, 0, NULL) == 1;
+			ok = smtp_tls_name(cert, str_ptr(nh));
 		else if (strcasecmp(m, "dot-nexthop") == 0) {
 			str_fmt(dot, ".%s", str_ptr(nh));
 			ok = X509_check_host(cert, str_ptr(dot), 0,
@@ -354,26 +377,36 @@ smtp_tls_start(struct smtp_session *s, const struct smtp_tls_policy *pol,
 
 		name_ok = smtp_tls_match(cert, s->addr, list);
 	}
+	/*
+	 * Postfix checks the names inside OpenSSL's verification only at
+	 * verify and secure: there a mismatch makes the chain untrusted
+	 * (num=62 hostname, num=64 IP address); elsewhere a good chain is
+	 * "Trusted".
+	 */
+	if (pol->level < SMTP_TLS_VERIFY)
+		name_ok = false;
 	if (cert == NULL)
 		trust = "Anonymous";
 	else if (chain_ok && name_ok)
 		trust = "Verified";
-	else if (chain_ok)
+	else if (chain_ok && pol->level < SMTP_TLS_VERIFY)
 		trust = "Trusted";
 	else
 		trust = "Untrusted";
 	s->tls_verified = chain_ok && name_ok;
 
 	if (pol->level >= SMTP_TLS_VERIFY && !s->tls_verified) {
-		if (cert != NULL && !chain_ok)
+		if (cert != NULL && verr != X509_V_OK)
 			msg_info("server certificate verification failed for "
 				 "%s: num=%ld:%s",
 			    str_ptr(s->relay), verr,
 			    X509_verify_cert_error_string(verr));
 		else if (cert != NULL)
 			msg_info("server certificate verification failed for "
-				 "%s: num=62:hostname mismatch",
-			    str_ptr(s->relay));
+				 "%s: num=%s",
+			    str_ptr(s->relay),
+			    smtp_tls_ip_name(s) ? "64:IP address mismatch"
+						: "62:hostname mismatch");
 		str_set(why, "Server certificate not verified");
 		/* Logged like Postfix: the session is torn down. */
 		if (SMTP_VAR(tls_loglevel) >= 1) {

@@ -50,6 +50,8 @@ local     unix  -       n       n       -       -       local
 smtp      unix  -       -       n       -       -       smtp
 relay     unix  -       -       n       -       -       smtp
 lmtp      unix  -       -       n       -       -       lmtp
+slow      unix  -       -       n       -       -       smtp
+  -o smtp_data_done_timeout=2s
 postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
@@ -143,6 +145,84 @@ class RawServer:
         self.sock.close()
 
 
+class ScriptServer:
+    """An ESMTP server that records every command and the chunks they came
+    in (to see pipelining); after the data it replies 250, or with mode
+    "drop" closes the connection, or with "hang" says nothing."""
+
+    EHLO = ("250-script.test\r\n250-PIPELINING\r\n250-SIZE 10000000\r\n"
+            "250-8BITMIME\r\n250-DSN\r\n250 SMTPUTF8\r\n")
+
+    def __init__(self, host, port, mode="ok"):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(8)
+        self.mode = mode
+        self.chunks = []
+        self.data = []
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,),
+                             daemon=True).start()
+
+    def serve(self, c):
+        buf = b""
+        in_data = False
+        body = b""
+        try:
+            c.sendall(b"220 script.test ESMTP\r\n")
+            while True:
+                got = c.recv(65536)
+                if not got:
+                    return
+                buf += got
+                lines = []
+                while b"\r\n" in buf:
+                    line, buf = buf.split(b"\r\n", 1)
+                    if in_data:
+                        if line == b".":
+                            in_data = False
+                            self.data.append(body)
+                            if self.mode == "drop":
+                                return
+                            if self.mode == "hang":
+                                time.sleep(8)
+                                return
+                            c.sendall(b"250 2.0.0 Ok: queued as SCRIPT\r\n")
+                        else:
+                            body += line + b"\r\n"
+                        continue
+                    lines.append(line.decode("utf-8", "replace"))
+                    verb = line[:4].upper()
+                    if verb == b"EHLO":
+                        c.sendall(self.EHLO.encode())
+                    elif verb == b"DATA":
+                        in_data = True
+                        body = b""
+                        c.sendall(b"354 go ahead\r\n")
+                    elif verb == b"QUIT":
+                        c.sendall(b"221 bye\r\n")
+                        return
+                    else:
+                        c.sendall(b"250 2.0.0 Ok\r\n")
+                if lines:
+                    self.chunks.append(lines)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def stop(self):
+        self.sock.close()
+
+
 class SmtpTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -194,6 +274,10 @@ class SmtpTest(unittest.TestCase):
                                  "421 4.3.2 mx2 is busy"))
         cls.raw.append(RawServer(cls.net(24), p,
                                  "554 5.7.1 go away"))
+        cls.script = ScriptServer(cls.net(51), p)
+        cls.raw.append(cls.script)
+        cls.raw.append(ScriptServer(cls.net(52), p, "drop"))
+        cls.raw.append(ScriptServer(cls.net(53), p, "hang"))
         # LMTP on a UNIX socket the mail_owner can reach
         cls.lmtp_sock = os.path.join(cls.top, "lmtp.sock")
         cls.lmtp = Handler()
@@ -202,7 +286,7 @@ class SmtpTest(unittest.TestCase):
         os.chmod(cls.lmtp_sock, 0o777)
         cls.sinks.append(c)
 
-        f = cls.fake = dnsfake.DnsFake(cls.top, address=cls.net(53))
+        f = cls.fake = dnsfake.DnsFake(cls.top, address=cls.net(253))
         f.add("mx.test", "MX", (10, "mx1.mx.test"))
         f.add("mx.test", "MX", (20, "mx2.mx.test"))
         f.add("mx.test", "MX", (30, "mx3.mx.test"))
@@ -236,9 +320,14 @@ class SmtpTest(unittest.TestCase):
                   "may.test smtp:[%s]:%d\n"
                   "auth.test smtp:[%s]:%d\n"
                   "authbad.test smtp:[authbad.test]:%d\n"
+                  "dsn.test smtp:[%s]:%d\n"
+                  "drop.test smtp:[%s]:%d\n"
+                  "hang.test slow:[%s]:%d\n"
                   "lmtp.test lmtp:unix:%s\n"
                   % (cls.net(1), p, p, p, p, p, p, p, cls.net(2), p, p, p,
-                     p, cls.net(31), p, cls.net(41), p, p, cls.lmtp_sock))
+                     p, cls.net(31), p, cls.net(41), p, p, cls.net(51), p,
+                     cls.net(52), p, cls.net(53), p, cls.lmtp_sock))
+        cls.write("generic", "intern@local.test public@example.net\n")
         cls.write("tls_policy",
                   "[tls.test]:%d verify\n"
                   "[wrong.test]:%d verify\n"
@@ -260,7 +349,10 @@ class SmtpTest(unittest.TestCase):
                  "maximal_backoff_time = 600s\n"
                  "queue_run_delay = 300s\n"
                  "inet_protocols = ipv4\n"
-                 % (cls.top, cls.top, cls.cert, cls.top)) + f.main_cf()
+                 "smtp_generic_maps = texthash:%s/generic\n"
+                 "relayhost = [%s]:%d\n"
+                 % (cls.top, cls.top, cls.cert, cls.top, cls.top, cls.net(1),
+                    p)) + f.main_cf()
         os.makedirs(os.path.join(cls.top, "inst"))
         cls.inst = e2e.Instance(os.path.join(cls.top, "inst"), MASTER_CF,
                                 extra)
@@ -465,6 +557,56 @@ class SmtpTest(unittest.TestCase):
         finally:
             sink.terminate()
             sink.wait()
+
+    def test_relayhost(self):
+        self.send("u20@elsewhere.test", "Subject: rh\n\nbody\n")
+        relay = re.escape("%s[%s]:%d" % (self.net(1), self.net(1),
+                                          self.port))
+        self.status("u20@elsewhere.test", relay, "2.0.0", "sent",
+                    r"250 2\.0\.0 Ok: queued as SINK\d+")
+
+    def test_dsn_pipelining_generic(self):
+        """DSN parameters pass through, BODY=8BITMIME, MAIL/RCPT/DATA in
+        one write, smtp_generic_maps rewrites the envelope sender."""
+        self.send(["d1@dsn.test", "d2@dsn.test"],
+                  "Subject: dsn\n\nbody\n", sender="intern@local.test",
+                  opts=["-N", "success,delay", "-R", "hdrs", "-V",
+                        "env+id=1", "-B", "8BITMIME"])
+        relay = re.escape("%s[%s]:%d" % (self.net(51), self.net(51),
+                                          self.port))
+        self.status("d2@dsn.test", relay, "2.0.0", "sent",
+                    r"250 2\.0\.0 Ok: queued as SCRIPT")
+        chunk = [c for c in self.script.chunks
+                 if c and c[0].startswith("MAIL FROM:<public@")]
+        self.assertEqual(len(chunk), 1, self.script.chunks)
+        mail, r1, r2, data = chunk[0]
+        self.assertEqual(mail, "MAIL FROM:<public@example.net> SIZE=%s "
+                         "BODY=8BITMIME RET=HDRS ENVID=env+2Bid+3D1"
+                         % mail.split("SIZE=")[1].split()[0])
+        self.assertEqual(r1, "RCPT TO:<d1@dsn.test> NOTIFY=SUCCESS,DELAY "
+                         "ORCPT=rfc822;d1@dsn.test")
+        self.assertEqual(r2, "RCPT TO:<d2@dsn.test> NOTIFY=SUCCESS,DELAY "
+                         "ORCPT=rfc822;d2@dsn.test")
+        self.assertEqual(data, "DATA")
+
+    def test_lost_connection_after_data(self):
+        self.send("u21@drop.test", "Subject: drop\n\nbody\n")
+        relay = re.escape("%s[%s]:%d" % (self.net(52), self.net(52),
+                                          self.port))
+        self.status("u21@drop.test", relay, "4.4.2", "deferred",
+                    r"lost connection with %s\[%s\] while sending end of "
+                    r"data -- message may be sent more than once"
+                    % (re.escape(self.net(52)), re.escape(self.net(52))))
+
+    def test_timeout_after_data(self):
+        """smtp_data_done_timeout (2s for the slow service)."""
+        self.send("u22@hang.test", "Subject: hang\n\nbody\n")
+        relay = re.escape("%s[%s]:%d" % (self.net(53), self.net(53),
+                                          self.port))
+        self.status("u22@hang.test", relay, "4.4.2", "deferred",
+                    r"conversation with %s\[%s\] timed out while sending "
+                    r"end of data -- message may be sent more than once"
+                    % (re.escape(self.net(53)), re.escape(self.net(53))))
 
     # -- TLS ----------------------------------------------------------
 

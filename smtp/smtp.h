@@ -121,7 +121,7 @@ struct smtp_session {
 	struct str *namaddr; /* "host[addr]" */
 	struct str *relay;   /* "host[addr]:port" */
 	/* What the server offers after EHLO. */
-	bool esmtp, pipelining, eightbit, smtputf8, dsn, starttls;
+	bool esmtp, pipelining, eightbit, smtputf8, dsn, starttls, size;
 	long size_limit;        /* SIZE, 0: none or not offered */
 	struct str *auth_mechs; /* AUTH list, "" when none */
 	SSL *ssl;

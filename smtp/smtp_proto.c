@@ -372,6 +372,7 @@ smtp_ehlo_features(struct smtp_session *s, const struct str *raw)
 	s->pipelining = s->eightbit = s->smtputf8 = s->dsn = false;
 	s->starttls = false;
 	s->size_limit = 0;
+	s->size = false;
 	str_reset(s->auth_mechs);
 	/* The first line is the greeting; keywords follow. */
 	for (size_t i = 1; i < lines->argc; i++) {
@@ -396,6 +397,7 @@ smtp_ehlo_features(struct smtp_session *s, const struct str *raw)
 		else if (strcasecmp(kw, "STARTTLS") == 0)
 			s->starttls = true;
 		else if (strcasecmp(kw, "SIZE") == 0) {
+			s->size = true;
 			s->size_limit = w->argc > 1 ? atol(w->argv[1]) : 0;
 			if (s->size_limit < 0)
 				s->size_limit = 0;
@@ -626,6 +628,8 @@ smtp_transaction(struct smtp_session *s)
 	    xcalloc(req->rcpt_count ? req->rcpt_count : 1, sizeof(*sent));
 	size_t nsent = 0, naccepted = 0, i;
 	bool utf8 = false;
+	/* An address probe (sendmail -bv) stops after RCPT. */
+	bool verify = (req->flags & DELIVER_FLAG_VERIFY) != 0;
 
 	/* What the server cannot take is refused before MAIL. */
 	if (s->size_limit > 0 && req->data_size > s->size_limit) {
@@ -656,7 +660,7 @@ smtp_transaction(struct smtp_session *s)
 	smtp_envelope_addr(s, addr, str_ptr(req->sender));
 	str_fmt(cmd, "MAIL FROM:<%s>", str_ptr(addr));
 	if (s->esmtp) {
-		if (s->size_limit >= 0 && s->esmtp && req->data_size > 0)
+		if (s->size && req->data_size > 0)
 			str_catfmt(cmd, " SIZE=%ld", req->data_size);
 		if (s->eightbit) {
 			if (strcmp(str_ptr(req->encoding), "8bit") == 0)
@@ -736,7 +740,9 @@ smtp_transaction(struct smtp_session *s)
 		continue;
 	rcpt_reply:
 		smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
-		if (s->code / 100 == 2) {
+		if (s->code / 100 == 2 && verify) {
+			smtp_rcpt_result(s, i, str_ptr(dsn), str_ptr(s->reply));
+		} else if (s->code / 100 == 2) {
 			state->rs[i].accepted = true;
 			naccepted++;
 		} else {
@@ -749,13 +755,14 @@ smtp_transaction(struct smtp_session *s)
 	}
 	if (s->pipelining) {
 		/* DATA goes in the same write; then the replies in order. */
-		if (smtp_cmd(s, SMTP_VAR(data_init_timeout), "DATA") < 0)
+		if (!verify &&
+		    smtp_cmd(s, SMTP_VAR(data_init_timeout), "DATA") < 0)
 			goto io_mail;
 		if (smtp_reply(s, SMTP_VAR(mail_timeout)) < 0)
 			goto io_mail;
 		if (s->code / 100 != 2) {
 			/* Read (and drop) the RCPT and DATA replies. */
-			for (i = 0; i <= nsent; i++)
+			for (i = 0; i < nsent + !verify; i++)
 				if (smtp_reply(s, SMTP_VAR(rcpt_timeout)) < 0)
 					break;
 			goto mail_rejected;
@@ -765,7 +772,10 @@ smtp_transaction(struct smtp_session *s)
 			if (smtp_reply(s, SMTP_VAR(rcpt_timeout)) < 0)
 				goto io_rcpt;
 			smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
-			if (s->code / 100 == 2) {
+			if (s->code / 100 == 2 && verify) {
+				smtp_rcpt_result(s, i, str_ptr(dsn),
+				    str_ptr(s->reply));
+			} else if (s->code / 100 == 2) {
 				state->rs[i].accepted = true;
 				naccepted++;
 			} else {
@@ -777,6 +787,8 @@ smtp_transaction(struct smtp_session *s)
 				    str_ptr(why));
 			}
 		}
+		if (verify)
+			goto rset;
 		if (smtp_reply(s, SMTP_VAR(data_init_timeout)) < 0)
 			goto io_data;
 		if (s->code != 354) {
@@ -792,7 +804,7 @@ smtp_transaction(struct smtp_session *s)
 			goto quit;
 		}
 	} else {
-		if (naccepted == 0)
+		if (naccepted == 0 || verify)
 			goto rset;
 		if (smtp_cmd(s, SMTP_VAR(data_init_timeout), "DATA") < 0 ||
 		    smtp_reply(s, SMTP_VAR(data_init_timeout)) < 0)

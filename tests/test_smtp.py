@@ -589,6 +589,21 @@ class SmtpTest(unittest.TestCase):
                          "ORCPT=rfc822;d2@dsn.test")
         self.assertEqual(data, "DATA")
 
+    def test_verify_probe_sends_no_message(self):
+        """sendmail -bv: MAIL and RCPT only; status=deliverable."""
+        r = e2e.run([os.path.join(self.inst.bin, "sendmail"), "-bv",
+                     "-f", "snd@relay.test", "probe@dsn.test"],
+                    env={"MAIL_CONFIG": self.inst.conf})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        relay = re.escape("%s[%s]:%d" % (self.net(51), self.net(51),
+                                          self.port))
+        self.status("probe@dsn.test", relay, "2.0.0", "deliverable",
+                    r"250 2\.0\.0 Ok")
+        rc = [c for c in self.script.chunks if "RCPT TO:<probe@dsn.test>"
+              in " ".join(c)]
+        self.assertTrue(rc, self.script.chunks)
+        self.assertNotIn("DATA", rc[0])
+
     def test_lost_connection_after_data(self):
         self.send("u21@drop.test", "Subject: drop\n\nbody\n")
         relay = re.escape("%s[%s]:%d" % (self.net(52), self.net(52),

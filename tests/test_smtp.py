@@ -352,11 +352,22 @@ class SmtpTest(unittest.TestCase):
                  "smtp_generic_maps = texthash:%s/generic\n"
                  "relayhost = [%s]:%d\n"
                  % (cls.top, cls.top, cls.cert, cls.top, cls.top, cls.net(1),
-                    p)) + f.main_cf()
+                    p)) + cls.dns_main_cf(f)
         os.makedirs(os.path.join(cls.top, "inst"))
         cls.inst = e2e.Instance(os.path.join(cls.top, "inst"), MASTER_CF,
                                 extra)
         cls.inst.start()
+
+    @staticmethod
+    def dns_main_cf(fake):
+        """fake.main_cf(), plus RESOLV_WRAPPER_DISABLE_DEEPBIND under a
+        sanitizer: ASan refuses a dlopen with RTLD_DEEPBIND, which the
+        wrapper uses by default."""
+        text = fake.main_cf()
+        if os.environ.get("ASAN_OPTIONS") or os.environ.get(
+                "UBSAN_OPTIONS"):
+            text = text.rstrip("\n") + " RESOLV_WRAPPER_DISABLE_DEEPBIND=1\n"
+        return text
 
     @classmethod
     def net(cls, host):

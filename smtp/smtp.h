@@ -1,0 +1,160 @@
+/*
+ * smtp.h - the parts of the smtp/lmtp client that its modules share.
+ *
+ * smtp.c        main(), the delivery request, the walk over the servers
+ * smtp_addr.c   next hop -> list of server addresses (MX, A/AAAA, unix)
+ *   smtp_addr_list(req, list, why)  the servers for the request's next
+ *                 hop and the fallback relays: DNS_OK, DNS_NOTFOUND (why:
+ *                 a bounce reason with *dsn) or DNS_RETRY (why: defer)
+ *   smtp_addr_free(list)
+ * smtp_proto.c  one SMTP/LMTP session with one server
+ *   smtp_session(state, addr)  connect, deliver what is still pending,
+ *                 quit; records each recipient's outcome in state
+ *   smtp_reply_dsn(code, text, out)  the enhanced status code of a reply
+ * smtp_tls.c    the TLS client (smtp_tls_*)
+ *   smtp_tls_init()                 once, before the jail
+ *   smtp_tls_policy(state, addr, pol)  the level for this next hop
+ *   smtp_tls_start(sess, pol, why)  handshake on the session's stream:
+ *                 0, or -1 with why (a Postfix reason) and *soft
+ * smtp_sasl.c   the SASL client (PLAIN, LOGIN)
+ *   smtp_sasl_init()
+ *   smtp_sasl_passwd(state, sess, user, pass)  the credentials for this
+ *                 server from smtp_sasl_password_maps: true when found
+ *   smtp_sasl_auth(sess, user, pass, why)  0, or -1 with why
+ *
+ * The client is one program for the smtp and lmtp services: run as
+ * "lmtp" (master.cf command name, or a link of that name) it speaks LMTP
+ * and reads the lmtp_* parameters, otherwise SMTP and smtp_*.
+ */
+#ifndef SMTP_H
+#define SMTP_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+#include "lib/util/str.h"
+#include "lib/util/stream.h"
+#include "lib/mail/deliver.h"
+#include "lib/mail/params.h"
+
+extern bool smtp_lmtp; /* speaking LMTP */
+
+/* The smtp_NAME or lmtp_NAME parameter of the same meaning. */
+#define SMTP_VAR(name) (smtp_lmtp ? var_lmtp_##name : var_smtp_##name)
+#define SMTP_HELO_NAME (smtp_lmtp ? var_lmtp_lhlo_name : var_smtp_helo_name)
+#define SMTP_HELO_TIMEOUT                                                      \
+	(smtp_lmtp ? var_lmtp_lhlo_timeout : var_smtp_helo_timeout)
+#define SMTP_DISCARD_EHLO                                                      \
+	(smtp_lmtp ? var_lmtp_discard_lhlo_keywords                            \
+		   : var_smtp_discard_ehlo_keywords)
+#define SMTP_DISCARD_EHLO_MAPS                                                 \
+	(smtp_lmtp ? var_lmtp_discard_lhlo_keyword_address_maps                \
+		   : var_smtp_discard_ehlo_keyword_address_maps)
+
+/* Limits of what a server may send us. */
+#define SMTP_REPLY_LINE_MAX  2048 /* one reply line */
+#define SMTP_REPLY_LINES_MAX 100  /* lines of one multi-line reply */
+
+/* One server address to try. */
+struct smtp_addr {
+	char *host; /* name as logged ("mx.example.com", "127.0.0.1") */
+	char *addr; /* printed address, or the UNIX-domain socket path */
+	int family; /* AF_INET, AF_INET6, AF_UNIX */
+	unsigned char bytes[16];
+	int port;      /* host order; 0 for AF_UNIX */
+	int pref;      /* MX preference, or -1 */
+	char *dest;    /* the next hop it came from (TLS policy, SASL) */
+	bool mx;       /* found by MX lookup (dest is a domain) */
+	bool fallback; /* from smtp_fallback_relay */
+};
+
+struct smtp_addr_list {
+	struct smtp_addr *a;
+	size_t count, alloc;
+};
+
+/* TLS levels, in increasing order of what they demand. */
+enum smtp_tls_level {
+	SMTP_TLS_NONE,
+	SMTP_TLS_MAY,
+	SMTP_TLS_ENCRYPT,
+	SMTP_TLS_FINGERPRINT,
+	SMTP_TLS_VERIFY,
+	SMTP_TLS_SECURE,
+};
+
+struct smtp_tls_policy {
+	enum smtp_tls_level level;
+	char *match;     /* verify/secure: names to match, or NULL */
+	char *protocols; /* per-site protocols, or NULL */
+	char *ciphers;   /* per-site cipher grade, or NULL */
+	bool error;      /* the policy is broken: defer */
+};
+
+/* The outcome of one recipient so far. */
+struct smtp_rcpt_state {
+	bool done;         /* final (sent or bounced) */
+	bool accepted;     /* this session: RCPT got 2xx */
+	struct str *dsn;   /* last soft failure: status */
+	struct str *why;   /* its text, "" when none */
+	struct str *relay; /* its relay */
+};
+
+/* One delivery request and what happened to it so far. */
+struct smtp_state {
+	struct deliver_request *req;
+	int qfd;                    /* the queue file */
+	struct smtp_rcpt_state *rs; /* per recipient */
+	bool conn_done;             /* deliver_conn_done() called */
+	size_t sessions;            /* connected sessions so far */
+	bool last;                  /* trying the last server */
+};
+
+/* One connection to one server. */
+struct smtp_session {
+	struct smtp_state *state;
+	struct smtp_addr *addr;
+	struct stream *st;
+	struct str *namaddr; /* "host[addr]" */
+	struct str *relay;   /* "host[addr]:port" */
+	/* What the server offers after EHLO. */
+	bool esmtp, pipelining, eightbit, smtputf8, dsn, starttls, size;
+	long size_limit;        /* SIZE, 0: none or not offered */
+	struct str *auth_mechs; /* AUTH list, "" when none */
+	SSL *ssl;
+	bool tls_verified;
+	/* The current reply. */
+	int code;
+	struct str *reply; /* lines joined by spaces */
+};
+
+/* smtp_addr.c */
+int smtp_addr_list(struct smtp_state *, struct smtp_addr_list *, struct str *,
+    struct str *);
+void smtp_addr_free(struct smtp_addr_list *);
+void smtp_addr_init(void);
+
+/* smtp_proto.c */
+void smtp_session(struct smtp_state *, struct smtp_addr *);
+void smtp_reply_dsn(int, const char *, struct str *);
+void smtp_fail_all(struct smtp_state *, const char *, const char *,
+    const char *, bool);
+
+/* smtp_tls.c */
+void smtp_tls_init(void);
+void smtp_tls_policy(struct smtp_addr *, struct smtp_tls_policy *);
+void smtp_tls_policy_free(struct smtp_tls_policy *);
+int smtp_tls_start(struct smtp_session *, const struct smtp_tls_policy *,
+    struct str *);
+void smtp_tls_stop(struct smtp_session *);
+
+/* smtp_sasl.c */
+void smtp_sasl_init(void);
+bool smtp_sasl_passwd(struct smtp_session *, struct str *, struct str *);
+int smtp_sasl_auth(struct smtp_session *, const char *, const char *,
+    struct str *);
+
+#endif

@@ -1,0 +1,1079 @@
+/*
+ * smtp_proto - one SMTP or LMTP session with one server: connect, greeting,
+ * EHLO/LHLO (HELO fallback), STARTTLS, AUTH, then MAIL, RCPT..., DATA
+ * (pipelined when the server offers PIPELINING), the message, QUIT.
+ *
+ * Each recipient's outcome goes to the state: 2xx is delivered (logged
+ * now), 5xx bounced (logged now), 4xx is kept with its reason so that the
+ * next server may take the recipient; smtp.c defers what is left after
+ * the last server.  A failure of the whole session (connect, greeting,
+ * EHLO, MAIL, a lost connection, a timeout) applies to every recipient
+ * that is still pending.  Reasons and their "(in reply to X command)",
+ * "lost connection with H[A] while S" and "conversation with H[A] timed
+ * out while S" are Postfix's words.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/util/alloc.h"
+#include "lib/util/argv.h"
+#include "lib/util/msg.h"
+#include "lib/util/sock.h"
+#include "lib/util/str.h"
+#include "lib/util/stream.h"
+#include "lib/mail/addr.h"
+#include "lib/mail/addr_map.h"
+#include "lib/mail/deliver.h"
+#include "lib/mail/dsn.h"
+#include "lib/mail/maps.h"
+#include "lib/mail/params.h"
+#include "lib/mail/record.h"
+#include "smtp.h"
+
+#define SMTP_REC_MAX (1 << 20) /* one content record */
+
+static struct maps *smtp_generic;
+static struct maps *smtp_discard_maps;
+static bool smtp_proto_ready;
+
+static void
+smtp_proto_init(void)
+{
+	if (smtp_proto_ready)
+		return;
+	smtp_proto_ready = true;
+	if (*SMTP_VAR(generic_maps))
+		smtp_generic = maps_new(smtp_lmtp ? "lmtp_generic_maps"
+						  : "smtp_generic_maps",
+		    SMTP_VAR(generic_maps), DICT_FLAGS_READ);
+	if (*SMTP_DISCARD_EHLO_MAPS)
+		smtp_discard_maps = maps_new(
+		    smtp_lmtp ? "lmtp_discard_lhlo_keyword_address_maps"
+			      : "smtp_discard_ehlo_keyword_address_maps",
+		    SMTP_DISCARD_EHLO_MAPS, DICT_FLAGS_READ);
+}
+
+/*
+ * The enhanced status code of a reply: the one the text starts with when
+ * its class matches the reply code, else X.0.0.
+ */
+void
+smtp_reply_dsn(int code, const char *text, struct str *out)
+{
+	const char *p = text;
+	int cls = code / 100;
+	size_t n;
+
+	if (cls < 2 || cls > 5)
+		cls = 4;
+	/* Skip "NNN " or "NNN-". */
+	if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]) &&
+	    isdigit((unsigned char)p[2]) && (p[3] == ' ' || p[3] == '-'))
+		p += 4;
+	if (p[0] - '0' == cls && p[1] == '.') {
+		n = 2;
+		if (isdigit((unsigned char)p[n]) &&
+		    isdigit((unsigned char)p[n + 1]) && p[n + 2] == '.')
+			n += 3;
+		else if (isdigit((unsigned char)p[n]) && p[n + 1] == '.')
+			n += 2;
+		else
+			n = 0;
+		if (n > 0) {
+			size_t m = n;
+
+			while (isdigit((unsigned char)p[m]) && m < n + 3)
+				m++;
+			if (m > n && (p[m] == ' ' || p[m] == 0)) {
+				str_set(out, "");
+				str_catn(out, p, m);
+				return;
+			}
+		}
+	}
+	str_fmt(out, "%d.0.0", cls);
+}
+
+/* A reason with class 4: a hard reply that must not bounce (skipped). */
+static void
+smtp_soften(struct str *dsn)
+{
+	if (str_len(dsn) > 0 && str_ptr(dsn)[0] == '5')
+		str_ptr(dsn)[0] = '4';
+}
+
+/* Record a 4xx (or softened) outcome for a recipient: kept for later. */
+static void
+smtp_rcpt_soft(struct smtp_session *s, size_t i, const char *dsn,
+    const char *why)
+{
+	struct smtp_rcpt_state *rs = &s->state->rs[i];
+
+	str_set(rs->dsn, dsn);
+	smtp_soften(rs->dsn);
+	str_set(rs->why, why);
+	str_set(rs->relay, str_ptr(s->relay));
+}
+
+/* A final or soft outcome for recipient i from a server reply. */
+static void
+smtp_rcpt_result(struct smtp_session *s, size_t i, const char *dsn,
+    const char *why)
+{
+	struct smtp_state *state = s->state;
+	struct deliver_rcpt *r = &state->req->rcpt[i];
+
+	if (dsn[0] == '2') {
+		(void)deliver_sent(state->req, r, str_ptr(s->relay), dsn, "%s",
+		    why);
+		state->rs[i].done = true;
+	} else if (dsn[0] == '5') {
+		(void)deliver_bounce(state->req, r, str_ptr(s->relay), dsn,
+		    "%s", why);
+		state->rs[i].done = true;
+	} else {
+		smtp_rcpt_soft(s, i, dsn, why);
+	}
+}
+
+/*
+ * Every pending recipient fails the same way: bounced when hard, else
+ * kept with the reason.  relay NULL logs relay=none.
+ */
+void
+smtp_fail_all(struct smtp_state *state, const char *relay, const char *dsn,
+    const char *why, bool hard)
+{
+	for (size_t i = 0; i < state->req->rcpt_count; i++) {
+		struct smtp_rcpt_state *rs = &state->rs[i];
+
+		if (rs->done)
+			continue;
+		if (hard) {
+			(void)deliver_bounce(state->req, &state->req->rcpt[i],
+			    relay, dsn, "%s", why);
+			rs->done = true;
+		} else {
+			str_set(rs->dsn, dsn);
+			smtp_soften(rs->dsn);
+			str_set(rs->why, why);
+			str_set(rs->relay, relay ? relay : "none");
+		}
+	}
+}
+
+/* The session failed as a whole with a server reply. */
+static void
+smtp_site_reply(struct smtp_session *s, const char *fmt_reason)
+{
+	struct str *dsn = str_new(0);
+	bool hard = s->code / 100 == 5;
+
+	smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
+	smtp_fail_all(s->state, str_ptr(s->relay), str_ptr(dsn), fmt_reason,
+	    hard);
+	str_free(dsn);
+}
+
+/* The session failed with a lost connection or a timeout. */
+static void
+smtp_site_io(struct smtp_session *s, const char *what)
+{
+	struct str *why = str_new(0);
+
+	if (stream_status(s->st) == STREAM_TIMEOUT)
+		str_fmt(why, "conversation with %s timed out while %s",
+		    str_ptr(s->namaddr), what);
+	else
+		str_fmt(why, "lost connection with %s while %s",
+		    str_ptr(s->namaddr), what);
+	smtp_fail_all(s->state, str_ptr(s->relay), "4.4.2", str_ptr(why),
+	    false);
+	str_free(why);
+}
+
+/*
+ * Read one reply within timeout seconds: 0 with s->code and s->reply
+ * (its lines joined by spaces, as Postfix logs them), or -1.
+ */
+static int
+smtp_reply(struct smtp_session *s, int timeout)
+{
+	struct str *line = str_new(0);
+	int ret = -1, lines = 0, r;
+
+	str_reset(s->reply);
+	s->code = 0;
+	stream_set_timeout(s->st, timeout * 1000);
+	for (;;) {
+		const char *p;
+
+		r = stream_getline(s->st, line, SMTP_REPLY_LINE_MAX);
+		if (r != STREAM_OK && r != STREAM_TOOLONG)
+			goto out;
+		if (str_len(line) && str_ptr(line)[str_len(line) - 1] == '\r')
+			str_truncate(line, str_len(line) - 1);
+		if (msg_verbose)
+			msg_info("< %s: %s", str_ptr(s->namaddr),
+			    str_ptr(line));
+		/* Control characters would garble the log and the bounce. */
+		for (char *q = str_ptr(line); *q; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				*q = ' ';
+		if (lines++ < SMTP_REPLY_LINES_MAX) {
+			if (str_len(s->reply))
+				str_cat(s->reply, " ");
+			str_cat(s->reply, str_ptr(line));
+		}
+		p = str_ptr(line);
+		if (isdigit((unsigned char)p[0]) &&
+		    isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) && p[3] == '-')
+			continue;
+		if (isdigit((unsigned char)p[0]) &&
+		    isdigit((unsigned char)p[1]) &&
+		    isdigit((unsigned char)p[2]) && (p[3] == ' ' || p[3] == 0))
+			s->code = (p[0] - '0') * 100 + (p[1] - '0') * 10 +
+				  (p[2] - '0');
+		else
+			s->code = 0; /* malformed: a soft protocol error */
+		break;
+	}
+	ret = 0;
+out:
+	str_free(line);
+	return ret;
+}
+
+/* Send one command line (buffered; flushed before the next read). */
+static int
+smtp_cmd(struct smtp_session *s, int timeout, const char *cmd)
+{
+	if (msg_verbose)
+		msg_info("> %s: %s", str_ptr(s->namaddr), cmd);
+	stream_set_timeout(s->st, timeout * 1000);
+	if (stream_puts(s->st, cmd) < 0 || stream_puts(s->st, "\r\n") < 0)
+		return -1;
+	return 0;
+}
+
+/* A non-blocking connect within smtp_connect_timeout: fd or -1. */
+static int
+smtp_connect(struct smtp_session *s, struct str *why)
+{
+	struct smtp_addr *a = s->addr;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, err = 0, timeout = SMTP_VAR(connect_timeout);
+
+	memset(&ss, 0, sizeof(ss));
+	if (a->family == AF_UNIX) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+
+		if (strlen(a->addr) >= sizeof(sun->sun_path)) {
+			str_fmt(why, "connect to %s: %s", a->addr,
+			    strerror(ENAMETOOLONG));
+			return -1;
+		}
+		sun->sun_family = AF_UNIX;
+		memcpy(sun->sun_path, a->addr, strlen(a->addr) + 1);
+		len = sizeof(*sun);
+	} else if (a->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((unsigned short)a->port);
+		memcpy(&sin->sin_addr, a->bytes, 4);
+		len = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((unsigned short)a->port);
+		memcpy(&sin6->sin6_addr, a->bytes, 16);
+		len = sizeof(*sin6);
+	}
+	fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		str_fmt(why, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		if (errno != EINPROGRESS) {
+			err = errno;
+		} else {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			socklen_t elen = sizeof(err);
+			int n;
+
+			do
+				n = poll(&pfd, 1,
+				    timeout > 0 ? timeout * 1000 : -1);
+			while (n < 0 && errno == EINTR);
+			if (n == 0)
+				err = ETIMEDOUT;
+			else if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR,
+					      &err, &elen) < 0)
+				err = errno;
+		}
+	}
+	if (err != 0) {
+		/* Postfix: "connect to H[A]:P: Connection refused". */
+		if (a->family == AF_UNIX)
+			str_fmt(why, "connect to %s: %s", a->addr,
+			    strerror(err));
+		else
+			str_fmt(why, "connect to %s[%s]:%d: %s", a->host,
+			    a->addr, a->port, strerror(err));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Is keyword (upper case) discarded for this server? */
+static bool
+smtp_discarded(struct smtp_session *s, const char *kw)
+{
+	const char *list = SMTP_DISCARD_EHLO;
+	struct argv *a;
+	bool found = false;
+
+	if (smtp_discard_maps) {
+		const char *v = maps_find(smtp_discard_maps, s->addr->addr, 0);
+
+		if (v != NULL)
+			list = v;
+	}
+	a = argv_split(list, " \t\r\n,");
+	for (size_t i = 0; i < a->argc && !found; i++)
+		found = strcasecmp(a->argv[i], kw) == 0;
+	argv_free(a);
+	return found;
+}
+
+/* The EHLO keywords of the reply that is in s->reply. */
+static void
+smtp_ehlo_features(struct smtp_session *s, const struct str *raw)
+{
+	struct argv *lines = argv_split(str_ptr(raw), "\n");
+
+	s->esmtp = true;
+	s->pipelining = s->eightbit = s->smtputf8 = s->dsn = false;
+	s->starttls = false;
+	s->size_limit = 0;
+	s->size = false;
+	str_reset(s->auth_mechs);
+	/* The first line is the greeting; keywords follow. */
+	for (size_t i = 1; i < lines->argc; i++) {
+		struct argv *w = argv_split(lines->argv[i] + 4, " \t=");
+		const char *kw;
+
+		if (w->argc == 0) {
+			argv_free(w);
+			continue;
+		}
+		kw = w->argv[0];
+		if (smtp_discarded(s, kw))
+			;
+		else if (strcasecmp(kw, "PIPELINING") == 0)
+			s->pipelining = true;
+		else if (strcasecmp(kw, "8BITMIME") == 0)
+			s->eightbit = true;
+		else if (strcasecmp(kw, "SMTPUTF8") == 0)
+			s->smtputf8 = true;
+		else if (strcasecmp(kw, "DSN") == 0)
+			s->dsn = true;
+		else if (strcasecmp(kw, "STARTTLS") == 0)
+			s->starttls = true;
+		else if (strcasecmp(kw, "SIZE") == 0) {
+			s->size = true;
+			s->size_limit = w->argc > 1 ? atol(w->argv[1]) : 0;
+			if (s->size_limit < 0)
+				s->size_limit = 0;
+		} else if (strcasecmp(kw, "AUTH") == 0) {
+			for (size_t j = 1; j < w->argc; j++) {
+				if (strstr(str_ptr(s->auth_mechs), w->argv[j]))
+					continue;
+				str_catfmt(s->auth_mechs, "%s%s",
+				    str_len(s->auth_mechs) ? " " : "",
+				    w->argv[j]);
+			}
+		}
+		argv_free(w);
+	}
+	argv_free(lines);
+}
+
+/*
+ * EHLO (LHLO), falling back to HELO for SMTP: 0, or -1 after the session
+ * failure was recorded.  The raw reply lines are collected in raw for the
+ * keyword scan.
+ */
+static int
+smtp_hello(struct smtp_session *s)
+{
+	struct str *cmd = str_new(0), *raw = str_new(0), *why = str_new(0);
+	struct str *line = str_new(0);
+	const char *verb = smtp_lmtp ? "LHLO" : "EHLO";
+	int ret = -1, lines = 0, r;
+
+	if (!smtp_lmtp && var_smtp_never_send_ehlo)
+		goto helo;
+	str_fmt(cmd, "%s %s", verb, SMTP_HELO_NAME);
+	if (smtp_cmd(s, SMTP_HELO_TIMEOUT, str_ptr(cmd)) < 0)
+		goto io_fail;
+	/* Read the reply by hand: the keywords need the lines apart. */
+	str_reset(s->reply);
+	stream_set_timeout(s->st, SMTP_HELO_TIMEOUT * 1000);
+	for (;;) {
+		const char *p;
+
+		r = stream_getline(s->st, line, SMTP_REPLY_LINE_MAX);
+		if (r != STREAM_OK && r != STREAM_TOOLONG)
+			goto io_fail;
+		if (str_len(line) && str_ptr(line)[str_len(line) - 1] == '\r')
+			str_truncate(line, str_len(line) - 1);
+		for (char *q = str_ptr(line); *q; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				*q = ' ';
+		if (lines++ < SMTP_REPLY_LINES_MAX) {
+			str_catfmt(raw, "%s\n", str_ptr(line));
+			str_catfmt(s->reply, "%s%s",
+			    str_len(s->reply) ? " " : "", str_ptr(line));
+		}
+		p = str_ptr(line);
+		if (str_len(line) >= 4 && isdigit((unsigned char)p[0]) &&
+		    p[3] == '-')
+			continue;
+		s->code = atoi(p);
+		break;
+	}
+	if (s->code / 100 == 2) {
+		smtp_ehlo_features(s, raw);
+		ret = 0;
+		goto out;
+	}
+	if (smtp_lmtp) {
+		str_fmt(why, "host %s refused to talk to me: %s",
+		    str_ptr(s->namaddr), str_ptr(s->reply));
+		smtp_site_reply(s, str_ptr(why));
+		goto out;
+	}
+helo:
+	str_fmt(cmd, "HELO %s", SMTP_HELO_NAME);
+	if (smtp_cmd(s, SMTP_HELO_TIMEOUT, str_ptr(cmd)) < 0 ||
+	    smtp_reply(s, SMTP_HELO_TIMEOUT) < 0)
+		goto io_fail;
+	if (s->code / 100 != 2) {
+		str_fmt(why, "host %s refused to talk to me: %s",
+		    str_ptr(s->namaddr), str_ptr(s->reply));
+		smtp_site_reply(s, str_ptr(why));
+		goto out;
+	}
+	s->esmtp = false;
+	ret = 0;
+	goto out;
+io_fail:
+	smtp_site_io(s, smtp_lmtp ? "performing the LHLO handshake"
+				  : "performing the EHLO handshake");
+out:
+	str_free(cmd);
+	str_free(raw);
+	str_free(why);
+	str_free(line);
+	return ret;
+}
+
+/* RFC 3461 xtext. */
+static void
+smtp_xtext(struct str *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 33 || c > 126 || c == '+' || c == '=')
+			str_catfmt(out, "+%02X", c);
+		else
+			str_catn(out, s, 1);
+	}
+}
+
+/* An envelope address as sent: generic-mapped, quoted, in brackets. */
+static void
+smtp_envelope_addr(struct smtp_session *s, struct str *out, const char *addr)
+{
+	struct str *mapped = str_new(0);
+
+	str_set(mapped, addr);
+	if (smtp_generic && *addr) {
+		if (canon_lookup(smtp_generic, addr, mapped) < 0) {
+			msg_warn("%s: %s map lookup problem for %s",
+			    str_ptr(s->state->req->queue_id),
+			    smtp_generic->title, addr);
+			str_set(mapped, addr);
+		}
+	}
+	if (SMTP_VAR(quote_rfc821_envelope))
+		addr_externalize(out, str_ptr(mapped));
+	else
+		str_set(out, str_ptr(mapped));
+	str_free(mapped);
+}
+
+static bool
+smtp_has_8bit(const char *p)
+{
+	for (; *p; p++)
+		if ((unsigned char)*p & 0x80)
+			return true;
+	return false;
+}
+
+/*
+ * The message content from the queue file, with CRLF, dot-stuffing and
+ * lines broken at smtp_line_length_limit ("<CR><LF><SPACE>"): 0, -1 on a
+ * write error, -2 when the queue file is bad.
+ */
+static int
+smtp_send_body(struct smtp_session *s)
+{
+	struct deliver_request *req = s->state->req;
+	struct str *buf = str_new(0);
+	struct stream *q = NULL;
+	int fd, type, prev = REC_TYPE_NORM, ret = -2;
+	long col = 0, limit = SMTP_VAR(line_length_limit);
+
+	if ((fd = dup(s->state->qfd)) < 0 ||
+	    lseek(fd, req->data_offset, SEEK_SET) < 0) {
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	q = stream_open(fd);
+	stream_set_timeout(s->st, SMTP_VAR(data_xfer_timeout) * 1000);
+	while ((type = rec_get(q, buf, SMTP_REC_MAX)) == REC_TYPE_NORM ||
+	       type == REC_TYPE_CONT) {
+		const char *p = str_ptr(buf);
+		size_t left = str_len(buf);
+
+		if (prev == REC_TYPE_NORM) {
+			col = 0;
+			if (left > 0 && p[0] == '.' &&
+			    stream_write(s->st, ".", 1) < 0) {
+				ret = -1;
+				goto out;
+			}
+		}
+		while (left > 0) {
+			size_t n = left;
+
+			if (limit > 0 && col + (long)n > limit)
+				n = (size_t)(limit - col);
+			if (n > 0 && stream_write(s->st, p, n) < 0) {
+				ret = -1;
+				goto out;
+			}
+			p += n;
+			left -= n;
+			col += (long)n;
+			if (left > 0) {
+				if (stream_write(s->st, "\r\n ", 3) < 0) {
+					ret = -1;
+					goto out;
+				}
+				col = 1;
+			}
+		}
+		if (type == REC_TYPE_NORM &&
+		    stream_write(s->st, "\r\n", 2) < 0) {
+			ret = -1;
+			goto out;
+		}
+		prev = type;
+	}
+	if (type != REC_TYPE_XTRA)
+		goto out;
+	/* An unterminated last line still ends before the dot. */
+	if (prev == REC_TYPE_CONT && stream_write(s->st, "\r\n", 2) < 0) {
+		ret = -1;
+		goto out;
+	}
+	ret = 0;
+out:
+	stream_close(q);
+	str_free(buf);
+	return ret;
+}
+
+/* Deliver the pending recipients over an established session. */
+static void
+smtp_transaction(struct smtp_session *s)
+{
+	struct smtp_state *state = s->state;
+	struct deliver_request *req = state->req;
+	struct str *cmd = str_new(0), *addr = str_new(0), *why = str_new(0);
+	struct str *dsn = str_new(0);
+	size_t *sent =
+	    xcalloc(req->rcpt_count ? req->rcpt_count : 1, sizeof(*sent));
+	size_t nsent = 0, naccepted = 0, i;
+	bool utf8 = false;
+	/* An address probe (sendmail -bv) stops after RCPT. */
+	bool verify = (req->flags & DELIVER_FLAG_VERIFY) != 0;
+
+	/* What the server cannot take is refused before MAIL. */
+	if (s->size_limit > 0 && req->data_size > s->size_limit) {
+		str_fmt(why,
+		    "message size %ld exceeds size limit %ld of server %s",
+		    req->data_size, s->size_limit, str_ptr(s->namaddr));
+		smtp_fail_all(state, str_ptr(s->relay), "5.3.4", str_ptr(why),
+		    true);
+		goto quit;
+	}
+	if (req->sendopts & 1) {
+		utf8 = smtp_has_8bit(str_ptr(req->sender));
+		for (i = 0; i < req->rcpt_count && !utf8; i++)
+			utf8 = !state->rs[i].done &&
+			       smtp_has_8bit(str_ptr(req->rcpt[i].address));
+		if (utf8 && !s->smtputf8) {
+			str_fmt(why,
+			    "SMTPUTF8 is required, but was not offered "
+			    "by host %s",
+			    str_ptr(s->namaddr));
+			smtp_fail_all(state, str_ptr(s->relay), "5.6.7",
+			    str_ptr(why), true);
+			goto quit;
+		}
+	}
+
+	/* MAIL FROM with the extensions the server offers. */
+	smtp_envelope_addr(s, addr, str_ptr(req->sender));
+	str_fmt(cmd, "MAIL FROM:<%s>", str_ptr(addr));
+	if (s->esmtp) {
+		if (s->size && req->data_size > 0)
+			str_catfmt(cmd, " SIZE=%ld", req->data_size);
+		if (s->eightbit) {
+			if (strcmp(str_ptr(req->encoding), "8bit") == 0)
+				str_cat(cmd, " BODY=8BITMIME");
+			else if (strcmp(str_ptr(req->encoding), "7bit") == 0)
+				str_cat(cmd, " BODY=7BIT");
+		}
+		if (s->smtputf8 && (req->sendopts & 1))
+			str_cat(cmd, " SMTPUTF8");
+		if (s->dsn) {
+			if (req->ret & DSN_RET_FULL)
+				str_cat(cmd, " RET=FULL");
+			else if (req->ret & DSN_RET_HDRS)
+				str_cat(cmd, " RET=HDRS");
+			if (str_len(req->envid)) {
+				str_cat(cmd, " ENVID=");
+				smtp_xtext(cmd, str_ptr(req->envid));
+			}
+		}
+	}
+	if (smtp_cmd(s, SMTP_VAR(mail_timeout), str_ptr(cmd)) < 0)
+		goto io_mail;
+	if (!s->pipelining) {
+		if (smtp_reply(s, SMTP_VAR(mail_timeout)) < 0)
+			goto io_mail;
+		if (s->code / 100 != 2)
+			goto mail_rejected;
+	}
+
+	/* RCPT TO for each pending recipient. */
+	for (i = 0; i < req->rcpt_count; i++) {
+		struct deliver_rcpt *r = &req->rcpt[i];
+
+		state->rs[i].accepted = false;
+		if (state->rs[i].done)
+			continue;
+		smtp_envelope_addr(s, addr, str_ptr(r->address));
+		str_fmt(cmd, "RCPT TO:<%s>", str_ptr(addr));
+		if (s->dsn) {
+			if (r->notify & DSN_NOTIFY_NEVER)
+				str_cat(cmd, " NOTIFY=NEVER");
+			else if (r->notify) {
+				const char *sep = " NOTIFY=";
+
+				if (r->notify & DSN_NOTIFY_SUCCESS) {
+					str_catfmt(cmd, "%sSUCCESS", sep);
+					sep = ",";
+				}
+				if (r->notify & DSN_NOTIFY_FAILURE) {
+					str_catfmt(cmd, "%sFAILURE", sep);
+					sep = ",";
+				}
+				if (r->notify & DSN_NOTIFY_DELAY)
+					str_catfmt(cmd, "%sDELAY", sep);
+			}
+			if (str_len(r->dsn_orcpt)) {
+				const char *semi =
+				    strchr(str_ptr(r->dsn_orcpt), ';');
+
+				if (semi) {
+					str_cat(cmd, " ORCPT=");
+					str_catn(cmd, str_ptr(r->dsn_orcpt),
+					    (size_t)(semi + 1 -
+						     str_ptr(r->dsn_orcpt)));
+					smtp_xtext(cmd, semi + 1);
+				}
+			}
+		}
+		if (smtp_cmd(s, SMTP_VAR(rcpt_timeout), str_ptr(cmd)) < 0)
+			goto io_rcpt;
+		sent[nsent++] = i;
+		if (!s->pipelining) {
+			if (smtp_reply(s, SMTP_VAR(rcpt_timeout)) < 0)
+				goto io_rcpt;
+			goto rcpt_reply;
+		}
+		continue;
+	rcpt_reply:
+		smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
+		if (s->code / 100 == 2 && verify) {
+			smtp_rcpt_result(s, i, str_ptr(dsn), str_ptr(s->reply));
+		} else if (s->code / 100 == 2) {
+			state->rs[i].accepted = true;
+			naccepted++;
+		} else {
+			str_fmt(why,
+			    "host %s said: %s (in reply to RCPT TO "
+			    "command)",
+			    str_ptr(s->namaddr), str_ptr(s->reply));
+			smtp_rcpt_result(s, i, str_ptr(dsn), str_ptr(why));
+		}
+	}
+	if (s->pipelining) {
+		/* DATA goes in the same write; then the replies in order. */
+		if (!verify &&
+		    smtp_cmd(s, SMTP_VAR(data_init_timeout), "DATA") < 0)
+			goto io_mail;
+		if (smtp_reply(s, SMTP_VAR(mail_timeout)) < 0)
+			goto io_mail;
+		if (s->code / 100 != 2) {
+			/* Read (and drop) the RCPT and DATA replies. */
+			for (i = 0; i < nsent + !verify; i++)
+				if (smtp_reply(s, SMTP_VAR(rcpt_timeout)) < 0)
+					break;
+			goto mail_rejected;
+		}
+		for (size_t k = 0; k < nsent; k++) {
+			i = sent[k];
+			if (smtp_reply(s, SMTP_VAR(rcpt_timeout)) < 0)
+				goto io_rcpt;
+			smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
+			if (s->code / 100 == 2 && verify) {
+				smtp_rcpt_result(s, i, str_ptr(dsn),
+				    str_ptr(s->reply));
+			} else if (s->code / 100 == 2) {
+				state->rs[i].accepted = true;
+				naccepted++;
+			} else {
+				str_fmt(why,
+				    "host %s said: %s (in reply to "
+				    "RCPT TO command)",
+				    str_ptr(s->namaddr), str_ptr(s->reply));
+				smtp_rcpt_result(s, i, str_ptr(dsn),
+				    str_ptr(why));
+			}
+		}
+		if (verify)
+			goto rset;
+		if (smtp_reply(s, SMTP_VAR(data_init_timeout)) < 0)
+			goto io_data;
+		if (s->code != 354) {
+			if (naccepted > 0)
+				goto data_rejected;
+			goto quit;
+		}
+		if (naccepted == 0) {
+			/* 354 without recipients: end the empty message. */
+			if (smtp_cmd(s, SMTP_VAR(data_done_timeout), ".") < 0 ||
+			    smtp_reply(s, SMTP_VAR(data_done_timeout)) < 0)
+				goto out;
+			goto quit;
+		}
+	} else {
+		if (naccepted == 0 || verify)
+			goto rset;
+		if (smtp_cmd(s, SMTP_VAR(data_init_timeout), "DATA") < 0 ||
+		    smtp_reply(s, SMTP_VAR(data_init_timeout)) < 0)
+			goto io_data;
+		if (s->code != 354)
+			goto data_rejected;
+	}
+
+	/* The message. */
+	switch (smtp_send_body(s)) {
+	case -1:
+		smtp_site_io(s, "sending message body");
+		goto out;
+	case -2:
+		msg_warn("%s: queue file read error", str_ptr(req->queue_id));
+		smtp_fail_all(state, str_ptr(s->relay), "4.3.0",
+		    "error reading message: queue file format error", false);
+		goto out;
+	}
+	if (smtp_cmd(s, SMTP_VAR(data_done_timeout), ".") < 0)
+		goto io_done;
+	if (!smtp_lmtp) {
+		if (smtp_reply(s, SMTP_VAR(data_done_timeout)) < 0)
+			goto io_done;
+		smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
+		if (s->code / 100 == 2)
+			str_set(why, str_ptr(s->reply));
+		else
+			str_fmt(why,
+			    "host %s said: %s (in reply to end of DATA "
+			    "command)",
+			    str_ptr(s->namaddr), str_ptr(s->reply));
+		for (i = 0; i < req->rcpt_count; i++)
+			if (state->rs[i].accepted && !state->rs[i].done)
+				smtp_rcpt_result(s, i, str_ptr(dsn),
+				    str_ptr(why));
+	} else {
+		/* LMTP: one reply per accepted recipient, in order. */
+		for (i = 0; i < req->rcpt_count; i++) {
+			if (!state->rs[i].accepted || state->rs[i].done)
+				continue;
+			if (smtp_reply(s, SMTP_VAR(data_done_timeout)) < 0)
+				goto io_done;
+			smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
+			if (s->code / 100 == 2)
+				str_set(why, str_ptr(s->reply));
+			else
+				str_fmt(why,
+				    "host %s said: %s (in reply to end "
+				    "of DATA command)",
+				    str_ptr(s->namaddr), str_ptr(s->reply));
+			smtp_rcpt_result(s, i, str_ptr(dsn), str_ptr(why));
+		}
+	}
+	goto quit;
+
+mail_rejected:
+	str_fmt(why, "host %s said: %s (in reply to MAIL FROM command)",
+	    str_ptr(s->namaddr), str_ptr(s->reply));
+	smtp_site_reply(s, str_ptr(why));
+	goto rset;
+data_rejected:
+	str_fmt(why, "host %s said: %s (in reply to DATA command)",
+	    str_ptr(s->namaddr), str_ptr(s->reply));
+	smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
+	for (i = 0; i < req->rcpt_count; i++)
+		if (state->rs[i].accepted && !state->rs[i].done)
+			smtp_rcpt_result(s, i, str_ptr(dsn), str_ptr(why));
+	goto quit;
+rset:
+	if (smtp_cmd(s, SMTP_VAR(rset_timeout), "RSET") < 0 ||
+	    smtp_reply(s, SMTP_VAR(rset_timeout)) < 0)
+		goto out;
+quit:
+	/* QUIT; the reply is not waited for unless asked. */
+	if (smtp_cmd(s, SMTP_VAR(quit_timeout), "QUIT") == 0) {
+		if (SMTP_VAR(skip_quit_response))
+			(void)stream_flush(s->st);
+		else
+			(void)smtp_reply(s, SMTP_VAR(quit_timeout));
+	}
+	goto out;
+io_mail:
+	smtp_site_io(s, "sending MAIL FROM");
+	goto out;
+io_rcpt:
+	smtp_site_io(s, "sending RCPT TO");
+	goto out;
+io_data:
+	smtp_site_io(s, "sending DATA command");
+	goto out;
+io_done:
+	smtp_site_io(s, "sending end of data -- message may be sent more "
+			"than once");
+out:
+	free(sent);
+	str_free(cmd);
+	str_free(addr);
+	str_free(why);
+	str_free(dsn);
+}
+
+/* Connect to one server and deliver what is pending. */
+void
+smtp_session(struct smtp_state *state, struct smtp_addr *a)
+{
+	struct smtp_session sess = { 0 }, *s = &sess;
+	struct smtp_tls_policy pol = { 0 };
+	struct str *why = str_new(0);
+	bool plain_retry = false;
+	int fd;
+
+	smtp_proto_init();
+	s->state = state;
+	s->addr = a;
+	s->namaddr = str_new(0);
+	s->relay = str_new(0);
+	s->reply = str_new(0);
+	s->auth_mechs = str_new(0);
+	str_fmt(s->namaddr, "%s[%s]", a->host, a->addr);
+	if (a->family == AF_UNIX)
+		str_set(s->relay, str_ptr(s->namaddr));
+	else
+		str_fmt(s->relay, "%s[%s]:%d", a->host, a->addr, a->port);
+	smtp_tls_policy(a, &pol);
+	if (pol.error) {
+		smtp_fail_all(state, NULL, "4.7.5",
+		    "TLS policy lookup for the next-hop destination failed",
+		    false);
+		goto done;
+	}
+
+again:
+	if ((fd = smtp_connect(s, why)) < 0) {
+		/* Postfix logs each failed connection, the last one too. */
+		msg_info("%s", str_ptr(why));
+		smtp_fail_all(state, NULL, "4.4.1", str_ptr(why), false);
+		goto done;
+	}
+	state->sessions++;
+	s->st = stream_open(fd);
+
+	/* smtp_tls_wrappermode: TLS before the greeting. */
+	if (SMTP_VAR(tls_wrappermode) && pol.level != SMTP_TLS_NONE) {
+		if (smtp_tls_start(s, &pol, why) < 0) {
+			smtp_fail_all(state, str_ptr(s->relay), "4.7.5",
+			    str_ptr(why), false);
+			goto close;
+		}
+	}
+
+	/* The greeting. */
+	if (smtp_reply(s, SMTP_HELO_TIMEOUT) < 0) {
+		smtp_site_io(s, "receiving the initial server greeting");
+		goto close;
+	}
+	if (s->code / 100 != 2) {
+		str_fmt(why, "host %s refused to talk to me: %s",
+		    str_ptr(s->namaddr), str_ptr(s->reply));
+		if (s->code / 100 == 5 && SMTP_VAR(skip_5xx_greeting)) {
+			struct str *dsn = str_new(0);
+
+			smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
+			smtp_fail_all(state, str_ptr(s->relay), str_ptr(dsn),
+			    str_ptr(why), false);
+			str_free(dsn);
+		} else {
+			smtp_site_reply(s, str_ptr(why));
+		}
+		goto quit;
+	}
+	if (smtp_hello(s) < 0)
+		goto close;
+
+	/* STARTTLS as the policy asks. */
+	if (s->ssl == NULL && !plain_retry && pol.level != SMTP_TLS_NONE) {
+		if (!s->starttls) {
+			if (pol.level >= SMTP_TLS_ENCRYPT) {
+				str_fmt(why,
+				    "TLS is required, but was not "
+				    "offered by host %s",
+				    str_ptr(s->namaddr));
+				smtp_fail_all(state, str_ptr(s->relay), "4.7.4",
+				    str_ptr(why), false);
+				goto quit;
+			}
+		} else {
+			if (smtp_cmd(s, SMTP_VAR(starttls_timeout),
+				"STARTTLS") < 0 ||
+			    smtp_reply(s, SMTP_VAR(starttls_timeout)) < 0) {
+				smtp_site_io(s, "sending STARTTLS command");
+				goto close;
+			}
+			if (s->code / 100 != 2) {
+				if (pol.level >= SMTP_TLS_ENCRYPT) {
+					str_fmt(why,
+					    "TLS is required, but host "
+					    "%s refused to start TLS: "
+					    "%s",
+					    str_ptr(s->namaddr),
+					    str_ptr(s->reply));
+					smtp_fail_all(state, str_ptr(s->relay),
+					    "4.7.4", str_ptr(why), false);
+					goto quit;
+				}
+			} else {
+				stream_purge(s->st);
+				if (smtp_tls_start(s, &pol, why) < 0) {
+					smtp_fail_all(state, str_ptr(s->relay),
+					    "4.7.5", str_ptr(why), false);
+					if (pol.level == SMTP_TLS_MAY) {
+						/* Postfix: again in plain. */
+						smtp_tls_stop(s);
+						s->st = stream_close(s->st);
+						plain_retry = true;
+						msg_info("%s", str_ptr(why));
+						goto again;
+					}
+					goto close;
+				}
+				if (smtp_hello(s) < 0)
+					goto close;
+			}
+		}
+	}
+
+	/* AUTH when there are credentials for this server. */
+	if (SMTP_VAR(sasl_auth_enable)) {
+		struct str *user = str_new(0), *pass = str_new(0);
+		int r = 0;
+
+		if (str_len(s->auth_mechs) && smtp_sasl_passwd(s, user, pass))
+			r = smtp_sasl_auth(s, str_ptr(user), str_ptr(pass),
+			    why);
+		str_free(user);
+		str_free(pass);
+		if (r < 0) {
+			/* The server's status, soft with sasl_auth_soft_bounce. */
+			struct str *dsn = str_new(0);
+
+			if (s->code >= 400)
+				smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
+			else
+				str_set(dsn, "4.7.0");
+			if (SMTP_VAR(sasl_auth_soft_bounce))
+				smtp_soften(dsn);
+			smtp_fail_all(state, str_ptr(s->relay), str_ptr(dsn),
+			    str_ptr(why), str_ptr(dsn)[0] == '5');
+			str_free(dsn);
+			goto quit;
+		}
+	}
+	if (!state->conn_done) {
+		deliver_conn_done(state->req);
+		state->conn_done = true;
+	}
+	smtp_transaction(s);
+	goto close;
+quit:
+	if (smtp_cmd(s, SMTP_VAR(quit_timeout), "QUIT") == 0)
+		(void)stream_flush(s->st);
+close:
+	smtp_tls_stop(s);
+	s->st = stream_close(s->st);
+done:
+	smtp_tls_policy_free(&pol);
+	str_free(s->namaddr);
+	str_free(s->relay);
+	str_free(s->reply);
+	str_free(s->auth_mechs);
+	str_free(why);
+}

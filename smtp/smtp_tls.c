@@ -1,0 +1,441 @@
+/*
+ * smtp_tls - the TLS client: the policy for a next hop
+ * (smtp_tls_security_level, smtp_tls_policy_maps), the handshake, server
+ * certificate verification and Postfix's log lines.
+ *
+ * Levels: none, may (opportunistic: a failed handshake is retried in
+ * plain text), encrypt (TLS or nothing, no verification), verify and
+ * secure (the chain must verify against smtp_tls_CAfile/CApath and a
+ * name of the certificate must match smtp_tls_verify_cert_match or
+ * smtp_tls_secure_cert_match, or the "match=" of the policy).  "dane" is
+ * taken as "may" and "dane-only" as "encrypt" (no TLSA support yet).
+ * encrypt and up use smtp_tls_mandatory_protocols and _ciphers.
+ *
+ * With smtp_tls_loglevel >= 1 each session logs "Verified|Trusted|
+ * Untrusted|Anonymous TLS connection established to H[A]:P: SUMMARY".
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "lib/util/alloc.h"
+#include "lib/util/argv.h"
+#include "lib/util/msg.h"
+#include "lib/util/str.h"
+#include "lib/util/stream.h"
+#include "lib/mail/maps.h"
+#include "lib/mail/params.h"
+#include "lib/mail/tls.h"
+#include "smtp.h"
+
+static SSL_CTX *smtp_tls_ctx;
+static struct maps *smtp_tls_policy_maps;
+static enum smtp_tls_level smtp_tls_default;
+
+static const struct {
+	const char *name;
+	enum smtp_tls_level level;
+} smtp_tls_levels[] = {
+	{ "none", SMTP_TLS_NONE },
+	{ "may", SMTP_TLS_MAY },
+	{ "encrypt", SMTP_TLS_ENCRYPT },
+	{ "dane", SMTP_TLS_MAY },
+	{ "dane-only", SMTP_TLS_ENCRYPT },
+	{ "verify", SMTP_TLS_VERIFY },
+	{ "secure", SMTP_TLS_SECURE },
+};
+
+/* A level name: 0 with *level, or -1. */
+static int
+smtp_tls_level_parse(const char *name, enum smtp_tls_level *level)
+{
+	for (size_t i = 0;
+	     i < sizeof(smtp_tls_levels) / sizeof(*smtp_tls_levels); i++)
+		if (strcasecmp(name, smtp_tls_levels[i].name) == 0) {
+			*level = smtp_tls_levels[i].level;
+			return 0;
+		}
+	return -1;
+}
+
+void
+smtp_tls_init(void)
+{
+	const char *lvl = SMTP_VAR(tls_security_level);
+	struct str *why = str_new(0);
+
+	if (*lvl) {
+		if (smtp_tls_level_parse(lvl, &smtp_tls_default) < 0)
+			msg_fatal("invalid %s_tls_security_level value: %s",
+			    smtp_lmtp ? "lmtp" : "smtp", lvl);
+	} else if (SMTP_VAR(enforce_tls)) {
+		smtp_tls_default = SMTP_VAR(tls_enforce_peername)
+				       ? SMTP_TLS_VERIFY
+				       : SMTP_TLS_ENCRYPT;
+	} else {
+		smtp_tls_default =
+		    SMTP_VAR(use_tls) ? SMTP_TLS_MAY : SMTP_TLS_NONE;
+	}
+	if (*SMTP_VAR(tls_policy_maps))
+		smtp_tls_policy_maps = maps_new(
+		    smtp_lmtp ? "lmtp_tls_policy_maps" : "smtp_tls_policy_maps",
+		    SMTP_VAR(tls_policy_maps), DICT_FLAGS_READ);
+	if (smtp_tls_default == SMTP_TLS_NONE && smtp_tls_policy_maps == NULL)
+		goto out;
+
+	tls_library_init();
+	if ((smtp_tls_ctx = tls_ctx_new(false, why)) == NULL) {
+		msg_warn("cannot initialize TLS client: %s", str_ptr(why));
+		goto out;
+	}
+	SSL_CTX_set_verify(smtp_tls_ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_verify_depth(smtp_tls_ctx, SMTP_VAR(tls_scert_verifydepth));
+	if (*SMTP_VAR(tls_CAfile) || *SMTP_VAR(tls_CApath)) {
+		if (SSL_CTX_load_verify_locations(smtp_tls_ctx,
+			*SMTP_VAR(tls_CAfile) ? SMTP_VAR(tls_CAfile) : NULL,
+			*SMTP_VAR(tls_CApath) ? SMTP_VAR(tls_CApath) : NULL) !=
+		    1) {
+			msg_warn("cannot load Certification Authority data, "
+				 "CAfile=\"%s\", CApath=\"%s\": disabling TLS "
+				 "support",
+			    SMTP_VAR(tls_CAfile), SMTP_VAR(tls_CApath));
+			tls_print_errors();
+			SSL_CTX_free(smtp_tls_ctx);
+			smtp_tls_ctx = NULL;
+			goto out;
+		}
+	} else {
+		(void)SSL_CTX_set_default_verify_paths(smtp_tls_ctx);
+	}
+	/* A client certificate, when configured. */
+	if (*SMTP_VAR(tls_chain_files)) {
+		if (tls_load_chain_files(smtp_tls_ctx,
+			SMTP_VAR(tls_chain_files)) < 0)
+			msg_warn("TLS client certificate not loaded");
+	} else if (*SMTP_VAR(tls_cert_file)) {
+		if (tls_load_cert_key(smtp_tls_ctx, "RSA",
+			SMTP_VAR(tls_cert_file),
+			*SMTP_VAR(tls_key_file) ? SMTP_VAR(tls_key_file)
+						: SMTP_VAR(tls_cert_file)) < 0)
+			msg_warn("TLS client certificate not loaded");
+	}
+out:
+	str_free(why);
+}
+
+/* The policy for a server's next hop. */
+void
+smtp_tls_policy(struct smtp_addr *a, struct smtp_tls_policy *pol)
+{
+	const char *v = NULL;
+	struct argv *w;
+
+	memset(pol, 0, sizeof(*pol));
+	pol->level = smtp_tls_default;
+	if (smtp_tls_policy_maps) {
+		v = maps_find(smtp_tls_policy_maps, a->dest, 0);
+		if (v == NULL && smtp_tls_policy_maps->error != DICT_ERR_NONE) {
+			msg_warn("%s: table lookup problem for %s",
+			    smtp_tls_policy_maps->title, a->dest);
+			pol->error = true;
+			return;
+		}
+	}
+	if (v != NULL) {
+		w = argv_split(v, " \t\r\n,");
+		if (w->argc == 0 ||
+		    smtp_tls_level_parse(w->argv[0], &pol->level) < 0) {
+			msg_warn("%s: invalid TLS security level \"%s\" for "
+				 "destination \"%s\"",
+			    smtp_tls_policy_maps->title,
+			    w->argc ? w->argv[0] : "", a->dest);
+			pol->error = true;
+		}
+		for (size_t i = 1; i < w->argc && !pol->error; i++) {
+			const char *eq = strchr(w->argv[i], '=');
+			char **slot = NULL;
+
+			if (eq == NULL)
+				continue;
+			if (strncasecmp(w->argv[i], "match=", 6) == 0)
+				slot = &pol->match;
+			else if (strncasecmp(w->argv[i], "protocols=", 10) == 0)
+				slot = &pol->protocols;
+			else if (strncasecmp(w->argv[i], "ciphers=", 8) == 0)
+				slot = &pol->ciphers;
+			if (slot) {
+				free(*slot);
+				*slot = xstrdup(eq + 1);
+			}
+		}
+		argv_free(w);
+	}
+	if (pol->level != SMTP_TLS_NONE && smtp_tls_ctx == NULL &&
+	    pol->level >= SMTP_TLS_ENCRYPT) {
+		msg_warn("TLS is required but unavailable, don't know how to "
+			 "authenticate the server");
+		pol->error = true;
+	} else if (smtp_tls_ctx == NULL) {
+		pol->level = SMTP_TLS_NONE;
+	}
+}
+
+void
+smtp_tls_policy_free(struct smtp_tls_policy *pol)
+{
+	free(pol->match);
+	free(pol->protocols);
+	free(pol->ciphers);
+	memset(pol, 0, sizeof(*pol));
+}
+
+/* The domain part of a next hop: "[host]:port" -> host. */
+static void
+smtp_tls_nexthop(const struct smtp_addr *a, struct str *out)
+{
+	const char *d = a->dest, *end;
+
+	if (strncmp(d, "inet:", 5) == 0)
+		d += 5;
+	if (*d == '[') {
+		end = strchr(d, ']');
+		str_set(out, "");
+		str_catn(out, d + 1,
+		    end ? (size_t)(end - d - 1) : strlen(d + 1));
+		return;
+	}
+	end = strrchr(d, ':');
+	str_set(out, "");
+	str_catn(out, d, end ? (size_t)(end - d) : strlen(d));
+}
+
+/* A DNS name, or an address literal against the IP subjectAltNames. */
+static bool
+smtp_tls_name(X509 *cert, const char *name)
+{
+	unsigned char buf[16];
+
+	if (inet_pton(AF_INET, name, buf) == 1 ||
+	    inet_pton(AF_INET6, name, buf) == 1)
+		return X509_check_ip_asc(cert, name, 0) == 1;
+	return X509_check_host(cert, name, 0, 0, NULL) == 1;
+}
+
+/* Is the name the certificate was checked against an address? */
+static bool
+smtp_tls_ip_name(const struct smtp_session *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s->addr->host, buf) == 1 ||
+	       inet_pton(AF_INET6, s->addr->host, buf) == 1;
+}
+
+/*
+ * Does the certificate match one of the names the strategy list gives
+ * (hostname, nexthop, dot-nexthop, or a literal name)?
+ */
+static bool
+smtp_tls_match(X509 *cert, const struct smtp_addr *a, const char *list)
+{
+	struct str *nh = str_new(0), *dot = str_new(0);
+	struct argv *w = argv_split(list, " \t\r\n,:");
+	bool ok = false;
+
+	smtp_tls_nexthop(a, nh);
+	for (size_t i = 0; i < w->argc && !ok; i++) {
+		const char *m = w->argv[i];
+
+		if (strcasecmp(m, "hostname") == 0)
+			ok = smtp_tls_name(cert, a->host);
+		else if (strcasecmp(m, "nexthop") == 0)
+			ok = smtp_tls_name(cert, str_ptr(nh));
+		else if (strcasecmp(m, "dot-nexthop") == 0) {
+			str_fmt(dot, ".%s", str_ptr(nh));
+			ok = X509_check_host(cert, str_ptr(dot), 0,
+				 X509_CHECK_FLAG_SINGLE_LABEL_SUBDOMAINS,
+				 NULL) == 1;
+		} else if (*m == '.') {
+			ok = X509_check_host(cert, m, 0,
+				 X509_CHECK_FLAG_SINGLE_LABEL_SUBDOMAINS,
+				 NULL) == 1;
+		} else {
+			ok = X509_check_host(cert, m, 0, 0, NULL) == 1;
+		}
+	}
+	argv_free(w);
+	str_free(nh);
+	str_free(dot);
+	return ok;
+}
+
+int
+smtp_tls_start(struct smtp_session *s, const struct smtp_tls_policy *pol,
+    struct str *why)
+{
+	bool mandatory = pol->level >= SMTP_TLS_ENCRYPT;
+	const char *protos = pol->protocols ? pol->protocols
+			     : mandatory    ? SMTP_VAR(tls_mandatory_protocols)
+					    : SMTP_VAR(tls_protocols);
+	const char *grade = pol->ciphers ? pol->ciphers
+			    : mandatory  ? SMTP_VAR(tls_mandatory_ciphers)
+					 : SMTP_VAR(tls_ciphers);
+	const char *excl[3] = { SMTP_VAR(tls_exclude_ciphers),
+		mandatory ? SMTP_VAR(tls_mandatory_exclude_ciphers) : NULL,
+		NULL };
+	struct str *line = str_new(0), *nh = str_new(0);
+	const char *sni = SMTP_VAR(tls_servername), *trust;
+	char *clist;
+	X509 *cert = NULL;
+	long verr;
+	int min, max, r, ret = -1;
+	long off;
+	bool chain_ok, name_ok = false;
+
+	if ((s->ssl = SSL_new(smtp_tls_ctx)) == NULL) {
+		tls_print_errors();
+		str_set(why, "Cannot start TLS: handshake failure");
+		goto out;
+	}
+	if (tls_protocol_range(protos, &min, &max, &off) == 0) {
+		SSL_set_min_proto_version(s->ssl, min);
+		SSL_set_max_proto_version(s->ssl, max);
+		SSL_set_options(s->ssl, (unsigned long)off);
+	} else {
+		msg_warn(
+		    "Invalid TLS protocol list \"%s\": aborting TLS session",
+		    protos);
+		str_set(why, "Cannot start TLS: handshake failure");
+		goto out;
+	}
+	if ((clist = tls_cipher_list(grade, excl, line)) == NULL) {
+		msg_warn("%s", str_ptr(line));
+		str_set(why, "Cannot start TLS: handshake failure");
+		goto out;
+	}
+	if (SSL_set_cipher_list(s->ssl, clist) != 1)
+		ERR_clear_error();
+	free(clist);
+	/* SNI: smtp_tls_servername. */
+	if (*sni) {
+		if (strcasecmp(sni, "hostname") == 0)
+			sni = s->addr->host;
+		else if (strcasecmp(sni, "nexthop") == 0) {
+			smtp_tls_nexthop(s->addr, nh);
+			sni = str_ptr(nh);
+		}
+		if (SSL_set_tlsext_host_name(s->ssl, sni) != 1)
+			ERR_clear_error();
+	}
+	tls_set_peer(s->ssl, str_ptr(s->relay));
+	if (SMTP_VAR(tls_loglevel) >= 2)
+		SSL_set_info_callback(s->ssl, tls_info_callback);
+	if (SSL_set_fd(s->ssl, stream_fd(s->st)) != 1) {
+		tls_print_errors();
+		str_set(why, "Cannot start TLS: handshake failure");
+		goto out;
+	}
+	stream_set_timeout(s->st, SMTP_VAR(starttls_timeout) * 1000);
+	for (;;) {
+		ERR_clear_error();
+		if ((r = SSL_connect(s->ssl)) == 1)
+			break;
+		r = SSL_get_error(s->ssl, r);
+		if ((r == SSL_ERROR_WANT_READ || r == SSL_ERROR_WANT_WRITE) &&
+		    stream_await(s->st,
+			r == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT) ==
+			STREAM_OK)
+			continue;
+		if (r == SSL_ERROR_SSL)
+			msg_info("SSL_connect error to %s: -1",
+			    str_ptr(s->relay));
+		else
+			msg_info("SSL_connect error to %s: lost connection",
+			    str_ptr(s->relay));
+		tls_print_errors();
+		str_set(why, "Cannot start TLS: handshake failure");
+		goto out;
+	}
+	stream_set_io(s->st, &tls_stream_io, s->ssl);
+
+	/* What we know of the server. */
+	cert = SSL_get1_peer_certificate(s->ssl);
+	verr = SSL_get_verify_result(s->ssl);
+	chain_ok = cert != NULL && verr == X509_V_OK;
+	if (cert != NULL) {
+		const char *list = pol->match ? pol->match
+				   : pol->level == SMTP_TLS_SECURE
+				       ? SMTP_VAR(tls_secure_cert_match)
+				       : SMTP_VAR(tls_verify_cert_match);
+
+		name_ok = smtp_tls_match(cert, s->addr, list);
+	}
+	/*
+	 * Postfix checks the names inside OpenSSL's verification only at
+	 * verify and secure: there a mismatch makes the chain untrusted
+	 * (num=62 hostname, num=64 IP address); elsewhere a good chain is
+	 * "Trusted".
+	 */
+	if (pol->level < SMTP_TLS_VERIFY)
+		name_ok = false;
+	if (cert == NULL)
+		trust = "Anonymous";
+	else if (chain_ok && name_ok)
+		trust = "Verified";
+	else if (chain_ok && pol->level < SMTP_TLS_VERIFY)
+		trust = "Trusted";
+	else
+		trust = "Untrusted";
+	s->tls_verified = chain_ok && name_ok;
+
+	if (pol->level >= SMTP_TLS_VERIFY && !s->tls_verified) {
+		if (cert != NULL && verr != X509_V_OK)
+			msg_info("server certificate verification failed for "
+				 "%s: num=%ld:%s",
+			    str_ptr(s->relay), verr,
+			    X509_verify_cert_error_string(verr));
+		else if (cert != NULL)
+			msg_info("server certificate verification failed for "
+				 "%s: num=%s",
+			    str_ptr(s->relay),
+			    smtp_tls_ip_name(s) ? "64:IP address mismatch"
+						: "62:hostname mismatch");
+		str_set(why, "Server certificate not verified");
+		/* Logged like Postfix: the session is torn down. */
+		if (SMTP_VAR(tls_loglevel) >= 1) {
+			tls_summary(s->ssl, line, false);
+			msg_info("%s TLS connection established to %s: %s",
+			    trust, str_ptr(s->relay), str_ptr(line));
+		}
+		goto out;
+	}
+	if (SMTP_VAR(tls_loglevel) >= 1) {
+		tls_summary(s->ssl, line, false);
+		msg_info("%s TLS connection established to %s: %s", trust,
+		    str_ptr(s->relay), str_ptr(line));
+	}
+	ret = 0;
+out:
+	X509_free(cert);
+	str_free(line);
+	str_free(nh);
+	return ret;
+}
+
+void
+smtp_tls_stop(struct smtp_session *s)
+{
+	if (s->ssl == NULL)
+		return;
+	if (s->st)
+		stream_set_io(s->st, NULL, NULL);
+	SSL_free(s->ssl);
+	s->ssl = NULL;
+}

@@ -129,7 +129,9 @@ class DnsFake:
         """main.cf text: master passes only import_environment on.
 
         Under ASan the preloaded wrapper comes before the sanitizer's
-        runtime, which ASan refuses unless told not to check."""
+        runtime, which ASan refuses unless told not to check, and ASan
+        refuses the wrapper's dlopen with RTLD_DEEPBIND unless the wrapper
+        is told not to use it."""
         san = []
         for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
             val = os.environ.get(name)
@@ -138,6 +140,8 @@ class DnsFake:
                     val = val.replace("detect_leaks=1", "detect_leaks=0")
                     val += ":verify_asan_link_order=0"
                 san.append("%s=%s" % (name, val))
+        if san:
+            san.append("RESOLV_WRAPPER_DISABLE_DEEPBIND=1")
         return ("import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG "
                 "TZ XAUTHORITY DISPLAY LANG=C POSTLOG_SERVICE "
                 "POSTLOG_HOSTNAME LD_PRELOAD=%s RESOLV_WRAPPER_CONF=%s %s\n"

@@ -360,14 +360,7 @@ class SmtpTest(unittest.TestCase):
 
     @staticmethod
     def dns_main_cf(fake):
-        """fake.main_cf(), plus RESOLV_WRAPPER_DISABLE_DEEPBIND under a
-        sanitizer: ASan refuses a dlopen with RTLD_DEEPBIND, which the
-        wrapper uses by default."""
-        text = fake.main_cf()
-        if os.environ.get("ASAN_OPTIONS") or os.environ.get(
-                "UBSAN_OPTIONS"):
-            text = text.rstrip("\n") + " RESOLV_WRAPPER_DISABLE_DEEPBIND=1\n"
-        return text
+        return fake.main_cf()
 
     @classmethod
     def net(cls, host):

@@ -268,9 +268,11 @@ smtpd_service(struct stream *st, const char *service, char **argv)
 		str_set(state.reverse_name, "localhost");
 		str_set(state.addr, "127.0.0.1");
 		/* sendmail -bs: mail goes through postdrop (Postfix) */
-		if (!smtpd_on_socket(stream_fd(st)) &&
-		    smtpd_standalone_begin(st) < 0)
-			msg_fatal("cannot set up the stand-alone mode");
+		if (!smtpd_on_socket(stream_fd(st))) {
+			state.local_pipe = true;
+			if (smtpd_standalone_begin(st) < 0)
+				msg_fatal("cannot set up the stand-alone mode");
+		}
 	} else {
 		str_set(state.addr, addr);
 		smtpd_peer_ports(&state);

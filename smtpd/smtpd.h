@@ -236,7 +236,8 @@ struct smtpd_state {
 	struct str *server_addr; /* our address, "" when none */
 	struct str *server_port;
 	bool trusted;    /* client in mynetworks */
-	bool standalone; /* smtpd -S: a local user on a pipe */
+	bool standalone; /* smtpd -S: no restrictions */
+	bool local_pipe; /* sendmail -bs: a local user's script on a pipe */
 	/* the conversation (smtpd_proto.c) */
 	char *helo;        /* HELO/EHLO argument, or NULL */
 	bool esmtp;        /* EHLO (not HELO) */

@@ -64,7 +64,7 @@ smtpd_bad_pipelining(struct smtpd_state *state, int cmd, const char *verb)
 	bool forbid = var_smtpd_forbid_unauth_pipelining;
 
 	/* sendmail -bs: a local user's script, not a network client */
-	if (state->standalone || state->pipelining_logged ||
+	if (state->local_pipe || state->pipelining_logged ||
 	    smtpd_pending(state) == 0)
 		return false;
 	if (state->esmtp && !(state->ehlo_discard & SMTPD_EHLO_PIPELINING) &&
@@ -114,7 +114,7 @@ smtpd_early_talker(struct smtpd_state *state)
 	struct str *esc;
 	ssize_t n;
 
-	if (state->standalone)
+	if (state->local_pipe)
 		return false;
 	/* input the PROXY protocol reader buffered counts too */
 	if (smtpd_pending(state) > 0)

@@ -13,7 +13,9 @@
  *   smtp_reply_dsn(code, text, out)  the enhanced status code of a reply
  * smtp_tls.c    the TLS client (smtp_tls_*)
  *   smtp_tls_init()                 once, before the jail
- *   smtp_tls_policy(state, addr, pol)  the level for this next hop
+ *   smtp_tls_policy(state, addr, pol)  the level for this next hop;
+ *                 with dane, the TLSA records of the server (RFC 7672);
+ *                 pol->error with pol->why (or NULL): defer
  *   smtp_tls_start(sess, pol, why)  handshake on the session's stream:
  *                 0, or -1 with why (a Postfix reason) and *soft
  * smtp_sasl.c   the SASL client (PLAIN, LOGIN)
@@ -35,6 +37,7 @@
 
 #include <openssl/ssl.h>
 
+#include "lib/util/dns.h"
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
 #include "lib/mail/deliver.h"
@@ -69,6 +72,9 @@ struct smtp_addr {
 	char *dest;    /* the next hop it came from (TLS policy, SASL) */
 	bool mx;       /* found by MX lookup (dest is a domain) */
 	bool fallback; /* from smtp_fallback_relay */
+	/* smtp_dns_support_level = dnssec: what DNSSEC validated (AD). */
+	bool mx_secure;   /* the MX RRset (mx only) */
+	bool addr_secure; /* this host's A/AAAA RRset */
 };
 
 struct smtp_addr_list {
@@ -82,6 +88,9 @@ enum smtp_tls_level {
 	SMTP_TLS_MAY,
 	SMTP_TLS_ENCRYPT,
 	SMTP_TLS_FINGERPRINT,
+	SMTP_TLS_HALF_DANE, /* dane, usable TLSA, insecure MX: "Trusted" */
+	SMTP_TLS_DANE,      /* dane, usable TLSA, secure MX: "Verified" */
+	SMTP_TLS_DANE_ONLY, /* as configured; resolved to DANE or an error */
 	SMTP_TLS_VERIFY,
 	SMTP_TLS_SECURE,
 };
@@ -92,6 +101,8 @@ struct smtp_tls_policy {
 	char *protocols; /* per-site protocols, or NULL */
 	char *ciphers;   /* per-site cipher grade, or NULL */
 	bool error;      /* the policy is broken: defer */
+	char *why;       /* with error: the reason, or NULL (Postfix's generic) */
+	struct dns_reply *tlsa; /* (half-)dane: the usable TLSA records */
 };
 
 /* The outcome of one recipient so far. */

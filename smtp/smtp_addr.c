@@ -16,6 +16,10 @@
  * smtp_address_preference.  A null MX bounces (RFC 7505, 5.1.0); a DNS
  * temporary failure defers (4.4.3), never bounces.  smtp_host_lookup
  * (dns, native, or both) and disable_dns_lookups choose the resolver.
+ * smtp_dns_support_level = dnssec asks for DNSSEC validation: each
+ * address records whether its MX and A/AAAA lookups came back with the
+ * AD bit (the "dane" TLS level trusts nothing else); "disabled" is
+ * disable_dns_lookups.
  */
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -34,6 +38,7 @@
 static bool smtp_want4, smtp_want6;
 static bool smtp_use_dns, smtp_use_native;
 static int smtp_prefer; /* AF_INET, AF_INET6 or 0 */
+static int smtp_dns_flags; /* DNS_FLAG_DNSSEC or 0 */
 
 void
 smtp_addr_init(void)
@@ -68,7 +73,15 @@ smtp_addr_init(void)
 			    smtp_lmtp ? "lmtp" : "smtp", a->argv[i]);
 	}
 	argv_free(a);
-	if (var_disable_dns_lookups) {
+	if (strcmp(SMTP_VAR(dns_support_level), "dnssec") == 0)
+		smtp_dns_flags = DNS_FLAG_DNSSEC;
+	else if (*SMTP_VAR(dns_support_level) &&
+		 strcmp(SMTP_VAR(dns_support_level), "enabled") != 0 &&
+		 strcmp(SMTP_VAR(dns_support_level), "disabled") != 0)
+		msg_fatal("bad %s_dns_support_level value: %s",
+		    smtp_lmtp ? "lmtp" : "smtp", SMTP_VAR(dns_support_level));
+	if (var_disable_dns_lookups ||
+	    strcmp(SMTP_VAR(dns_support_level), "disabled") == 0) {
 		smtp_use_dns = false;
 		smtp_use_native = true;
 	}
@@ -230,7 +243,8 @@ smtp_host_addrs(struct smtp_addr_list *l, const char *host, int port, int pref,
 	if (smtp_use_dns) {
 		struct dns_reply *r = NULL;
 
-		ret = dns_lookup_addr(host, 0, smtp_want4, smtp_want6, &r, why);
+		ret = dns_lookup_addr(host, smtp_dns_flags, smtp_want4,
+		    smtp_want6, &r, why);
 		if (ret == DNS_OK) {
 			for (size_t i = 0; i < r->count; i++)
 				if (r->rr[i].addr_len == 4 ||
@@ -240,6 +254,8 @@ smtp_host_addrs(struct smtp_addr_list *l, const char *host, int port, int pref,
 								   : AF_INET6,
 					    r->rr[i].addr, port, pref, dest, mx,
 					    fallback);
+			for (size_t i = first; i < l->count; i++)
+				l->a[i].addr_secure = r->ad;
 		}
 		dns_reply_free(r);
 		if (ret == DNS_OK && l->count > first) {
@@ -308,7 +324,7 @@ smtp_mx_addrs(struct smtp_addr_list *l, const char *domain, int port,
 	size_t first = l->count, i, j;
 	int ret, worst = DNS_NOTFOUND;
 
-	ret = dns_lookup(domain, DNS_T_MX, 0, &r, why);
+	ret = dns_lookup(domain, DNS_T_MX, smtp_dns_flags, &r, why);
 	if (ret == DNS_NOTFOUND) {
 		/* No MX: the domain's own addresses (RFC 5321 5.1). */
 		ret = smtp_host_addrs(l, domain, port, -1, dest, false,
@@ -343,12 +359,15 @@ smtp_mx_addrs(struct smtp_addr_list *l, const char *domain, int port,
 			}
 	}
 	for (i = 0; i < r->count; i++) {
+		size_t before = l->count;
 		int hret;
 
 		if (*r->rr[i].data == 0)
 			continue;
 		hret = smtp_host_addrs(l, r->rr[i].data, port, r->rr[i].pref,
 		    dest, true, fallback, hdsn, hwhy);
+		for (size_t k = before; k < l->count; k++)
+			l->a[k].mx_secure = r->ad;
 		if (hret == DNS_RETRY)
 			worst = DNS_RETRY;
 		if (hret != DNS_OK && (worst == hret || !str_len(why))) {

@@ -932,7 +932,9 @@ smtp_session(struct smtp_state *state, struct smtp_addr *a)
 	smtp_tls_policy(a, &pol);
 	if (pol.error) {
 		smtp_fail_all(state, NULL, "4.7.5",
-		    "TLS policy lookup for the next-hop destination failed",
+		    pol.why ? pol.why
+			    : "TLS policy lookup for the next-hop destination "
+			      "failed",
 		    false);
 		goto done;
 	}

@@ -7,9 +7,23 @@
  * plain text), encrypt (TLS or nothing, no verification), verify and
  * secure (the chain must verify against smtp_tls_CAfile/CApath and a
  * name of the certificate must match smtp_tls_verify_cert_match or
- * smtp_tls_secure_cert_match, or the "match=" of the policy).  "dane" is
- * taken as "may" and "dane-only" as "encrypt" (no TLSA support yet).
+ * smtp_tls_secure_cert_match, or the "match=" of the policy).
  * encrypt and up use smtp_tls_mandatory_protocols and _ciphers.
+ *
+ * dane and dane-only (RFC 7672) need smtp_dns_support_level = dnssec:
+ * the A/AAAA records of the server (and with an MX next hop its MX
+ * RRset) must have come back DNSSEC-validated (the AD bit of the local
+ * resolver), then the TLSA records at _PORT._tcp.HOST decide.  Usable
+ * records (DANE-TA 2 and DANE-EE 3, selector 0/1, matching type 0, 1
+ * sha256 or 2 sha512) make TLS mandatory and the certificate must match
+ * one of them (OpenSSL's DANE verifier; no name check for DANE-EE, the
+ * host and next-hop names for DANE-TA): "Verified", else the delivery is
+ * deferred "Server certificate not verified".  Records that are all
+ * unusable make it "encrypt"; no (validated) records or an insecure
+ * server address make it "may"; a TLSA lookup failure defers.  An MX
+ * RRset that is not validated gets smtp_tls_dane_insecure_mx_policy:
+ * may, encrypt (when there are TLSA records) or dane (as above, a match
+ * logged "Trusted").  dane-only defers where dane would fall back.
  *
  * With smtp_tls_loglevel >= 1 each session logs "Verified|Trusted|
  * Untrusted|Anonymous TLS connection established to H[A]:P: SUMMARY".
@@ -17,6 +31,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +53,9 @@
 static SSL_CTX *smtp_tls_ctx;
 static struct maps *smtp_tls_policy_maps;
 static enum smtp_tls_level smtp_tls_default;
+static bool smtp_tls_dane_ok; /* OpenSSL's DANE is on in the context */
+static bool smtp_tls_dnssec;  /* smtp_dns_support_level = dnssec */
+static enum smtp_tls_level smtp_tls_insecure_mx; /* MAY, ENCRYPT, DANE */
 
 static const struct {
 	const char *name;
@@ -46,8 +64,8 @@ static const struct {
 	{ "none", SMTP_TLS_NONE },
 	{ "may", SMTP_TLS_MAY },
 	{ "encrypt", SMTP_TLS_ENCRYPT },
-	{ "dane", SMTP_TLS_MAY },
-	{ "dane-only", SMTP_TLS_ENCRYPT },
+	{ "dane", SMTP_TLS_DANE },
+	{ "dane-only", SMTP_TLS_DANE_ONLY },
 	{ "verify", SMTP_TLS_VERIFY },
 	{ "secure", SMTP_TLS_SECURE },
 };
@@ -83,6 +101,18 @@ smtp_tls_init(void)
 		smtp_tls_default =
 		    SMTP_VAR(use_tls) ? SMTP_TLS_MAY : SMTP_TLS_NONE;
 	}
+	smtp_tls_dnssec = strcmp(SMTP_VAR(dns_support_level), "dnssec") == 0;
+	/* Postfix has no lmtp_ version of this one. */
+	lvl = var_smtp_tls_dane_insecure_mx_policy;
+	if (strcasecmp(lvl, "may") == 0)
+		smtp_tls_insecure_mx = SMTP_TLS_MAY;
+	else if (strcasecmp(lvl, "encrypt") == 0)
+		smtp_tls_insecure_mx = SMTP_TLS_ENCRYPT;
+	else if (strcasecmp(lvl, "dane") == 0)
+		smtp_tls_insecure_mx = SMTP_TLS_DANE;
+	else
+		msg_fatal("invalid smtp_tls_dane_insecure_mx_policy value: %s",
+		    lvl);
 	if (*SMTP_VAR(tls_policy_maps))
 		smtp_tls_policy_maps = maps_new(
 		    smtp_lmtp ? "lmtp_tls_policy_maps" : "smtp_tls_policy_maps",
@@ -96,6 +126,10 @@ smtp_tls_init(void)
 		goto out;
 	}
 	SSL_CTX_set_verify(smtp_tls_ctx, SSL_VERIFY_NONE, NULL);
+	if (SSL_CTX_dane_enable(smtp_tls_ctx) > 0)
+		smtp_tls_dane_ok = true;
+	else
+		tls_print_errors();
 	SSL_CTX_set_verify_depth(smtp_tls_ctx, SMTP_VAR(tls_scert_verifydepth));
 	if (*SMTP_VAR(tls_CAfile) || *SMTP_VAR(tls_CApath)) {
 		if (SSL_CTX_load_verify_locations(smtp_tls_ctx,
@@ -128,6 +162,161 @@ smtp_tls_init(void)
 	}
 out:
 	str_free(why);
+}
+
+/*
+ * dane or dane-only has no TLSA to work with (why says what): dane falls
+ * back to level (may, or encrypt when the records are unusable),
+ * dane-only defers with why; a configuration problem is also a warning.
+ */
+static void
+smtp_tls_not_dane(const struct smtp_addr *a, struct smtp_tls_policy *pol,
+    bool only, enum smtp_tls_level level, bool config, const char *why)
+{
+	if (config)
+		msg_warn("%s", why);
+	if (!only) {
+		pol->level = level;
+		return;
+	}
+	pol->error = true;
+	free(pol->why);
+	pol->why = xstrdup(config ? "client TLS configuration problem" : why);
+	msg_warn("TLS policy lookup for %s/%s: %s", a->dest, a->host, pol->why);
+}
+
+/* Is this TLSA record one that SMTP can use (RFC 7672 3.1)? */
+static bool
+smtp_tls_tlsa_usable(const struct dns_rr *rr)
+{
+	if (rr->usage != 2 && rr->usage != 3)
+		return false;
+	if (rr->selector != 0 && rr->selector != 1)
+		return false;
+	switch (rr->mtype) {
+	case 0:
+		return rr->blob_len > 0;
+	case 1:
+		return rr->blob_len == 32;
+	case 2:
+		return rr->blob_len == 64;
+	}
+	return false;
+}
+
+/*
+ * dane, dane-only: the TLSA records of this server decide the level, as
+ * Postfix's smtp client does (see the top of this file).
+ */
+static void
+smtp_tls_dane(struct smtp_addr *a, struct smtp_tls_policy *pol)
+{
+	bool only = pol->level == SMTP_TLS_DANE_ONLY;
+	const char *name = only ? "dane-only" : "dane";
+	enum smtp_tls_level level = SMTP_TLS_DANE;
+	struct str *why = str_new(0), *qname = str_new(0);
+	struct dns_reply *r = NULL;
+	size_t i, kept;
+	int rc;
+
+	if (a->family == AF_UNIX) {
+		msg_warn("%s: the \"dane\" security level is invalid for "
+			 "delivery via unix-domain sockets",
+		    a->dest);
+		pol->error = true;
+		pol->why = xstrdup("client TLS configuration problem");
+		goto out;
+	}
+	if (!smtp_tls_dane_ok) {
+		str_fmt(why,
+		    "%s: %s configured, but no requisite library "
+		    "support",
+		    a->dest, name);
+		smtp_tls_not_dane(a, pol, only, SMTP_TLS_MAY, true,
+		    str_ptr(why));
+		goto out;
+	}
+	if (!smtp_tls_dnssec || var_disable_dns_lookups) {
+		str_fmt(why, "%s: %s configured with dnssec lookups disabled",
+		    a->dest, name);
+		smtp_tls_not_dane(a, pol, only, SMTP_TLS_MAY, true,
+		    str_ptr(why));
+		goto out;
+	}
+	/* An MX RRset that DNSSEC did not validate. */
+	if (a->mx && !a->mx_secure && !only) {
+		if (smtp_tls_insecure_mx == SMTP_TLS_MAY) {
+			pol->level = SMTP_TLS_MAY;
+			goto out;
+		}
+		level = smtp_tls_insecure_mx == SMTP_TLS_DANE
+			    ? SMTP_TLS_HALF_DANE
+			    : SMTP_TLS_ENCRYPT;
+	} else if (a->mx && !a->mx_secure) {
+		smtp_tls_not_dane(a, pol, only, SMTP_TLS_MAY, false,
+		    "non DNSSEC destination");
+		goto out;
+	}
+	/* Without validated addresses, no TLSA lookup. */
+	if (!a->addr_secure) {
+		smtp_tls_not_dane(a, pol, only, SMTP_TLS_MAY, false,
+		    "no TLSA records found");
+		goto out;
+	}
+	str_fmt(qname, "_%d._tcp.%s", a->port, a->host);
+	rc = dns_lookup(str_ptr(qname), DNS_T_TLSA, DNS_FLAG_DNSSEC, &r, why);
+	if (rc == DNS_RETRY || rc == DNS_FAIL) {
+		msg_warn("DANE TLSA lookup problem: %s", str_ptr(why));
+		str_fmt(why, "TLSA lookup error for %s:%d", a->host, a->port);
+		msg_warn("TLS policy lookup for %s/%s: %s", a->dest, a->host,
+		    str_ptr(why));
+		pol->error = true;
+		pol->why = xstrdup(str_ptr(why));
+		goto out;
+	}
+	/* Records that DNSSEC did not validate count for nothing. */
+	if (rc != DNS_OK || !r->ad) {
+		smtp_tls_not_dane(a, pol, only, SMTP_TLS_MAY, false,
+		    "no TLSA records found");
+		goto out;
+	}
+	for (i = kept = 0; i < r->count; i++) {
+		struct dns_rr *rr = &r->rr[i];
+
+		if (smtp_tls_tlsa_usable(rr)) {
+			r->rr[kept++] = *rr;
+			continue;
+		}
+		if (rr->usage != 2 && rr->usage != 3) {
+			struct str *hex = str_new(0);
+
+			for (const char *h = rr->data; *h; h++)
+				str_catc(hex, (char)toupper((unsigned char)*h));
+			msg_warn("%s unsupported TLSA certificate usage: "
+				 "%d %d %d %s",
+			    str_ptr(qname), rr->usage, rr->selector, rr->mtype,
+			    str_ptr(hex));
+			str_free(hex);
+		}
+		free(rr->name);
+		free(rr->data);
+		free(rr->blob);
+	}
+	r->count = kept;
+	if (kept == 0) {
+		smtp_tls_not_dane(a, pol, only, SMTP_TLS_ENCRYPT, false,
+		    "TLSA records unusable");
+		goto out;
+	}
+	pol->level = level;
+	if (level != SMTP_TLS_ENCRYPT) {
+		pol->tlsa = r;
+		r = NULL;
+	}
+out:
+	dns_reply_free(r);
+	str_free(why);
+	str_free(qname);
 }
 
 /* The policy for a server's next hop. */
@@ -185,6 +374,9 @@ smtp_tls_policy(struct smtp_addr *a, struct smtp_tls_policy *pol)
 	} else if (smtp_tls_ctx == NULL) {
 		pol->level = SMTP_TLS_NONE;
 	}
+	if (!pol->error &&
+	    (pol->level == SMTP_TLS_DANE || pol->level == SMTP_TLS_DANE_ONLY))
+		smtp_tls_dane(a, pol);
 }
 
 void
@@ -193,6 +385,8 @@ smtp_tls_policy_free(struct smtp_tls_policy *pol)
 	free(pol->match);
 	free(pol->protocols);
 	free(pol->ciphers);
+	free(pol->why);
+	dns_reply_free(pol->tlsa);
 	memset(pol, 0, sizeof(*pol));
 }
 
@@ -276,6 +470,41 @@ smtp_tls_match(X509 *cert, const struct smtp_addr *a, const char *list)
 	return ok;
 }
 
+/*
+ * DANE for this session: the TLSA base domain (the server's name), the
+ * next-hop domain as a second name for DANE-TA, the usable records.
+ */
+static int
+smtp_tls_dane_add(struct smtp_session *s, const struct smtp_tls_policy *pol)
+{
+	struct str *nh = str_new(0);
+
+	if (SSL_dane_enable(s->ssl, s->addr->host) <= 0) {
+		msg_warn("%s: error enabling DANE-based certificate validation",
+		    str_ptr(s->relay));
+		tls_print_errors();
+		str_free(nh);
+		return -1;
+	}
+	(void)SSL_dane_set_flags(s->ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	if (s->addr->mx) {
+		smtp_tls_nexthop(s->addr, nh);
+		if (strcasecmp(str_ptr(nh), s->addr->host) != 0 &&
+		    SSL_add1_host(s->ssl, str_ptr(nh)) != 1)
+			ERR_clear_error();
+	}
+	for (size_t i = 0; i < pol->tlsa->count; i++) {
+		const struct dns_rr *rr = &pol->tlsa->rr[i];
+
+		if (SSL_dane_tlsa_add(s->ssl, (uint8_t)rr->usage,
+			(uint8_t)rr->selector, (uint8_t)rr->mtype, rr->blob,
+			rr->blob_len) <= 0)
+			ERR_clear_error(); /* then it cannot match */
+	}
+	str_free(nh);
+	return 0;
+}
+
 int
 smtp_tls_start(struct smtp_session *s, const struct smtp_tls_policy *pol,
     struct str *why)
@@ -323,7 +552,9 @@ smtp_tls_start(struct smtp_session *s, const struct smtp_tls_policy *pol,
 	if (SSL_set_cipher_list(s->ssl, clist) != 1)
 		ERR_clear_error();
 	free(clist);
-	/* SNI: smtp_tls_servername. */
+	/* SNI: smtp_tls_servername; with DANE the TLSA base domain. */
+	if (pol->tlsa != NULL)
+		sni = s->addr->host;
 	if (*sni) {
 		if (strcasecmp(sni, "hostname") == 0)
 			sni = s->addr->host;
@@ -333,6 +564,10 @@ smtp_tls_start(struct smtp_session *s, const struct smtp_tls_policy *pol,
 		}
 		if (SSL_set_tlsext_host_name(s->ssl, sni) != 1)
 			ERR_clear_error();
+	}
+	if (pol->tlsa != NULL && smtp_tls_dane_add(s, pol) < 0) {
+		str_set(why, "Cannot start TLS: handshake failure");
+		goto out;
 	}
 	tls_set_peer(s->ssl, str_ptr(s->relay));
 	if (SMTP_VAR(tls_loglevel) >= 2)
@@ -369,7 +604,10 @@ smtp_tls_start(struct smtp_session *s, const struct smtp_tls_policy *pol,
 	cert = SSL_get1_peer_certificate(s->ssl);
 	verr = SSL_get_verify_result(s->ssl);
 	chain_ok = cert != NULL && verr == X509_V_OK;
-	if (cert != NULL) {
+	if (pol->tlsa != NULL) {
+		/* OpenSSL matched the TLSA records (and DANE-TA names). */
+		name_ok = chain_ok;
+	} else if (cert != NULL) {
 		const char *list = pol->match ? pol->match
 				   : pol->level == SMTP_TLS_SECURE
 				       ? SMTP_VAR(tls_secure_cert_match)
@@ -383,10 +621,15 @@ smtp_tls_start(struct smtp_session *s, const struct smtp_tls_policy *pol,
 	 * (num=62 hostname, num=64 IP address); elsewhere a good chain is
 	 * "Trusted".
 	 */
-	if (pol->level < SMTP_TLS_VERIFY)
+	if (pol->level < SMTP_TLS_VERIFY && pol->tlsa == NULL)
 		name_ok = false;
 	if (cert == NULL)
 		trust = "Anonymous";
+	else if (pol->tlsa != NULL)
+		/* An insecure MX name could be forged: only "Trusted". */
+		trust = !chain_ok                          ? "Untrusted"
+			: pol->level == SMTP_TLS_HALF_DANE ? "Trusted"
+							   : "Verified";
 	else if (chain_ok && name_ok)
 		trust = "Verified";
 	else if (chain_ok && pol->level < SMTP_TLS_VERIFY)
@@ -395,7 +638,8 @@ smtp_tls_start(struct smtp_session *s, const struct smtp_tls_policy *pol,
 		trust = "Untrusted";
 	s->tls_verified = chain_ok && name_ok;
 
-	if (pol->level >= SMTP_TLS_VERIFY && !s->tls_verified) {
+	if ((pol->level >= SMTP_TLS_VERIFY || pol->tlsa != NULL) &&
+	    !s->tls_verified) {
 		if (cert != NULL && verr != X509_V_OK)
 			msg_info("server certificate verification failed for "
 				 "%s: num=%ld:%s",

@@ -13,14 +13,16 @@ our daemons (and Postfix's) ask it.
     fake.stop()
 
 Records: A/AAAA take an address string, MX (pref, host), TXT a string (or
-a list of strings), PTR/NS/CNAME a host name, SOA (mname, rname).  Names
+a list of strings), PTR/NS/CNAME a host name, SOA (mname, rname), TLSA
+(usage, selector, mtype, hex data).  Names
 are case-insensitive, without the trailing dot.  The server answers like
 a recursive resolver: a CNAME is followed (the chain and the target's
 records in the answer), a name without records of the type but with any
 record (or a record below it) gets NOERROR/NODATA, else NXDOMAIN (with a
 SOA in the authority section, so that resolvers cache negatively).
 `fake.queries` lists the (name, type) pairs asked, for assertions.
-`fake.ad = True` sets the AD bit in every answer.
+`fake.ad = True` sets the AD bit in every answer; `fake.insecure(name)`
+clears it again for the answers about one name (an unsigned zone).
 
 resolv_wrapper (Debian's libresolv-wrapper) redirects the res_* calls of
 a process to the server named in RESOLV_WRAPPER_CONF; it does not touch
@@ -34,7 +36,7 @@ import threading
 WRAPPER = "/usr/lib/x86_64-linux-gnu/libresolv_wrapper.so"
 
 TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15,
-         "TXT": 16, "AAAA": 28}
+         "TXT": 16, "AAAA": 28, "TLSA": 52}
 TYPE_NAMES = {v: k for k, v in TYPES.items()}
 
 
@@ -83,6 +85,8 @@ def rdata(rtype, value):
                 if not raw:
                     break
         return out
+    if rtype == "TLSA":
+        return bytes(value[:3]) + bytes.fromhex(value[3])
     if rtype == "SOA":
         return (encode_name(value[0]) + encode_name(value[1]) +
                 struct.pack("!IIIII", 1, 3600, 600, 86400, 60))
@@ -102,6 +106,7 @@ class DnsFake:
         self.port = port
         self.records = {}
         self.failing = set()
+        self.unsigned = set()
         self.queries = []
         self.ad = False
         self.ttl = 300
@@ -116,9 +121,13 @@ class DnsFake:
     def servfail(self, name):
         self.failing.add(name.lower().strip("."))
 
+    def insecure(self, name):
+        self.unsigned.add(name.lower().strip("."))
+
     def clear(self):
         self.records.clear()
         self.failing.clear()
+        self.unsigned.clear()
         self.queries.clear()
 
     # The environment for processes that should ask this server.
@@ -242,7 +251,8 @@ class DnsFake:
         name = qname.lower().strip(".")
         self.queries.append((name, TYPE_NAMES.get(qtype, str(qtype))))
         question = msg[12:qend + 4]
-        flags2 = 0x80 | (0x20 if self.ad else 0)
+        flags2 = 0x80 | (0x20 if self.ad and name not in self.unsigned
+                         else 0)
         answers, rcode, auth = [], 0, []
         seen = set()
         while True:

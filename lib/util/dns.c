@@ -50,6 +50,8 @@ dns_type_name(int type)
 		return "TXT";
 	case DNS_T_AAAA:
 		return "AAAA";
+	case DNS_T_TLSA:
+		return "TLSA";
 	}
 	return "unknown";
 }
@@ -64,6 +66,7 @@ dns_reply_free(struct dns_reply *reply)
 	for (i = 0; i < reply->count; i++) {
 		free(reply->rr[i].name);
 		free(reply->rr[i].data);
+		free(reply->rr[i].blob);
 	}
 	free(reply->rr);
 	free(reply->cname);
@@ -146,6 +149,23 @@ dns_rdata(const unsigned char *msg, const unsigned char *end,
 				return -1;
 			}
 			str_catn(txt, p + i + 1, n);
+		}
+		rr->data = str_steal(txt);
+		return 0;
+	case DNS_T_TLSA:
+		/* usage, selector, matching type, then at least one byte. */
+		if (rdlen < 4)
+			return -1;
+		rr->usage = p[0];
+		rr->selector = p[1];
+		rr->mtype = p[2];
+		rr->blob_len = rdlen - 3;
+		rr->blob = xmalloc(rr->blob_len);
+		memcpy(rr->blob, p + 3, rr->blob_len);
+		txt = str_new(2 * rr->blob_len + 1);
+		for (i = 0; i < rr->blob_len; i++) {
+			str_catc(txt, "0123456789abcdef"[rr->blob[i] >> 4]);
+			str_catc(txt, "0123456789abcdef"[rr->blob[i] & 15]);
 		}
 		rr->data = str_steal(txt);
 		return 0;
@@ -237,6 +257,7 @@ dns_parse(const unsigned char *msg, size_t len, int type,
 		}
 		if (dns_rdata(msg, end, p, rdlen, &rr) < 0) {
 			free(rr.data);
+			free(rr.blob);
 			free(owner);
 			goto bad;
 		}

@@ -7,7 +7,7 @@
  *
  * dns_lookup(name, type, flags, &reply, why)
  *          look up records of one type (DNS_T_A, ..._AAAA, _MX, _TXT, _PTR,
- *          _NS, _CNAME, _SOA): DNS_OK with *reply set (free it with
+ *          _NS, _CNAME, _SOA, _TLSA): DNS_OK with *reply set (free it with
  *          dns_reply_free), or DNS_NOTFOUND (NXDOMAIN or no record of that
  *          type: reply->nxdomain tells which, when reply is wanted),
  *          DNS_RETRY (SERVFAIL, timeout, no server), DNS_FAIL (refused,
@@ -34,7 +34,9 @@
  * Records: name (owner, lower case), type, ttl; data is the host name of
  * MX/NS/PTR/CNAME ("" for the root), the text of TXT (its strings joined),
  * the printed address of A/AAAA (addr holds the bytes, addr_len 4 or 16),
- * "mname rname" of SOA; pref is the MX preference.
+ * "mname rname" of SOA; pref is the MX preference.  TLSA (RFC 6698):
+ * usage, selector and mtype, the association data in blob/blob_len and
+ * printed as lower-case hex in data.
  */
 #ifndef DNS_H
 #define DNS_H
@@ -57,6 +59,7 @@
 #define DNS_T_MX    15
 #define DNS_T_TXT   16
 #define DNS_T_AAAA  28
+#define DNS_T_TLSA  52
 
 #define DNS_FLAG_DNSSEC (1 << 0)
 
@@ -68,6 +71,9 @@ struct dns_rr {
 	char *data;
 	unsigned char addr[16];
 	size_t addr_len;
+	int usage, selector, mtype; /* TLSA */
+	unsigned char *blob;        /* TLSA association data */
+	size_t blob_len;
 };
 
 struct dns_reply {

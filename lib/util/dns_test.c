@@ -226,12 +226,41 @@ test_bad_names(struct test *t)
 	str_free(why);
 }
 
+static void
+test_parse_tlsa(struct test *t)
+{
+	static const unsigned char good[] = { 3, 1, 1, 0xab, 0x01, 0xff };
+	static const unsigned char short_rr[] = { 3, 1, 1 };
+	struct msg m;
+	struct dns_reply *r;
+
+	msg_start(&m, 0, 1, true, "_25._tcp.mx.example", DNS_T_TLSA);
+	msg_rr(&m, "_25._tcp.mx.example", DNS_T_TLSA, 60, good, sizeof(good));
+	TEST_INT(t, dns_parse(m.b, m.len, DNS_T_TLSA, &r), DNS_OK);
+	TEST_INT(t, r->count, 1);
+	TEST_TRUE(t, r->ad);
+	TEST_INT(t, r->rr[0].usage, 3);
+	TEST_INT(t, r->rr[0].selector, 1);
+	TEST_INT(t, r->rr[0].mtype, 1);
+	TEST_INT(t, r->rr[0].blob_len, 3);
+	TEST_INT(t, r->rr[0].blob[2], 0xff);
+	TEST_STR(t, r->rr[0].data, "ab01ff");
+	TEST_STR(t, dns_type_name(DNS_T_TLSA), "TLSA");
+	dns_reply_free(r);
+	/* No association data: malformed. */
+	msg_start(&m, 0, 1, true, "_25._tcp.mx.example", DNS_T_TLSA);
+	msg_rr(&m, "_25._tcp.mx.example", DNS_T_TLSA, 60, short_rr,
+	    sizeof(short_rr));
+	TEST_INT(t, dns_parse(m.b, m.len, DNS_T_TLSA, &r), DNS_FAIL);
+}
+
 static const struct test_case cases[] = {
 	{ "reverse", test_reverse },
 	{ "parse_mx", test_parse_mx },
 	{ "parse_cname_addr", test_parse_cname_addr },
 	{ "parse_txt_status", test_parse_txt_status },
 	{ "bad_names", test_bad_names },
+	{ "parse_tlsa", test_parse_tlsa },
 	{ 0 },
 };
 

@@ -11,7 +11,10 @@ DANE TLSA records", "status=deferred (Server certificate not verified)",
 "Trusted TLS connection" for a match via an MX RRset without AD,
 "warning: _P._tcp.H unsupported TLSA certificate usage: 0 1 1 HEX",
 "warning: DANE TLSA lookup problem: ...", "relay=none, ... dsn=4.7.5,
-status=deferred (TLSA lookup error for H:P)".
+status=deferred (TLSA lookup error for H:P)", "warning: DEST: dane
+configured with dnssec lookups disabled", dane-only: "warning: TLS
+policy lookup for DEST/HOST: REASON" and "relay=none, ... status=deferred
+(REASON)". DANE-TA is tested with a CA-issued chain on a second sink.
 """
 import hashlib
 import os
@@ -29,6 +32,10 @@ import test_smtp
 MASTER_CF = test_smtp.MASTER_CF + """\
 donly     unix  -       -       n       -       -       smtp
   -o smtp_tls_security_level=dane-only
+nosec     unix  -       -       n       -       -       smtp
+  -o smtp_dns_support_level=enabled
+nosecon   unix  -       -       n       -       -       smtp
+  -o smtp_dns_support_level=enabled -o smtp_tls_security_level=dane-only
 """
 
 QID = test_smtp.QID
@@ -78,7 +85,38 @@ class SmtpDaneTest(unittest.TestCase):
         spki256 = hashlib.sha256(spki).hexdigest()
         cls.spki256 = spki256
 
+        # a CA and a server certificate it issued (mx.ta.test), for DANE-TA
+        ca, cakey = cls.path("ca.pem"), cls.path("cakey.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-keyout", cakey, "-out", ca, "-days", "2",
+                        "-subj", "/CN=Test DANE CA"],
+                       check=True, capture_output=True)
+        leaf, leafkey = cls.path("leaf.pem"), cls.path("leafkey.pem")
+        subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", leafkey, "-out", cls.path("leaf.csr"),
+                        "-subj", "/CN=mx.ta.test"],
+                       check=True, capture_output=True)
+        with open(cls.path("ext"), "w") as fh:
+            fh.write("subjectAltName=DNS:mx.ta.test\n")
+        subprocess.run(["openssl", "x509", "-req", "-in", cls.path("leaf.csr"),
+                        "-CA", ca, "-CAkey", cakey, "-CAcreateserial",
+                        "-out", leaf, "-days", "2", "-extfile",
+                        cls.path("ext")], check=True, capture_output=True)
+        with open(cls.path("chain.pem"), "w") as fh:
+            fh.write(open(leaf).read() + open(ca).read())
+        os.chmod(leafkey, 0o644)
+        capub = subprocess.run(["openssl", "x509", "-in", ca, "-pubkey",
+                                "-noout"], check=True,
+                               capture_output=True).stdout
+        caspki = subprocess.run(["openssl", "pkey", "-pubin", "-outform",
+                                 "DER"], input=capub, check=True,
+                                capture_output=True).stdout
+        ca256 = hashlib.sha256(caspki).hexdigest()
+
         cls.port = p = e2e.free_port()
+        ctx2 = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx2.load_cert_chain(cls.path("chain.pem"), leafkey)
+        cls.tls2 = cls.sink(cls.net(32), p, tls_context=ctx2)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cls.cert, cls.key)
         cls.tls = cls.sink(cls.net(31), p, tls_context=ctx)
@@ -99,15 +137,20 @@ class SmtpDaneTest(unittest.TestCase):
             "donly": [],
             "donlyok": [(3, 1, 1, spki256)],
             "donlyins": [(3, 1, 1, spki256)],
+            "ta": [(2, 1, 1, ca256)],
+            "tawrong": [(2, 1, 1, ca256)],
         }
         trans = []
         for d, recs in tlsa.items():
             f.add(d + ".test", "MX", (10, "mx.%s.test" % d))
-            f.add("mx.%s.test" % d, "A", cls.net(31))
+            f.add("mx.%s.test" % d, "A",
+                  cls.net(32 if d.startswith("ta") else 31))
             for r in recs:
                 f.add("_%d._tcp.mx.%s.test" % (p, d), "TLSA", r)
             svc = "donly" if d.startswith("donly") else "smtp"
             trans.append("%s.test %s:%s.test:%d\n" % (d, svc, d, p))
+        trans.append("ns.test nosec:good.test:%d\n"
+                     "nson.test nosecon:good.test:%d\n" % (p, p))
         f.insecure("insec.test")          # MX RRset without AD
         f.insecure("insbad.test")
         f.insecure("mx.hins.test")        # the server's A without AD
@@ -130,6 +173,10 @@ class SmtpDaneTest(unittest.TestCase):
         cls.inst = e2e.Instance(os.path.join(cls.top, "inst"), MASTER_CF,
                                 extra)
         cls.inst.start()
+
+    @classmethod
+    def path(cls, name):
+        return os.path.join(cls.top, name)
 
     @classmethod
     def net(cls, host):
@@ -175,7 +222,9 @@ class SmtpDaneTest(unittest.TestCase):
         return m
 
     def relay(self, d):
-        return re.escape("mx.%s.test[%s]:%d" % (d, self.net(31), self.port))
+        return re.escape("mx.%s.test[%s]:%d"
+                         % (d, self.net(32 if d.startswith("ta") else 31),
+                            self.port))
 
     def status(self, rcpt, relay, dsn, status, text):
         return self.expect(
@@ -192,7 +241,8 @@ class SmtpDaneTest(unittest.TestCase):
                     % (trust, self.relay(d)))
         self.status(rcpt, self.relay(d), "2.0.0", "sent",
                     r"250 2\.0\.0 Ok: queued as SINK\d+")
-        m = self.tls.wait(lambda m: rcpt in m["rcpts"])
+        sink = self.tls2 if d.startswith("ta") else self.tls
+        m = sink.wait(lambda m: rcpt in m["rcpts"])
         self.assertTrue(m and m["tls"])
 
     def not_verified(self, d):
@@ -219,6 +269,24 @@ class SmtpDaneTest(unittest.TestCase):
         """3 0 1 of the whole certificate; a non-matching sha512 record
         beside it does not hurt."""
         self.sent("full", "Verified")
+
+    def test_dane_ta_verified(self):
+        """2 1 1 of the issuing CA's key: the chain and the name (the
+        TLSA base domain mx.ta.test) must match."""
+        self.sent("ta", "Verified")
+
+    def test_dane_ta_wrong_name_deferred(self):
+        """The same CA, but the certificate names neither mx.tawrong.test
+        nor tawrong.test."""
+        rcpt = "u@tawrong.test"
+        self.send(rcpt)
+        relay = self.relay("tawrong")
+        self.expect(r"postfix/smtp\[\d+\]: server certificate verification "
+                    r"failed for %s: num=\d+:.*\n"
+                    r".*postfix/smtp\[\d+\]: Untrusted TLS connection "
+                    r"established to %s: TLSv1\.[23]" % (relay, relay))
+        self.status(rcpt, relay, "4.7.5", "deferred",
+                    r"Server certificate not verified")
 
     def test_dane_wrong_digest_deferred(self):
         self.not_verified("bad")
@@ -264,7 +332,27 @@ class SmtpDaneTest(unittest.TestCase):
         self.status("u@fail.test", "none", "4.7.5", "deferred",
                     r"TLSA lookup error for mx\.fail\.test:%d" % self.port)
 
+    def test_dane_without_dnssec_may(self):
+        """smtp_dns_support_level = enabled: a warning, then "may"."""
+        self.send("u@ns.test")
+        self.expect(r"postfix/smtp\[\d+\]: warning: good\.test:%d: dane "
+                    r"configured with dnssec lookups disabled$" % self.port)
+        self.expect(r"Untrusted TLS connection established to %s"
+                    % self.relay("good"))
+        self.status("u@ns.test", self.relay("good"), "2.0.0", "sent",
+                    r"250 2\.0\.0 Ok: queued as SINK\d+")
+
     # -- dane-only ----------------------------------------------------
+
+    def test_dane_only_without_dnssec_deferred(self):
+        self.send("u@nson.test")
+        self.expect(r"postfix/smtp\[\d+\]: warning: good\.test:%d: "
+                    r"dane-only configured with dnssec lookups disabled\n"
+                    r".*postfix/smtp\[\d+\]: warning: TLS policy lookup "
+                    r"for good\.test:%d/mx\.good\.test: client TLS "
+                    r"configuration problem$" % (self.port, self.port))
+        self.status("u@nson.test", "none", "4.7.5", "deferred",
+                    r"client TLS configuration problem")
 
     def test_dane_only_without_tlsa_deferred(self):
         self.send("u@donly.test")

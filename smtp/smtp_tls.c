@@ -366,8 +366,9 @@ smtp_tls_policy(struct smtp_addr *a, struct smtp_tls_policy *pol)
 		}
 		argv_free(w);
 	}
+	/* dane without TLS support is opportunistic, "may" without TLS. */
 	if (pol->level != SMTP_TLS_NONE && smtp_tls_ctx == NULL &&
-	    pol->level >= SMTP_TLS_ENCRYPT) {
+	    pol->level >= SMTP_TLS_ENCRYPT && pol->level != SMTP_TLS_DANE) {
 		msg_warn("TLS is required but unavailable, don't know how to "
 			 "authenticate the server");
 		pol->error = true;

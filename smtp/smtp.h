@@ -7,9 +7,19 @@
  *                 hop and the fallback relays: DNS_OK, DNS_NOTFOUND (why:
  *                 a bounce reason with *dsn) or DNS_RETRY (why: defer)
  *   smtp_addr_free(list)
- * smtp_proto.c  one SMTP/LMTP session with one server
- *   smtp_session(state, addr)  connect, deliver what is still pending,
- *                 quit; records each recipient's outcome in state
+ * smtp_connect.c  one SMTP/LMTP session with one server
+ *   smtp_session(state, addr)  connect, greeting, EHLO, STARTTLS, AUTH,
+ *                 then smtp_transaction(); records each recipient's
+ *                 outcome in state
+ * smtp_proto.c  the mail transaction and the helpers both files use
+ *   smtp_proto_init()            open smtp_generic_maps (once)
+ *   smtp_transaction(sess)       deliver the pending recipients, QUIT
+ *   smtp_reply(sess, timeout)    read one reply: 0 (code, reply) or -1
+ *   smtp_cmd(sess, timeout, cmd) send one command line (buffered)
+ *   smtp_site_reply(sess, why)   the session failed with a server reply
+ *   smtp_site_io(sess, while)    the session failed with an I/O error
+ *   smtp_soften(dsn)             5.X.Y -> 4.X.Y
+ *   smtp_fail_all(state, relay, dsn, why, hard)  every pending recipient
  *   smtp_reply_dsn(code, text, out)  the enhanced status code of a reply
  * smtp_tls.c    the TLS client (smtp_tls_*)
  *   smtp_tls_init()                 once, before the jail
@@ -137,8 +147,17 @@ int smtp_addr_list(struct smtp_state *, struct smtp_addr_list *, struct str *,
 void smtp_addr_free(struct smtp_addr_list *);
 void smtp_addr_init(void);
 
-/* smtp_proto.c */
+/* smtp_connect.c */
 void smtp_session(struct smtp_state *, struct smtp_addr *);
+
+/* smtp_proto.c */
+void smtp_proto_init(void);
+void smtp_transaction(struct smtp_session *);
+int smtp_reply(struct smtp_session *, int);
+int smtp_cmd(struct smtp_session *, int, const char *);
+void smtp_site_reply(struct smtp_session *, const char *);
+void smtp_site_io(struct smtp_session *, const char *);
+void smtp_soften(struct str *);
 void smtp_reply_dsn(int, const char *, struct str *);
 void smtp_fail_all(struct smtp_state *, const char *, const char *,
     const char *, bool);

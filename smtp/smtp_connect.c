@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/util/alloc.h"
@@ -273,18 +274,10 @@ out:
 	return ret;
 }
 
-/* Connect to one server and deliver what is pending. */
-void
-smtp_session(struct smtp_state *state, struct smtp_addr *a)
+static void
+smtp_sess_init(struct smtp_session *s, struct smtp_state *state,
+    struct smtp_addr *a)
 {
-	struct smtp_session sess = { 0 }, *s = &sess;
-	struct smtp_tls_policy pol = { 0 };
-	struct str *why = str_new(0);
-	bool plain_retry = false;
-	int fd;
-
-	smtp_proto_init();
-	smtp_connect_init();
 	s->state = state;
 	s->addr = a;
 	s->namaddr = str_new(0);
@@ -296,12 +289,88 @@ smtp_session(struct smtp_state *state, struct smtp_addr *a)
 		str_set(s->relay, str_ptr(s->namaddr));
 	else
 		str_fmt(s->relay, "%s[%s]:%d", a->host, a->addr, a->port);
+}
+
+static void
+smtp_sess_free(struct smtp_session *s)
+{
+	str_free(s->namaddr);
+	str_free(s->relay);
+	str_free(s->reply);
+	str_free(s->auth_mechs);
+}
+
+/* The transaction, then the connection kept (scache) or closed. */
+static void
+smtp_sess_deliver(struct smtp_session *s)
+{
+	struct smtp_state *state = s->state;
+
+	state->req->conn_use = s->conn_use;
+	if (!state->conn_done) {
+		deliver_conn_done(state->req);
+		state->conn_done = true;
+	}
+	s->keep = smtp_reuse_allowed(s);
+	smtp_transaction(s);
+	if (s->reusable)
+		smtp_reuse_save(s);
+}
+
+/*
+ * Deliver over a cached connection fd to a (features and use count in s,
+ * from smtp_reuse_find_*): the connection setup is already done.
+ */
+void
+smtp_session_cached(struct smtp_state *state, struct smtp_session *s,
+    struct smtp_addr *a, int fd)
+{
+	smtp_proto_init();
+	smtp_sess_init(s, state, a);
+	s->st = stream_open(fd);
+	s->conn_use++;
+	smtp_sess_deliver(s);
+	s->st = stream_close(s->st);
+	smtp_sess_free(s);
+}
+
+/* Connect to one server (or reuse a cached connection) and deliver. */
+void
+smtp_session(struct smtp_state *state, struct smtp_addr *a)
+{
+	struct smtp_session sess = { 0 }, *s = &sess;
+	struct smtp_tls_policy pol = { 0 };
+	struct str *why = str_new(0);
+	bool plain_retry = false;
+	int fd;
+
+	smtp_proto_init();
+	smtp_connect_init();
+	smtp_sess_init(s, state, a);
 	smtp_tls_policy(a, &pol);
 	if (pol.error) {
 		smtp_fail_all(state, NULL, "4.7.5",
 		    "TLS policy lookup for the next-hop destination failed",
 		    false);
 		goto done;
+	}
+
+	/*
+	 * A cached connection is plain text: only where the policy allows
+	 * that.  When it turns out dead (the server closed it while it was
+	 * cached), a new connection takes over.
+	 */
+	if (pol.level <= SMTP_TLS_MAY) {
+		struct smtp_session c = { 0 };
+		bool pending = false;
+
+		if ((fd = smtp_reuse_find_endp(state, &c, a)) >= 0) {
+			smtp_session_cached(state, &c, a, fd);
+			for (size_t i = 0; i < state->req->rcpt_count; i++)
+				pending |= !state->rs[i].done;
+			if (!pending || !c.io_failed)
+				goto done;
+		}
 	}
 
 again:
@@ -313,6 +382,8 @@ again:
 	}
 	state->sessions++;
 	s->st = stream_open(fd);
+	s->conn_start = time(NULL);
+	s->conn_use = 1;
 
 	/* smtp_tls_wrappermode: TLS before the greeting. */
 	if (SMTP_VAR(tls_wrappermode) && pol.level != SMTP_TLS_NONE) {
@@ -424,11 +495,7 @@ again:
 			goto quit;
 		}
 	}
-	if (!state->conn_done) {
-		deliver_conn_done(state->req);
-		state->conn_done = true;
-	}
-	smtp_transaction(s);
+	smtp_sess_deliver(s);
 	goto close;
 quit:
 	if (smtp_cmd(s, SMTP_VAR(quit_timeout), "QUIT") == 0)
@@ -438,9 +505,6 @@ close:
 	s->st = stream_close(s->st);
 done:
 	smtp_tls_policy_free(&pol);
-	str_free(s->namaddr);
-	str_free(s->relay);
-	str_free(s->reply);
-	str_free(s->auth_mechs);
+	smtp_sess_free(s);
 	str_free(why);
 }

@@ -178,6 +178,7 @@ smtp_site_io(struct smtp_session *s, const char *what)
 {
 	struct str *why = str_new(0);
 
+	s->io_failed = true;
 	if (stream_status(s->st) == STREAM_TIMEOUT)
 		str_fmt(why, "conversation with %s timed out while %s",
 		    str_ptr(s->namaddr), what);
@@ -553,6 +554,9 @@ smtp_transaction(struct smtp_session *s)
 		if (s->code != 354) {
 			if (naccepted > 0)
 				goto data_rejected;
+			/* MAIL is still in effect. */
+			if (s->keep)
+				goto rset;
 			goto quit;
 		}
 		if (naccepted == 0) {
@@ -632,12 +636,22 @@ data_rejected:
 	for (i = 0; i < req->rcpt_count; i++)
 		if (state->rs[i].accepted && !state->rs[i].done)
 			smtp_rcpt_result(s, i, str_ptr(dsn), str_ptr(why));
+	/* The transaction is still open: a kept session needs RSET. */
+	if (s->keep)
+		goto rset;
 	goto quit;
 rset:
 	if (smtp_cmd(s, SMTP_VAR(rset_timeout), "RSET") < 0 ||
 	    smtp_reply(s, SMTP_VAR(rset_timeout)) < 0)
 		goto out;
+	if (s->code / 100 != 2)
+		s->keep = false;
 quit:
+	/* A session to keep ends clean, without QUIT (as Postfix). */
+	if (s->keep) {
+		s->reusable = true;
+		goto out;
+	}
 	/* QUIT; the reply is not waited for unless asked. */
 	if (smtp_cmd(s, SMTP_VAR(quit_timeout), "QUIT") == 0) {
 		if (SMTP_VAR(skip_quit_response))

@@ -134,7 +134,9 @@ class ScacheTest(unittest.TestCase):
             f.write("listed.test smtp:[%s]:%d\n"
                     "count.test reuse1:[%s]:%d\n"
                     "off.test nocache:[%s]:%d\n"
-                    % (cls.net(1), p, cls.net(2), p, cls.net(3), p))
+                    "demand.test smtp:[%s]:%d\n"
+                    % (cls.net(1), p, cls.net(2), p, cls.net(3), p,
+                       cls.net(4), p))
         extra = ("transport_maps = texthash:%s/transport\n"
                  "smtp_connection_cache_destinations = %s, %s, %s\n"
                  "smtp_connection_cache_time_limit = 10s\n"
@@ -223,6 +225,25 @@ class ScacheTest(unittest.TestCase):
         self.assertTrue(any("conn_use=2," in l for l in lines), lines)
         self.assertFalse(any("conn_use=3," in l for l in lines), lines)
         self.assertEqual(self.sinks[2].connections, 2)
+
+    def test_on_demand_with_backlog(self):
+        """Not listed: qmgr asks for caching when mail waits (here: four
+        deferred messages flushed at once, concurrency 1)."""
+        for i in range(4):
+            self.send("u@demand.test", i)
+        deadline = time.time() + 60
+        while (len(re.findall(r"to=<u@demand\.test>.*status=deferred",
+                              self.inst.log())) < 4
+               and time.time() < deadline):
+            time.sleep(0.2)
+        sink = self.sinks[4] = Sink(self.net(4), self.port)
+        r = e2e.run([os.path.join(self.inst.bin, "postqueue"), "-f"],
+                    env={"MAIL_CONFIG": self.inst.conf})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        lines = self.sent_lines("u@demand.test", 4)
+        self.assertEqual(sink.messages, 4)
+        self.assertLess(sink.connections, 4, lines)
+        self.assertTrue(any("conn_use=2," in l for l in lines), lines)
 
     def test_no_reuse_when_off(self):
         for i in range(3):

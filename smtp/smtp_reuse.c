@@ -106,7 +106,6 @@ smtp_reuse_policy(struct smtp_state *state)
 		state->cache_store =
 		    (req->flags & DELIVER_FLAG_CONN_STORE) != 0;
 	}
-	/* Address probes and mail to be delivered once stay out. */
 	str_fmt(state->dest_label, "%s:%s", daemon_service_name(),
 	    str_ptr(req->nexthop));
 	if (SMTP_VAR(sender_dependent_authentication))

@@ -63,6 +63,7 @@ struct qdest {
 	bool dead;
 	struct str *dead_reason;
 	struct qentry *head, *tail; /* waiting entries */
+	bool conn_cache;            /* agents were asked to keep connections */
 	struct qdest *prev, *next;
 };
 
@@ -417,6 +418,21 @@ dispatch(int ev, void *ctx)
 				str_free(text);
 				entry_done(e, false);
 			} else {
+				/*
+				 * Postfix's on-demand connection caching: with
+				 * more mail waiting the agent keeps its
+				 * connection for the next delivery; once asked,
+				 * later agents look for one until it drains.
+				 */
+				if (d->head != NULL) {
+					e->req->flags |=
+					    DELIVER_FLAG_CONN_STORE |
+					    DELIVER_FLAG_CONN_FETCH;
+					d->conn_cache = true;
+				} else if (d->conn_cache) {
+					e->req->flags |=
+					    DELIVER_FLAG_CONN_FETCH;
+				}
 				start(e);
 			}
 		}

@@ -9,7 +9,9 @@
  * queue file; looks up MX and address records (lib/util/dns.h) or uses
  * the resolver; connects to each server in turn (smtp_addr.c) until every
  * recipient is final or the servers are exhausted (smtp_proto.c), with
- * STARTTLS (smtp_tls.c) and AUTH (smtp_sasl.c) as configured.
+ * STARTTLS (smtp_tls.c) and AUTH (smtp_sasl.c) as configured, taking
+ * and keeping idle connections through the scache service when allowed
+ * (smtp_reuse.c).
  * Reports each recipient with deliver_sent/bounce/defer: Postfix's
  * "to=<x>, relay=host[addr]:port, ..., status=sent (250 ...)" lines.
  * Faces the network: every reply line is bounded (SMTP_REPLY_LINE_MAX),
@@ -48,9 +50,38 @@ smtp_deliver(struct smtp_state *state)
 	size_t i, j, pending;
 	int limit = SMTP_VAR(mx_session_limit), ret;
 
+	/* A connection cached for the next hop comes before any lookup. */
+	smtp_reuse_policy(state);
+	if (state->cache_fetch) {
+		struct smtp_session c = { 0 };
+		struct smtp_addr a = { 0 };
+		struct smtp_tls_policy pol = { 0 };
+		int fd;
+
+		if ((fd = smtp_reuse_find_dest(state, &c, &a)) >= 0) {
+			/* Cached connections are plain text. */
+			smtp_tls_policy(&a, &pol);
+			if (pol.error || pol.level > SMTP_TLS_MAY) {
+				close(fd);
+			} else {
+				state->best = true;
+				smtp_session_cached(state, &c, &a, fd);
+			}
+			smtp_tls_policy_free(&pol);
+			free(a.host);
+			free(a.addr);
+			free(a.dest);
+		}
+		for (pending = 0, j = 0; j < req->rcpt_count; j++)
+			pending += !state->rs[j].done;
+		if (pending == 0)
+			goto out;
+	}
 	ret = smtp_addr_list(state, &l, dsn, why);
 	if (ret != DNS_OK) {
 		for (i = 0; i < req->rcpt_count; i++) {
+			if (state->rs[i].done)
+				continue;
 			if (ret == DNS_RETRY)
 				(void)deliver_defer(req, &req->rcpt[i], NULL,
 				    str_ptr(dsn), "%s", str_ptr(why));
@@ -70,6 +101,9 @@ smtp_deliver(struct smtp_state *state)
 		if (limit > 0 && !l.a[i].fallback &&
 		    state->sessions >= (size_t)limit)
 			continue;
+		/* Only a most preferred server stands for the next hop. */
+		state->best =
+		    !l.a[i].fallback && (i == 0 || l.a[i].pref == l.a[0].pref);
 		state->last = true;
 		for (j = i + 1; j < l.count; j++)
 			if (l.a[j].fallback || limit <= 0 ||
@@ -116,6 +150,7 @@ smtp_service(struct stream *st, const char *service, char **argv)
 	}
 	addr_map_queue_id = str_ptr(req->queue_id);
 	state.req = req;
+	state.dest_label = str_new(0);
 	state.rs =
 	    xcalloc(req->rcpt_count ? req->rcpt_count : 1, sizeof(*state.rs));
 	for (i = 0; i < req->rcpt_count; i++) {
@@ -143,6 +178,7 @@ smtp_service(struct stream *st, const char *service, char **argv)
 		str_free(state.rs[i].relay);
 	}
 	free(state.rs);
+	str_free(state.dest_label);
 out:
 	addr_map_queue_id = NULL;
 	deliver_request_free(req);
@@ -164,6 +200,7 @@ smtp_pre_jail(const char *service, char **argv)
 	smtp_addr_init();
 	smtp_tls_init();
 	smtp_sasl_init();
+	smtp_reuse_init();
 }
 
 int

@@ -7,10 +7,31 @@
  *                 hop and the fallback relays: DNS_OK, DNS_NOTFOUND (why:
  *                 a bounce reason with *dsn) or DNS_RETRY (why: defer)
  *   smtp_addr_free(list)
- * smtp_proto.c  one SMTP/LMTP session with one server
- *   smtp_session(state, addr)  connect, deliver what is still pending,
- *                 quit; records each recipient's outcome in state
+ * smtp_connect.c  one SMTP/LMTP session with one server
+ *   smtp_session(state, addr)  a cached connection to addr, else
+ *                 connect, greeting, EHLO, STARTTLS, AUTH; then
+ *                 smtp_transaction(); records each recipient's outcome in
+ *                 state; keeps the connection in scache when allowed
+ *   smtp_session_cached(state, sess, addr, fd)  deliver over a cached
+ *                 connection (sess holds its properties)
+ * smtp_proto.c  the mail transaction and the helpers both files use
+ *   smtp_proto_init()            open smtp_generic_maps (once)
+ *   smtp_transaction(sess)       deliver the pending recipients, QUIT
+ *   smtp_reply(sess, timeout)    read one reply: 0 (code, reply) or -1
+ *   smtp_cmd(sess, timeout, cmd) send one command line (buffered)
+ *   smtp_site_reply(sess, why)   the session failed with a server reply
+ *   smtp_site_io(sess, while)    the session failed with an I/O error
+ *   smtp_soften(dsn)             5.X.Y -> 4.X.Y
+ *   smtp_fail_all(state, relay, dsn, why, hard)  every pending recipient
  *   smtp_reply_dsn(code, text, out)  the enhanced status code of a reply
+ * smtp_reuse.c  connection reuse through scache (smtp_connection_cache_*)
+ *   smtp_reuse_init()               once, before the jail
+ *   smtp_reuse_policy(state)        may this request fetch/store?
+ *   smtp_reuse_find_dest(state, sess, addr)  a cached connection for the
+ *                 next hop: fd (sess features and addr filled) or -1
+ *   smtp_reuse_find_endp(state, sess, addr)  one to this address, or -1
+ *   smtp_reuse_allowed(sess)        may the session be kept afterwards?
+ *   smtp_reuse_save(sess)           hand it to scache; closes the stream
  * smtp_tls.c    the TLS client (smtp_tls_*)
  *   smtp_tls_init()                 once, before the jail
  *   smtp_tls_policy(state, addr, pol)  the level for this next hop;
@@ -34,6 +55,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
 
@@ -122,6 +144,10 @@ struct smtp_state {
 	bool conn_done;             /* deliver_conn_done() called */
 	size_t sessions;            /* connected sessions so far */
 	bool last;                  /* trying the last server */
+	bool best;                  /* trying a most preferred server */
+	bool cache_fetch;           /* may take cached connections */
+	bool cache_store;           /* may keep connections */
+	struct str *dest_label;     /* the destination's cache label */
 };
 
 /* One connection to one server. */
@@ -140,6 +166,12 @@ struct smtp_session {
 	/* The current reply. */
 	int code;
 	struct str *reply; /* lines joined by spaces */
+	/* Connection reuse. */
+	int conn_use;      /* this is the connection's Nth use */
+	time_t conn_start; /* when it was connected */
+	bool keep;         /* end in a clean state without QUIT */
+	bool reusable;     /* ended clean and open: smtp_reuse_save() */
+	bool io_failed;    /* ended by a lost connection or timeout */
 };
 
 /* smtp_addr.c */
@@ -148,11 +180,32 @@ int smtp_addr_list(struct smtp_state *, struct smtp_addr_list *, struct str *,
 void smtp_addr_free(struct smtp_addr_list *);
 void smtp_addr_init(void);
 
-/* smtp_proto.c */
+/* smtp_connect.c */
 void smtp_session(struct smtp_state *, struct smtp_addr *);
+void smtp_session_cached(struct smtp_state *, struct smtp_session *,
+    struct smtp_addr *, int);
+
+/* smtp_proto.c */
+void smtp_proto_init(void);
+void smtp_transaction(struct smtp_session *);
+int smtp_reply(struct smtp_session *, int);
+int smtp_cmd(struct smtp_session *, int, const char *);
+void smtp_site_reply(struct smtp_session *, const char *);
+void smtp_site_io(struct smtp_session *, const char *);
+void smtp_soften(struct str *);
 void smtp_reply_dsn(int, const char *, struct str *);
 void smtp_fail_all(struct smtp_state *, const char *, const char *,
     const char *, bool);
+
+/* smtp_reuse.c */
+void smtp_reuse_init(void);
+void smtp_reuse_policy(struct smtp_state *);
+int smtp_reuse_find_dest(struct smtp_state *, struct smtp_session *,
+    struct smtp_addr *);
+int smtp_reuse_find_endp(struct smtp_state *, struct smtp_session *,
+    const struct smtp_addr *);
+bool smtp_reuse_allowed(const struct smtp_session *);
+void smtp_reuse_save(struct smtp_session *);
 
 /* smtp_tls.c */
 void smtp_tls_init(void);

@@ -1,7 +1,8 @@
 /*
- * smtp_proto - one SMTP or LMTP session with one server: connect, greeting,
- * EHLO/LHLO (HELO fallback), STARTTLS, AUTH, then MAIL, RCPT..., DATA
- * (pipelined when the server offers PIPELINING), the message, QUIT.
+ * smtp_proto - the mail transaction over an established SMTP or LMTP
+ * session (smtp_connect.c sets it up): MAIL, RCPT..., DATA (pipelined
+ * when the server offers PIPELINING), the message, QUIT; and the reply
+ * reader, command writer and outcome bookkeeping that both files use.
  *
  * Each recipient's outcome goes to the state: 2xx is delivered (logged
  * now), 5xx bounced (logged now), 4xx is kept with its reason so that the
@@ -13,22 +14,14 @@
  * out while S" are Postfix's words.
  */
 #include <sys/types.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <ctype.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "lib/util/alloc.h"
-#include "lib/util/argv.h"
 #include "lib/util/msg.h"
-#include "lib/util/sock.h"
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
 #include "lib/mail/addr.h"
@@ -43,10 +36,9 @@
 #define SMTP_REC_MAX (1 << 20) /* one content record */
 
 static struct maps *smtp_generic;
-static struct maps *smtp_discard_maps;
 static bool smtp_proto_ready;
 
-static void
+void
 smtp_proto_init(void)
 {
 	if (smtp_proto_ready)
@@ -56,11 +48,6 @@ smtp_proto_init(void)
 		smtp_generic = maps_new(smtp_lmtp ? "lmtp_generic_maps"
 						  : "smtp_generic_maps",
 		    SMTP_VAR(generic_maps), DICT_FLAGS_READ);
-	if (*SMTP_DISCARD_EHLO_MAPS)
-		smtp_discard_maps = maps_new(
-		    smtp_lmtp ? "lmtp_discard_lhlo_keyword_address_maps"
-			      : "smtp_discard_ehlo_keyword_address_maps",
-		    SMTP_DISCARD_EHLO_MAPS, DICT_FLAGS_READ);
 }
 
 /*
@@ -105,7 +92,7 @@ smtp_reply_dsn(int code, const char *text, struct str *out)
 }
 
 /* A reason with class 4: a hard reply that must not bounce (skipped). */
-static void
+void
 smtp_soften(struct str *dsn)
 {
 	if (str_len(dsn) > 0 && str_ptr(dsn)[0] == '5')
@@ -173,7 +160,7 @@ smtp_fail_all(struct smtp_state *state, const char *relay, const char *dsn,
 }
 
 /* The session failed as a whole with a server reply. */
-static void
+void
 smtp_site_reply(struct smtp_session *s, const char *fmt_reason)
 {
 	struct str *dsn = str_new(0);
@@ -186,11 +173,12 @@ smtp_site_reply(struct smtp_session *s, const char *fmt_reason)
 }
 
 /* The session failed with a lost connection or a timeout. */
-static void
+void
 smtp_site_io(struct smtp_session *s, const char *what)
 {
 	struct str *why = str_new(0);
 
+	s->io_failed = true;
 	if (stream_status(s->st) == STREAM_TIMEOUT)
 		str_fmt(why, "conversation with %s timed out while %s",
 		    str_ptr(s->namaddr), what);
@@ -206,7 +194,7 @@ smtp_site_io(struct smtp_session *s, const char *what)
  * Read one reply within timeout seconds: 0 with s->code and s->reply
  * (its lines joined by spaces, as Postfix logs them), or -1.
  */
-static int
+int
 smtp_reply(struct smtp_session *s, int timeout)
 {
 	struct str *line = str_new(0);
@@ -256,7 +244,7 @@ out:
 }
 
 /* Send one command line (buffered; flushed before the next read). */
-static int
+int
 smtp_cmd(struct smtp_session *s, int timeout, const char *cmd)
 {
 	if (msg_verbose)
@@ -265,234 +253,6 @@ smtp_cmd(struct smtp_session *s, int timeout, const char *cmd)
 	if (stream_puts(s->st, cmd) < 0 || stream_puts(s->st, "\r\n") < 0)
 		return -1;
 	return 0;
-}
-
-/* A non-blocking connect within smtp_connect_timeout: fd or -1. */
-static int
-smtp_connect(struct smtp_session *s, struct str *why)
-{
-	struct smtp_addr *a = s->addr;
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int fd, err = 0, timeout = SMTP_VAR(connect_timeout);
-
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_UNIX) {
-		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
-
-		if (strlen(a->addr) >= sizeof(sun->sun_path)) {
-			str_fmt(why, "connect to %s: %s", a->addr,
-			    strerror(ENAMETOOLONG));
-			return -1;
-		}
-		sun->sun_family = AF_UNIX;
-		memcpy(sun->sun_path, a->addr, strlen(a->addr) + 1);
-		len = sizeof(*sun);
-	} else if (a->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((unsigned short)a->port);
-		memcpy(&sin->sin_addr, a->bytes, 4);
-		len = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((unsigned short)a->port);
-		memcpy(&sin6->sin6_addr, a->bytes, 16);
-		len = sizeof(*sin6);
-	}
-	fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		str_fmt(why, "socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
-		if (errno != EINPROGRESS) {
-			err = errno;
-		} else {
-			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-			socklen_t elen = sizeof(err);
-			int n;
-
-			do
-				n = poll(&pfd, 1,
-				    timeout > 0 ? timeout * 1000 : -1);
-			while (n < 0 && errno == EINTR);
-			if (n == 0)
-				err = ETIMEDOUT;
-			else if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR,
-					      &err, &elen) < 0)
-				err = errno;
-		}
-	}
-	if (err != 0) {
-		/* Postfix: "connect to H[A]:P: Connection refused". */
-		if (a->family == AF_UNIX)
-			str_fmt(why, "connect to %s: %s", a->addr,
-			    strerror(err));
-		else
-			str_fmt(why, "connect to %s[%s]:%d: %s", a->host,
-			    a->addr, a->port, strerror(err));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Is keyword (upper case) discarded for this server? */
-static bool
-smtp_discarded(struct smtp_session *s, const char *kw)
-{
-	const char *list = SMTP_DISCARD_EHLO;
-	struct argv *a;
-	bool found = false;
-
-	if (smtp_discard_maps) {
-		const char *v = maps_find(smtp_discard_maps, s->addr->addr, 0);
-
-		if (v != NULL)
-			list = v;
-	}
-	a = argv_split(list, " \t\r\n,");
-	for (size_t i = 0; i < a->argc && !found; i++)
-		found = strcasecmp(a->argv[i], kw) == 0;
-	argv_free(a);
-	return found;
-}
-
-/* The EHLO keywords of the reply that is in s->reply. */
-static void
-smtp_ehlo_features(struct smtp_session *s, const struct str *raw)
-{
-	struct argv *lines = argv_split(str_ptr(raw), "\n");
-
-	s->esmtp = true;
-	s->pipelining = s->eightbit = s->smtputf8 = s->dsn = false;
-	s->starttls = false;
-	s->size_limit = 0;
-	s->size = false;
-	str_reset(s->auth_mechs);
-	/* The first line is the greeting; keywords follow. */
-	for (size_t i = 1; i < lines->argc; i++) {
-		struct argv *w = argv_split(lines->argv[i] + 4, " \t=");
-		const char *kw;
-
-		if (w->argc == 0) {
-			argv_free(w);
-			continue;
-		}
-		kw = w->argv[0];
-		if (smtp_discarded(s, kw))
-			;
-		else if (strcasecmp(kw, "PIPELINING") == 0)
-			s->pipelining = true;
-		else if (strcasecmp(kw, "8BITMIME") == 0)
-			s->eightbit = true;
-		else if (strcasecmp(kw, "SMTPUTF8") == 0)
-			s->smtputf8 = true;
-		else if (strcasecmp(kw, "DSN") == 0)
-			s->dsn = true;
-		else if (strcasecmp(kw, "STARTTLS") == 0)
-			s->starttls = true;
-		else if (strcasecmp(kw, "SIZE") == 0) {
-			s->size = true;
-			s->size_limit = w->argc > 1 ? atol(w->argv[1]) : 0;
-			if (s->size_limit < 0)
-				s->size_limit = 0;
-		} else if (strcasecmp(kw, "AUTH") == 0) {
-			for (size_t j = 1; j < w->argc; j++) {
-				if (strstr(str_ptr(s->auth_mechs), w->argv[j]))
-					continue;
-				str_catfmt(s->auth_mechs, "%s%s",
-				    str_len(s->auth_mechs) ? " " : "",
-				    w->argv[j]);
-			}
-		}
-		argv_free(w);
-	}
-	argv_free(lines);
-}
-
-/*
- * EHLO (LHLO), falling back to HELO for SMTP: 0, or -1 after the session
- * failure was recorded.  The raw reply lines are collected in raw for the
- * keyword scan.
- */
-static int
-smtp_hello(struct smtp_session *s)
-{
-	struct str *cmd = str_new(0), *raw = str_new(0), *why = str_new(0);
-	struct str *line = str_new(0);
-	const char *verb = smtp_lmtp ? "LHLO" : "EHLO";
-	int ret = -1, lines = 0, r;
-
-	if (!smtp_lmtp && var_smtp_never_send_ehlo)
-		goto helo;
-	str_fmt(cmd, "%s %s", verb, SMTP_HELO_NAME);
-	if (smtp_cmd(s, SMTP_HELO_TIMEOUT, str_ptr(cmd)) < 0)
-		goto io_fail;
-	/* Read the reply by hand: the keywords need the lines apart. */
-	str_reset(s->reply);
-	stream_set_timeout(s->st, SMTP_HELO_TIMEOUT * 1000);
-	for (;;) {
-		const char *p;
-
-		r = stream_getline(s->st, line, SMTP_REPLY_LINE_MAX);
-		if (r != STREAM_OK && r != STREAM_TOOLONG)
-			goto io_fail;
-		if (str_len(line) && str_ptr(line)[str_len(line) - 1] == '\r')
-			str_truncate(line, str_len(line) - 1);
-		for (char *q = str_ptr(line); *q; q++)
-			if ((unsigned char)*q < 0x20 || *q == 0x7f)
-				*q = ' ';
-		if (lines++ < SMTP_REPLY_LINES_MAX) {
-			str_catfmt(raw, "%s\n", str_ptr(line));
-			str_catfmt(s->reply, "%s%s",
-			    str_len(s->reply) ? " " : "", str_ptr(line));
-		}
-		p = str_ptr(line);
-		if (str_len(line) >= 4 && isdigit((unsigned char)p[0]) &&
-		    p[3] == '-')
-			continue;
-		s->code = atoi(p);
-		break;
-	}
-	if (s->code / 100 == 2) {
-		smtp_ehlo_features(s, raw);
-		ret = 0;
-		goto out;
-	}
-	if (smtp_lmtp) {
-		str_fmt(why, "host %s refused to talk to me: %s",
-		    str_ptr(s->namaddr), str_ptr(s->reply));
-		smtp_site_reply(s, str_ptr(why));
-		goto out;
-	}
-helo:
-	str_fmt(cmd, "HELO %s", SMTP_HELO_NAME);
-	if (smtp_cmd(s, SMTP_HELO_TIMEOUT, str_ptr(cmd)) < 0 ||
-	    smtp_reply(s, SMTP_HELO_TIMEOUT) < 0)
-		goto io_fail;
-	if (s->code / 100 != 2) {
-		str_fmt(why, "host %s refused to talk to me: %s",
-		    str_ptr(s->namaddr), str_ptr(s->reply));
-		smtp_site_reply(s, str_ptr(why));
-		goto out;
-	}
-	s->esmtp = false;
-	ret = 0;
-	goto out;
-io_fail:
-	smtp_site_io(s, smtp_lmtp ? "performing the LHLO handshake"
-				  : "performing the EHLO handshake");
-out:
-	str_free(cmd);
-	str_free(raw);
-	str_free(why);
-	str_free(line);
-	return ret;
 }
 
 /* RFC 3461 xtext. */
@@ -617,7 +377,7 @@ out:
 }
 
 /* Deliver the pending recipients over an established session. */
-static void
+void
 smtp_transaction(struct smtp_session *s)
 {
 	struct smtp_state *state = s->state;
@@ -794,6 +554,9 @@ smtp_transaction(struct smtp_session *s)
 		if (s->code != 354) {
 			if (naccepted > 0)
 				goto data_rejected;
+			/* MAIL is still in effect. */
+			if (s->keep)
+				goto rset;
 			goto quit;
 		}
 		if (naccepted == 0) {
@@ -873,12 +636,22 @@ data_rejected:
 	for (i = 0; i < req->rcpt_count; i++)
 		if (state->rs[i].accepted && !state->rs[i].done)
 			smtp_rcpt_result(s, i, str_ptr(dsn), str_ptr(why));
+	/* The transaction is still open: a kept session needs RSET. */
+	if (s->keep)
+		goto rset;
 	goto quit;
 rset:
 	if (smtp_cmd(s, SMTP_VAR(rset_timeout), "RSET") < 0 ||
 	    smtp_reply(s, SMTP_VAR(rset_timeout)) < 0)
 		goto out;
+	if (s->code / 100 != 2)
+		s->keep = false;
 quit:
+	/* A session to keep ends clean, without QUIT (as Postfix). */
+	if (s->keep) {
+		s->reusable = true;
+		goto out;
+	}
 	/* QUIT; the reply is not waited for unless asked. */
 	if (smtp_cmd(s, SMTP_VAR(quit_timeout), "QUIT") == 0) {
 		if (SMTP_VAR(skip_quit_response))
@@ -905,177 +678,4 @@ out:
 	str_free(addr);
 	str_free(why);
 	str_free(dsn);
-}
-
-/* Connect to one server and deliver what is pending. */
-void
-smtp_session(struct smtp_state *state, struct smtp_addr *a)
-{
-	struct smtp_session sess = { 0 }, *s = &sess;
-	struct smtp_tls_policy pol = { 0 };
-	struct str *why = str_new(0);
-	bool plain_retry = false;
-	int fd;
-
-	smtp_proto_init();
-	s->state = state;
-	s->addr = a;
-	s->namaddr = str_new(0);
-	s->relay = str_new(0);
-	s->reply = str_new(0);
-	s->auth_mechs = str_new(0);
-	str_fmt(s->namaddr, "%s[%s]", a->host, a->addr);
-	if (a->family == AF_UNIX)
-		str_set(s->relay, str_ptr(s->namaddr));
-	else
-		str_fmt(s->relay, "%s[%s]:%d", a->host, a->addr, a->port);
-	smtp_tls_policy(a, &pol);
-	if (pol.error) {
-		smtp_fail_all(state, NULL, "4.7.5",
-		    pol.why ? pol.why
-			    : "TLS policy lookup for the next-hop destination "
-			      "failed",
-		    false);
-		goto done;
-	}
-
-again:
-	if ((fd = smtp_connect(s, why)) < 0) {
-		/* Postfix logs each failed connection, the last one too. */
-		msg_info("%s", str_ptr(why));
-		smtp_fail_all(state, NULL, "4.4.1", str_ptr(why), false);
-		goto done;
-	}
-	state->sessions++;
-	s->st = stream_open(fd);
-
-	/* smtp_tls_wrappermode: TLS before the greeting. */
-	if (SMTP_VAR(tls_wrappermode) && pol.level != SMTP_TLS_NONE) {
-		if (smtp_tls_start(s, &pol, why) < 0) {
-			smtp_fail_all(state, str_ptr(s->relay), "4.7.5",
-			    str_ptr(why), false);
-			goto close;
-		}
-	}
-
-	/* The greeting. */
-	if (smtp_reply(s, SMTP_HELO_TIMEOUT) < 0) {
-		smtp_site_io(s, "receiving the initial server greeting");
-		goto close;
-	}
-	if (s->code / 100 != 2) {
-		str_fmt(why, "host %s refused to talk to me: %s",
-		    str_ptr(s->namaddr), str_ptr(s->reply));
-		if (s->code / 100 == 5 && SMTP_VAR(skip_5xx_greeting)) {
-			struct str *dsn = str_new(0);
-
-			smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
-			smtp_fail_all(state, str_ptr(s->relay), str_ptr(dsn),
-			    str_ptr(why), false);
-			str_free(dsn);
-		} else {
-			smtp_site_reply(s, str_ptr(why));
-		}
-		goto quit;
-	}
-	if (smtp_hello(s) < 0)
-		goto close;
-
-	/* STARTTLS as the policy asks. */
-	if (s->ssl == NULL && !plain_retry && pol.level != SMTP_TLS_NONE) {
-		if (!s->starttls) {
-			if (pol.level >= SMTP_TLS_ENCRYPT) {
-				str_fmt(why,
-				    "TLS is required, but was not "
-				    "offered by host %s",
-				    str_ptr(s->namaddr));
-				smtp_fail_all(state, str_ptr(s->relay), "4.7.4",
-				    str_ptr(why), false);
-				goto quit;
-			}
-		} else {
-			if (smtp_cmd(s, SMTP_VAR(starttls_timeout),
-				"STARTTLS") < 0 ||
-			    smtp_reply(s, SMTP_VAR(starttls_timeout)) < 0) {
-				smtp_site_io(s, "sending STARTTLS command");
-				goto close;
-			}
-			if (s->code / 100 != 2) {
-				if (pol.level >= SMTP_TLS_ENCRYPT) {
-					str_fmt(why,
-					    "TLS is required, but host "
-					    "%s refused to start TLS: "
-					    "%s",
-					    str_ptr(s->namaddr),
-					    str_ptr(s->reply));
-					smtp_fail_all(state, str_ptr(s->relay),
-					    "4.7.4", str_ptr(why), false);
-					goto quit;
-				}
-			} else {
-				stream_purge(s->st);
-				if (smtp_tls_start(s, &pol, why) < 0) {
-					smtp_fail_all(state, str_ptr(s->relay),
-					    "4.7.5", str_ptr(why), false);
-					if (pol.level == SMTP_TLS_MAY) {
-						/* Postfix: again in plain. */
-						smtp_tls_stop(s);
-						s->st = stream_close(s->st);
-						plain_retry = true;
-						msg_info("%s", str_ptr(why));
-						goto again;
-					}
-					goto close;
-				}
-				if (smtp_hello(s) < 0)
-					goto close;
-			}
-		}
-	}
-
-	/* AUTH when there are credentials for this server. */
-	if (SMTP_VAR(sasl_auth_enable)) {
-		struct str *user = str_new(0), *pass = str_new(0);
-		int r = 0;
-
-		if (str_len(s->auth_mechs) && smtp_sasl_passwd(s, user, pass))
-			r = smtp_sasl_auth(s, str_ptr(user), str_ptr(pass),
-			    why);
-		str_free(user);
-		str_free(pass);
-		if (r < 0) {
-			/* The server's status, soft with sasl_auth_soft_bounce. */
-			struct str *dsn = str_new(0);
-
-			if (s->code >= 400)
-				smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
-			else
-				str_set(dsn, "4.7.0");
-			if (SMTP_VAR(sasl_auth_soft_bounce))
-				smtp_soften(dsn);
-			smtp_fail_all(state, str_ptr(s->relay), str_ptr(dsn),
-			    str_ptr(why), str_ptr(dsn)[0] == '5');
-			str_free(dsn);
-			goto quit;
-		}
-	}
-	if (!state->conn_done) {
-		deliver_conn_done(state->req);
-		state->conn_done = true;
-	}
-	smtp_transaction(s);
-	goto close;
-quit:
-	if (smtp_cmd(s, SMTP_VAR(quit_timeout), "QUIT") == 0)
-		(void)stream_flush(s->st);
-close:
-	smtp_tls_stop(s);
-	s->st = stream_close(s->st);
-done:
-	smtp_tls_policy_free(&pol);
-	str_free(s->namaddr);
-	str_free(s->relay);
-	str_free(s->reply);
-	str_free(s->auth_mechs);
-	str_free(why);
 }

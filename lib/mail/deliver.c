@@ -521,7 +521,10 @@ log_result(const struct deliver_request *req, const struct deliver_rcpt *r,
 		addr_externalize(orig, str_ptr(r->orig_rcpt));
 		str_catfmt(line, ", orig_to=<%s>", str_ptr(orig));
 	}
-	str_catfmt(line, ", relay=%s, delay=", relay ? relay : "none");
+	str_catfmt(line, ", relay=%s", relay ? relay : "none");
+	if (req->conn_use > 1)
+		str_catfmt(line, ", conn_use=%d", req->conn_use);
+	str_cat(line, ", delay=");
 	cat_delay(line, &now, &req->arrival);
 	str_cat(line, ", delays=");
 	cat_delay(line, &req->active, &req->arrival);

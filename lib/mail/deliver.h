@@ -46,9 +46,10 @@
  *                             0, 0.01, 0.9, 1.2, 62, 103
  *
  * Each of deliver_sent/bounce/defer logs exactly Postfix's line
- *   QID: to=<RCPT>, orig_to=<ORIG>, relay=RELAY, delay=N, delays=a/b/c/d,
- *   dsn=X.Y.Z, status=sent (TEXT)
- * (orig_to only when the original recipient is known and differs; the
+ *   QID: to=<RCPT>, orig_to=<ORIG>, relay=RELAY, conn_use=N, delay=N,
+ *   delays=a/b/c/d, dsn=X.Y.Z, status=sent (TEXT)
+ * (orig_to only when the original recipient is known and differs;
+ * conn_use only when req->conn_use > 1, a reused connection; the
  * addresses in external, quoted form as Postfix logs them; "relay" is
  * "none" when NULL; delay = now - arrival;
  * a = active - arrival, b = agent start - active, c = connection setup,
@@ -166,6 +167,13 @@
 #define DELIVER_FLAG_RECORD_SUCCESS (1 << 0) /* success notices (trace) */
 #define DELIVER_FLAG_VERIFY         (1 << 1) /* address probe (-bv) */
 #define DELIVER_FLAG_PASSED         (1 << 4) /* passed on: don't mark done */
+/*
+ * Connection caching on demand (Postfix's DEL_REQ_FLAG_CONN_FETCH/STORE):
+ * qmgr sets STORE (and FETCH) while more mail waits for the destination,
+ * and FETCH alone while connections it asked to keep may still be cached.
+ */
+#define DELIVER_FLAG_CONN_FETCH (1 << 5) /* look for a cached connection */
+#define DELIVER_FLAG_CONN_STORE (1 << 6) /* keep the connection afterwards */
 
 /* Reply status (status=N). */
 #define DELIVER_STAT_OK    0
@@ -209,6 +217,7 @@ struct deliver_request {
 	int status;               /* DELIVER_STAT_*: the reply */
 	struct timeval handoff;   /* when the agent read the request */
 	struct timeval conn_done; /* deliver_conn_done(), or zero */
+	int conn_use;             /* >1: the connection's Nth use (logged) */
 	int qfd;                  /* queue file, opened on first mark */
 	size_t rcpt_alloc;
 };

@@ -158,25 +158,34 @@ class Instance:
                "pickup/pickup", "qmgr/qmgr", "local/local", "bounce/bounce",
                "error/error", "discard/discard", "showq/showq",
                "tests/fixtures/dieagent", "smtpd/smtpd", "anvil/anvil",
-               "virtual/virtual", "pipe/pipe", "smtp/smtp", "smtp/lmtp", "scache/scache")
+               "virtual/virtual", "pipe/pipe", "smtp/smtp", "smtp/lmtp",
+               "scache/scache")
     COMMANDS = ("postfix", "postconf", "postmap", "postalias", "postlog",
                 "postmulti", "sendmail", "postdrop", "postcat", "postqueue",
                 "postsuper")
     ALIASES = {"mailq": "sendmail", "newaliases": "sendmail"}
 
     # smtpd asks anvil about every client (smtpd_client_connection_count_limit
-    # is 50 by default); a master.cf that runs smtpd without an anvil
-    # service gets one, as Postfix's default master.cf has, unless the test
-    # passes anvil=False (to see smtpd without it).
+    # is 50 by default) and smtp asks scache when qmgr has a backlog for a
+    # destination; a master.cf that runs them without those services gets
+    # them, as Postfix's default master.cf has them, unless the test passes
+    # anvil=False (to see smtpd without anvil).
     ANVIL = "anvil     unix  -       -       n       -       1       anvil\n"
+    SCACHE = "scache    unix  -       -       n       -       1       scache\n"
 
     def __init__(self, top, master_cf, main_extra="", anvil=True):
         ensure_users()
         fields = [l.split() for l in master_cf.splitlines()
                   if l.strip() and not l.startswith(("#", " ", "\t"))]
-        if (anvil and any(len(f) > 7 and f[7] == "smtpd" for f in fields)
-                and not any(f[0] == "anvil" for f in fields)):
-            master_cf += ("" if master_cf.endswith("\n") else "\n") + self.ANVIL
+        commands = {f[7] for f in fields if len(f) > 7}
+        services = {f[0] for f in fields}
+        for command, service, line in (("smtpd", "anvil", self.ANVIL),
+                                       ("smtp", "scache", self.SCACHE)):
+            if command == "smtpd" and not anvil:
+                continue
+            if command in commands and service not in services:
+                master_cf += ("" if master_cf.endswith("\n") else "\n")
+                master_cf += line
         os.chmod(top, 0o755)
         self.top = top
         self.conf = os.path.join(top, "etc")

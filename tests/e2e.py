@@ -158,7 +158,7 @@ class Instance:
                "pickup/pickup", "qmgr/qmgr", "local/local", "bounce/bounce",
                "error/error", "discard/discard", "showq/showq",
                "tests/fixtures/dieagent", "smtpd/smtpd", "anvil/anvil",
-               "virtual/virtual", "pipe/pipe")
+               "virtual/virtual", "pipe/pipe", "flush/flush")
     COMMANDS = ("postfix", "postconf", "postmap", "postalias", "postlog",
                 "postmulti", "sendmail", "postdrop", "postcat", "postqueue",
                 "postsuper")

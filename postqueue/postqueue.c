@@ -399,8 +399,8 @@ pq_flush_file(const char *id)
 {
 	if (!flush_clnt_id_ok(id))
 		msg_fatal_status(EX_UNAVAILABLE,
-		    "Cannot flush queue ID - invalid name: \"%.100s%s\"",
-		    id, PQ_DOTS(id));
+		    "Cannot flush queue ID - invalid name: \"%.100s%s\"", id,
+		    PQ_DOTS(id));
 	pq_flush_status(flush_clnt_send_file(id), id);
 }
 

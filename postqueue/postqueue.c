@@ -6,7 +6,8 @@
  * alternate_config_directories / multi_instance_directories.
  * Reads main.cf; lists through the showq service (public/showq), or, for
  * root when that is down, by running showq directly.  Flushes by waking
- * qmgr (public/qmgr) and pickup (public/pickup).  Writes nothing to the
+ * qmgr (public/qmgr) and pickup (public/pickup), -i and -s through the
+ * fast flush service (public/flush).  Writes nothing to the
  * queue.  Every attribute from showq is bounded by SHOWQ_VALUE_MAX.
  */
 #include <sys/socket.h>
@@ -30,6 +31,7 @@
 #include "lib/mail/attr.h"
 #include "lib/mail/confdir.h"
 #include "lib/mail/config.h"
+#include "lib/mail/flush_clnt.h"
 #include "lib/mail/maillog.h"
 #include "lib/mail/match_list.h"
 #include "lib/mail/params.h"
@@ -369,48 +371,61 @@ pq_flush(void)
 		    "Cannot flush mail queue - mail system is down");
 }
 
-/*
- * -i: Postfix asks its flush service to deliver one deferred message.
- * Postern has no flush service yet, so qmgr scans the whole deferred
- * queue ignoring time stamps, which delivers that message too.
- */
+/* The fatal error for a flush service reply other than OK, as Postfix's. */
+static void
+pq_flush_status(int status, const char *site)
+{
+	switch (status) {
+	case FLUSH_STAT_OK:
+		return;
+	case FLUSH_STAT_BAD:
+		msg_fatal_status(EX_USAGE, "Invalid request: \"%s\"", site);
+	case FLUSH_STAT_DENY:
+		msg_fatal_status(EX_UNAVAILABLE,
+		    "Flush service is not configured for destination \"%s\"",
+		    site);
+	default:
+		msg_fatal_status(EX_UNAVAILABLE,
+		    "Cannot flush mail queue - mail system is down");
+	}
+}
+
+/* An argument in a fatal message: at most 100 bytes, then "...". */
+#define PQ_DOTS(s) (strlen(s) > 100 ? "..." : "")
+
+/* -i: the flush service requeues one deferred message. */
 static void
 pq_flush_file(const char *id)
 {
-	if (!queue_id_ok(id))
-		msg_fatal_status(EX_USAGE, "Invalid request: \"%s\"", id);
-	if (!pq_trigger(var_queue_service_name, PQ_FLUSH_QMGR))
+	if (!flush_clnt_id_ok(id))
 		msg_fatal_status(EX_UNAVAILABLE,
-		    "Cannot flush mail queue - mail system is down");
+		    "Cannot flush queue ID - invalid name: \"%.100s%s\"", id,
+		    PQ_DOTS(id));
+	pq_flush_status(flush_clnt_send_file(id), id);
 }
 
 /*
- * -s: the fast flush service serves only fast_flush_domains; Postern has
- * no such service, so a listed site gets the error Postfix gives when its
- * flush service is down.
+ * -s: the flush service requeues what it listed for a fast_flush_domains
+ * site.  The list is checked here first, as Postfix's client does, so
+ * that an ineligible site is named as such even when the service is down.
  */
 static void
 pq_flush_site(const char *site)
 {
-	struct str *spec = str_new(64), *why = str_new(64);
 	struct match_list *ml;
 	int hit;
 
-	if (*site == 0 || strspn(site, "abcdefghijklmnopqrstuvwxyz"
-				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				       "0123456789.-[]:") != strlen(site))
-		msg_fatal_status(EX_USAGE, "Invalid request: \"%s\"", site);
-	if (config_eval("fast_flush_domains", spec, why) < 0)
-		msg_fatal("%s", str_ptr(why));
-	ml = match_list_new("fast_flush_domains", str_ptr(spec), 0);
+	if (!flush_clnt_site_ok(site))
+		msg_fatal_status(EX_UNAVAILABLE,
+		    "Cannot flush mail queue - invalid destination: "
+		    "\"%.100s%s\"",
+		    site, PQ_DOTS(site));
+	ml = match_list_new("fast_flush_domains", var_fast_flush_domains, 0);
 	hit = match_list_domain(ml, site);
 	match_list_free(ml);
-	if (hit <= 0)
-		msg_fatal_status(EX_UNAVAILABLE,
-		    "Flush service is not configured for destination \"%s\"",
-		    site);
-	msg_fatal_status(EX_UNAVAILABLE,
-	    "Cannot flush mail queue - mail system is down");
+	if (hit == 0)
+		pq_flush_status(FLUSH_STAT_DENY, site);
+	pq_flush_status(flush_clnt_send_site(site), site);
 }
 
 int

@@ -22,6 +22,7 @@
 #include "lib/mail/addr.h"
 #include "lib/mail/cleanup_proto.h"
 #include "lib/mail/dsn.h"
+#include "lib/mail/flush_clnt.h"
 #include "lib/mail/maps.h"
 #include "lib/mail/match_list.h"
 #include "lib/mail/params.h"
@@ -433,34 +434,11 @@ out:
 	return ok;
 }
 
-/* A domain name as ETRN takes it: letters, digits, '-', '_', '.'. */
-static bool
-smtpd_valid_domain(const char *d)
-{
-	size_t label = 0, len = strlen(d);
-
-	if (len == 0 || len > 255 || d[0] == '.' || d[len - 1] == '.')
-		return false;
-	for (; *d; d++) {
-		if (*d == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if (isalnum((unsigned char)*d) || *d == '-' ||
-			   *d == '_') {
-			if (++label > 63)
-				return false;
-		} else
-			return false;
-	}
-	return true;
-}
-
 /*
- * ETRN: Postfix hands eligible domains (fast_flush_domains) to its flush
- * service.  Postern has no flush service: every domain gets Postfix's
- * reply for a domain that is not eligible, which is also what Postfix
- * says with the default fast_flush_domains ($relay_domains, empty).
+ * ETRN (RFC 1985): ask the fast flush service to deliver the mail deferred
+ * for a fast_flush_domains destination now.  As Postfix 3.7: one leading
+ * '@' or '#' (RFC 1985's subdomain and queue forms) is dropped, then the
+ * argument must be a host name or an address literal.
  */
 bool
 smtpd_etrn(struct smtpd_state *state, const char *arg)
@@ -479,18 +457,38 @@ smtpd_etrn(struct smtpd_state *state, const char *arg)
 		smtpd_reply(state, "500 Syntax: ETRN domain");
 		return false;
 	}
-	if (!isalnum((unsigned char)*domain))
+	if (*domain == '@' || *domain == '#')
 		domain++;
-	if (!smtpd_valid_domain(domain)) {
+	if (!flush_clnt_site_ok(domain)) {
 		smtpd_reply(state, "501 Error: invalid parameter syntax");
+		return false;
+	}
+	if (state->standalone) {
+		msg_warn("do not use ETRN in \"sendmail -bs\" mode");
+		smtpd_reply(state, "458 Unable to queue messages");
 		return false;
 	}
 	if ((reply = smtpd_check_etrn(state, domain)) != NULL) {
 		smtpd_reply(state, "%s", reply);
 		return false;
 	}
-	msg_warn("reject: ETRN %.100s... from %s", domain,
-	    str_ptr(state->namaddr));
-	smtpd_reply(state, "459 <%s>: service unavailable", domain);
-	return false;
+	switch (flush_clnt_send_site(domain)) {
+	case FLUSH_STAT_OK:
+		smtpd_reply(state, "250 Queuing started");
+		return true;
+	case FLUSH_STAT_DENY:
+		msg_warn("reject: ETRN %.100s... from %s", domain,
+		    str_ptr(state->namaddr));
+		smtpd_reply(state, "459 <%s>: service unavailable", domain);
+		return false;
+	case FLUSH_STAT_BAD:
+		msg_warn("bad ETRN %.100s... from %s", domain,
+		    str_ptr(state->namaddr));
+		smtpd_reply(state, "458 Unable to queue messages");
+		return false;
+	default:
+		msg_warn("unable to talk to fast flush service");
+		smtpd_reply(state, "458 Unable to queue messages");
+		return false;
+	}
 }

@@ -21,6 +21,7 @@
 #include "lib/mail/addr.h"
 #include "lib/mail/attr.h"
 #include "lib/mail/deliver.h"
+#include "lib/mail/flush_clnt.h"
 #include "lib/mail/params.h"
 #include "lib/mail/queue.h"
 #include "lib/mail/rcpt_log.h"
@@ -663,6 +664,29 @@ result_verify(struct deliver_request *req, struct deliver_rcpt *r,
 	return deliver_mark_done(req, r);
 }
 
+/*
+ * List a deferred recipient's message under its domain with the fast
+ * flush service (ETRN, postqueue -s), as Postfix's defer_append().  The
+ * service decides whether the domain is in fast_flush_domains; a failure
+ * is only a warning: the message is deferred either way.
+ */
+static void
+flush_register(const struct deliver_request *req, const struct deliver_rcpt *r)
+{
+	const char *domain = strrchr(str_ptr(r->address), '@');
+
+	if (domain == NULL || *++domain == 0)
+		return;
+	switch (flush_clnt_add(domain, str_ptr(req->queue_id))) {
+	case FLUSH_STAT_OK:
+	case FLUSH_STAT_DENY:
+		break;
+	default:
+		msg_warn("%s: %s service failure", str_ptr(req->queue_id),
+		    var_flush_service_name);
+	}
+}
+
 static int
 result_defer(struct deliver_request *req, struct deliver_rcpt *r,
     const char *relay, const char *dsn, const char *text)
@@ -672,6 +696,8 @@ result_defer(struct deliver_request *req, struct deliver_rcpt *r,
 	req->status |= DELIVER_STAT_DEFER;
 	ret = append_log(req, r, QUEUE_DEFER, dsn, "delayed", text, relay);
 	log_result(req, r, relay, dsn, "deferred", text);
+	if (ret == 0)
+		flush_register(req, r);
 	return ret;
 }
 

@@ -332,9 +332,9 @@ class QueueAdminTest(e2e.TempDirTest):
         self.assertEqual(r.stderr, "postqueue: fatal: Cannot flush mail "
                          "queue - mail system is down\n")
         r = self.run_cmd("postqueue", "-i", "../x")
-        self.assertEqual(r.returncode, 64)
-        self.assertEqual(r.stderr, "postqueue: fatal: Invalid request: "
-                         "\"../x\"\n")
+        self.assertEqual(r.returncode, 69)
+        self.assertEqual(r.stderr, "postqueue: fatal: Cannot flush queue "
+                         "ID - invalid name: \"../x\"\n")
 
     def test_flush_triggers_qmgr_and_pickup(self):
         import socket

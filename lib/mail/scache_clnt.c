@@ -24,35 +24,7 @@ static struct str *scache_path;
 int
 scache_fd_send(int sock, int fd)
 {
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr msg;
-	struct cmsghdr *cmsg;
-	struct iovec iov;
-	char byte = 0;
-	ssize_t n;
-
-	memset(&msg, 0, sizeof(msg));
-	memset(&u, 0, sizeof(u));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (fd >= 0) {
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof(u.buf);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	}
-	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n == 1 ? 0 : -1;
+	return sock_send_fd(sock, fd);
 }
 
 /*
@@ -62,17 +34,8 @@ scache_fd_send(int sock, int fd)
 int
 scache_fd_recv(int sock, int ms, int *fdp)
 {
-	union {
-		struct cmsghdr hdr;
-		char buf[CMSG_SPACE(sizeof(int) * 4)];
-	} u;
 	struct pollfd pfd = { .fd = sock, .events = POLLIN };
-	struct msghdr msg;
-	struct cmsghdr *cmsg;
-	struct iovec iov;
-	char byte;
-	ssize_t n;
-	int fd = -1, extra, nfds = 0;
+	int n;
 
 	*fdp = -1;
 	do
@@ -83,44 +46,7 @@ scache_fd_recv(int sock, int ms, int *fdp)
 			errno = ETIMEDOUT;
 		return -1;
 	}
-	memset(&msg, 0, sizeof(msg));
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -1;
-	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-		size_t count;
-
-		if (cmsg->cmsg_level != SOL_SOCKET ||
-		    cmsg->cmsg_type != SCM_RIGHTS ||
-		    cmsg->cmsg_len < CMSG_LEN(0))
-			continue;
-		count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < count; i++) {
-			memcpy(&extra, CMSG_DATA(cmsg) + i * sizeof(int),
-			    sizeof(int));
-			if (nfds++ == 0)
-				fd = extra;
-			else
-				(void)close(extra);
-		}
-	}
-	if (n == 1 && nfds <= 1 &&
-	    !(msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
-		*fdp = fd;
-		return 0;
-	}
-	if (fd >= 0)
-		(void)close(fd);
-	errno = n == 0 ? EPIPE : EBADMSG;
-	return -1;
+	return sock_recv_fd_opt(sock, fdp);
 }
 
 void

@@ -470,13 +470,15 @@ sock_send_fd(int sock, int fd)
 	iov.iov_len = 1;
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	if (fd >= 0) {
+		msg.msg_control = u.buf;
+		msg.msg_controllen = sizeof(u.buf);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
 	do {
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
@@ -484,13 +486,15 @@ sock_send_fd(int sock, int fd)
 }
 
 /*
- * Fail closed: any message other than one byte with exactly one
- * descriptor is refused, and every descriptor it brought is closed.
- * The buffer has room for a few extra descriptors so they arrive (and
- * get closed) instead of being silently discarded by the kernel.
+ * One carrier byte with at most max descriptors wanted: 0 with *fdp the
+ * descriptor (-1: none came), or -1 (EPIPE at EOF, EBADMSG for anything
+ * else).  Fail closed: a message with more descriptors is refused and
+ * every descriptor it brought is closed; the buffer has room for a few
+ * extra so that they arrive (and get closed) instead of being dropped by
+ * the kernel.
  */
-int
-sock_recv_fd(int sock)
+static int
+sock_recv_msg(int sock, int *fdp)
 {
 	union {
 		struct cmsghdr hdr;
@@ -504,6 +508,7 @@ sock_recv_fd(int sock)
 	size_t count;
 	int fd = -1, extra, nfds = 0;
 
+	*fdp = -1;
 	memset(&msg, 0, sizeof(msg));
 	iov.iov_base = &byte;
 	iov.iov_len = 1;
@@ -531,12 +536,33 @@ sock_recv_fd(int sock)
 				(void)close(extra);
 		}
 	}
-	if (n == 1 && nfds == 1 && !(msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)))
-		return fd;
+	if (n == 1 && nfds <= 1 &&
+	    !(msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
+		*fdp = fd;
+		return 0;
+	}
 	if (fd >= 0)
 		(void)close(fd);
 	errno = n == 0 && nfds == 0 ? EPIPE : EBADMSG;
 	return -1;
+}
+
+int
+sock_recv_fd(int sock)
+{
+	int fd;
+
+	if (sock_recv_msg(sock, &fd) < 0)
+		return -1;
+	if (fd < 0)
+		errno = EBADMSG;
+	return fd;
+}
+
+int
+sock_recv_fd_opt(int sock, int *fdp)
+{
+	return sock_recv_msg(sock, fdp);
 }
 
 int

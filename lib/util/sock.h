@@ -18,9 +18,13 @@
  *                                  mode 0666 (like /dev/log: the directory
  *                                  decides who may send)
  * sock_accept(fd)                  accept4() a connection, close-on-exec
- * sock_send_fd(sock, fd)           pass fd over a UNIX-domain socket; 0/-1
+ * sock_send_fd(sock, fd)           pass fd over a UNIX-domain socket with
+ *                                  one carrier byte (fd -1: the byte alone);
+ *                                  0/-1
  * sock_recv_fd(sock)               receive a passed descriptor, or -1 (EPIPE
  *                                  at EOF, EBADMSG unless exactly one fd came)
+ * sock_recv_fd_opt(sock, &fd)      the same when the descriptor is optional:
+ *                                  0 with fd, or -1 in fd when none came
  * sock_nonblock(fd, on)            set or clear O_NONBLOCK; 0/-1
  * sock_cloexec(fd, on)             set or clear FD_CLOEXEC; 0/-1
  * sock_peer_addr(fd, buf, size)    print the peer address into buf ("1.2.3.4",
@@ -47,6 +51,7 @@ int sock_unix_dgram_listen(const char *, struct str *);
 int sock_accept(int);
 int sock_send_fd(int, int);
 int sock_recv_fd(int);
+int sock_recv_fd_opt(int, int *) __attribute__((warn_unused_result));
 int sock_nonblock(int, bool);
 int sock_cloexec(int, bool);
 int sock_peer_addr(int, char *, size_t);

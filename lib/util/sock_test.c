@@ -425,6 +425,20 @@ test_fd_passing(struct test *t)
 	TEST_INT(t, errno, EBADMSG);
 	TEST_INT(t, lowest_free(), low);
 
+	/* The optional form: the byte alone, a descriptor, two refused. */
+	TEST_INT(t, sock_send_fd(sp[0], -1), 0);
+	fd = 99;
+	TEST_INT(t, sock_recv_fd_opt(sp[1], &fd), 0);
+	TEST_INT(t, fd, -1);
+	TEST_INT(t, sock_send_fd(sp[0], p[1]), 0);
+	TEST_INT(t, sock_recv_fd_opt(sp[1], &fd), 0);
+	TEST_TRUE(t, fd >= 0 && is_cloexec(fd));
+	close(fd);
+	TEST_INT(t, send_raw(sp[0], 1, fds, 2), 1);
+	TEST_INT(t, sock_recv_fd_opt(sp[1], &fd), -1);
+	TEST_INT(t, errno, EBADMSG);
+	TEST_INT(t, lowest_free(), low);
+
 	/* EOF. */
 	close(sp[0]);
 	TEST_INT(t, sock_recv_fd(sp[1]), -1);

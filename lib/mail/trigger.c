@@ -72,7 +72,7 @@ trigger_send(const char *path, const void *buf, size_t len, struct str *why)
 	struct stat st;
 	bool fifo;
 	ssize_t n;
-	int fd, ms;
+	int fd;
 
 	if (stat(path, &st) < 0) {
 		trigger_why(why, errno, "unable to look up %s", path);
@@ -80,9 +80,12 @@ trigger_send(const char *path, const void *buf, size_t len, struct str *why)
 	}
 	if (S_ISSOCK(st.st_mode)) {
 		fifo = false;
-		ms = var_trigger_timeout > 0 ? var_trigger_timeout * 1000
-					     : 10000;
-		if ((fd = sock_unix_connect(path, ms, why)) < 0)
+		/*
+		 * A listener whose backlog is full has wakeups enough waiting:
+		 * fail at once (EAGAIN), as Postfix's unix_trigger() does,
+		 * instead of keeping a busy cleanup from its next message.
+		 */
+		if ((fd = sock_unix_connect(path, -1, why)) < 0)
 			return TRIGGER_ERR_SEND;
 	} else if (S_ISFIFO(st.st_mode)) {
 		fifo = true;

@@ -20,8 +20,10 @@
  *                     address" (no fifo reader), "write to ...: ..."
  *                     (Postfix does not log these)
  *
- * Connecting is bounded by trigger_timeout (10s before params_load()); the
- * write never blocks (a full peer is a TRIGGER_ERR_SEND).  SIGPIPE is
+ * Connecting never waits: a listener whose backlog is full fails it
+ * (TRIGGER_ERR_SEND, "Resource temporarily unavailable"), as in Postfix,
+ * since such a service has wakeups waiting already; the write never blocks
+ * (a full peer is a TRIGGER_ERR_SEND).  SIGPIPE is
  * neither raised nor left pending.  The bytes are sent as given: no NUL is
  * appended (Postfix 3.7 adds one on sockets; its readers ignore it, and
  * Postern's trigger readers must tolerate one from Postfix tools).

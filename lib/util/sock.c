@@ -93,7 +93,8 @@ sock_left(long long end)
 /*
  * Connect fd to sa within ms (0 = no limit).  A UNIX-domain listener with
  * a full backlog makes a non-blocking connect fail with EAGAIN rather than
- * wait; that is retried every 10 ms until the time is up.
+ * wait; that is retried every 10 ms until the time is up, or fails at once
+ * when ms < 0 (a wakeup that a busy service does not need).
  */
 static int
 sock_connect_wait(int fd, const struct sockaddr *sa, socklen_t len, int ms)
@@ -109,7 +110,7 @@ sock_connect_wait(int fd, const struct sockaddr *sa, socklen_t len, int ms)
 		if (connect(fd, sa, len) == 0)
 			break;
 		if (errno == EAGAIN) {
-			if ((left = sock_left(end)) == 0)
+			if (ms < 0 || (left = sock_left(end)) == 0)
 				return -1;
 			(void)poll(NULL, 0, left < 0 || left > 10 ? 10 : left);
 			continue;

@@ -13,7 +13,9 @@
  * sock_unix_listen(path, backlog, mode, why)  UNIX-domain stream listener
  *                                  with permissions mode; a stale socket at
  *                                  path is removed first, anything else refused
- * sock_unix_connect(path, ms, why) UNIX-domain stream connection
+ * sock_unix_connect(path, ms, why) UNIX-domain stream connection; a
+ *                                  listener whose backlog is full is waited
+ *                                  for up to ms, or not at all when ms < 0
  * sock_unix_dgram_listen(path, why) UNIX-domain datagram socket bound to path,
  *                                  mode 0666 (like /dev/log: the directory
  *                                  decides who may send)

@@ -250,13 +250,14 @@ daemon_accept(int ev, void *ctx)
 		daemon_trigger_read(lfd);
 		return;
 	}
-	daemon_notify(MASTER_STAT_TAKEN);
-	if ((fd = sock_accept(lfd)) < 0 || (fd = daemon_client_fd(fd)) < 0) {
-		/* Another process of this service took it. */
-		if (!daemon_draining)
-			daemon_notify(MASTER_STAT_AVAIL);
+	/*
+	 * Busy only once the connection is ours, as Postfix: a process that
+	 * loses the race to another of its service stays available, so that
+	 * master never sees a moment with no idle process and forks one.
+	 */
+	if ((fd = sock_accept(lfd)) < 0 || (fd = daemon_client_fd(fd)) < 0)
 		return;
-	}
+	daemon_notify(MASTER_STAT_TAKEN);
 	event_cancel(daemon_idle, NULL);
 	alarm(var_daemon_timeout);
 	st = daemon_stream(fd);

@@ -418,36 +418,32 @@ def measure(side, workload, n, sessions, size):
             "mem": peak, "procs": procs}
 
 
-def strace_profile(base, build_port, sink_port, n, sessions, size):
-    """strace -c -f on the Postern instance for one relay run: master is
-    started under strace, so every daemon it forks is traced."""
-    import e2e
+def strace_profile(base, port, sink_port, n, sessions, size):
+    """strace -c -f on the Postern instance for one relay run: attached to
+    every process of the started instance (master included, so that what
+    it forks later is traced too)."""
     d = os.path.join(base, "profile")
     os.makedirs(d)
     os.chmod(d, 0o755)
-    side = Postern(d, build_port, sink_port)
+    side = Postern(d, port, sink_port)
     out = os.path.join(base, "strace.txt")
-    side.cg = Cgroup("profile")
-    master = os.path.join(side.inst.libexec, "master")
-    p = subprocess.Popen(["strace", "-c", "-f", "-o", out, master, "-c",
-                          side.conf, "-d"], env=side.env,
-                         preexec_fn=side.cg.enter,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    side.start()
     try:
-        wait_listening(side.port, "Postern smtpd (under strace)", 60)
-        time.sleep(1)
-        r = measure(side, "relay", n, sessions, size)
+        argv = ["strace", "-c", "-f", "-o", out]
+        for pid in side.cg.pids():
+            argv += ["-p", str(pid)]
+        tracer = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        time.sleep(2)     # let strace attach
+        try:
+            r = measure(side, "relay", n, sessions, size)
+        finally:
+            tracer.send_signal(2)
+            tracer.wait()
         print("under strace: %.0f msgs/s, %.2f CPU ms/msg"
               % (r["rate"], r["cpu"]), flush=True)
     finally:
-        subprocess.run([e2e.prog("postfix"), "-c", side.conf, "stop"],
-                       capture_output=True, env=side.env)
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        side.cg.remove()
+        side.stop()
     with open(out) as f:
         print(f.read())
 
@@ -593,7 +589,8 @@ def main():
                              r["user"], r["sys"], r["mem"], r["procs"]),
                           flush=True)
                     shutil.rmtree(d, True)
-        report(results, workloads, runs)
+        if runs > 0:
+            report(results, workloads, runs)
         if os.environ.get("BENCH_PROFILE") == "strace":
             sink_port = e2e.free_port()
             sink = start_sink(sink_port)

@@ -484,6 +484,9 @@ smtpd_check_list(struct smtpd_state *state, const struct smtpd_check_what *what,
 	size_t i;
 	int rc = SMTPD_CHECK_DUNNO;
 
+	/* Postfix: no restrictions for the stand-alone mode (-S) */
+	if (state->standalone)
+		return SMTPD_CHECK_DUNNO;
 	if (++c->depth > SMTPD_CHECK_DEPTH) {
 		msg_warn("restriction nesting deeper than %d in %s",
 		    SMTPD_CHECK_DEPTH, what->list);
@@ -572,10 +575,6 @@ smtpd_check_connect(struct smtpd_state *state)
 	struct smtpd_check_what what = { .stage = "CONNECT" };
 	const char *reply;
 
-	/* Postfix: no restrictions for the stand-alone mode (-S) */
-	if (state->standalone)
-		return NULL;
-
 	if (var_smtpd_delay_reject)
 		return NULL;
 	reply = smtpd_check_done(state, &what,
@@ -604,10 +603,6 @@ smtpd_check_helo(struct smtpd_state *state, const char *helo)
 {
 	struct smtpd_check_what what = { .stage = "HELO", .helo = helo };
 
-	/* Postfix: no restrictions for the stand-alone mode (-S) */
-	if (state->standalone)
-		return NULL;
-
 	/* "EHLO from ..." in the log for EHLO (smtpd_proto.c sets where) */
 	if (state->where && strcmp(state->where, "EHLO") == 0)
 		what.stage = "EHLO";
@@ -626,11 +621,8 @@ smtpd_check_mail(struct smtpd_state *state, const char *sender)
 		.sender = sender,
 		.helo = state->helo };
 
-	/* Postfix: no restrictions for the stand-alone mode (-S) */
-	if (state->standalone)
-		return NULL;
-
-	if (var_smtpd_helo_required && state->helo == NULL) {
+	if (var_smtpd_helo_required && state->helo == NULL &&
+	    !state->standalone) {
 		str_set(c->reply, "503 5.5.1 Error: send HELO/EHLO first");
 		return str_ptr(c->reply);
 	}
@@ -675,7 +667,7 @@ smtpd_check_recipient(struct smtpd_state *state, const char *stage,
 		    "Recipient address");
 	if ((reply = smtpd_check_done(state, &what, rc)) != NULL)
 		return reply;
-	if (c->discard || c->rcpt_listed ||
+	if (c->discard || c->rcpt_listed || state->standalone ||
 	    !var_smtpd_reject_unlisted_recipient)
 		return NULL;
 	rc = smtpd_access_unlisted(state, &what, rcpt, false);
@@ -685,9 +677,6 @@ smtpd_check_recipient(struct smtpd_state *state, const char *stage,
 const char *
 smtpd_check_rcpt(struct smtpd_state *state, const char *rcpt)
 {
-	/* Postfix: no restrictions for the stand-alone mode (-S) */
-	if (state->standalone)
-		return NULL;
 	return smtpd_check_recipient(state, "RCPT", rcpt);
 }
 
@@ -697,10 +686,6 @@ smtpd_check_vrfy(struct smtpd_state *state, const char *arg)
 	struct str *addr = str_new(100);
 	const char *reply;
 	size_t len;
-
-	/* Postfix: no restrictions for the stand-alone mode (-S) */
-	if (state->standalone)
-		return NULL;
 
 	/* "VRFY <user@domain>" or "VRFY user": the address alone */
 	while (*arg == ' ' || *arg == '\t')
@@ -723,10 +708,6 @@ smtpd_check_data(struct smtpd_state *state)
 		.recipient = state->rcpt_count == 1 ? state->first_rcpt : NULL,
 		.helo = state->helo };
 
-	/* Postfix: no restrictions for the stand-alone mode (-S) */
-	if (state->standalone)
-		return NULL;
-
 	smtpd_check_start(state, "DATA");
 	return smtpd_check_done(state, &what,
 	    smtpd_check_stage(state, &what, "smtpd_data_restrictions",
@@ -740,10 +721,6 @@ smtpd_check_eod(struct smtpd_state *state)
 		.sender = state->sender,
 		.recipient = state->rcpt_count == 1 ? state->first_rcpt : NULL,
 		.helo = state->helo };
-
-	/* Postfix: no restrictions for the stand-alone mode (-S) */
-	if (state->standalone)
-		return NULL;
 
 	smtpd_check_start(state, NULL);
 	return smtpd_check_done(state, &what,
@@ -761,11 +738,8 @@ smtpd_check_etrn(struct smtpd_state *state, const char *domain)
 		.helo = state->helo };
 	int rc = SMTPD_CHECK_DUNNO;
 
-	/* Postfix: no restrictions for the stand-alone mode (-S) */
-	if (state->standalone)
-		return NULL;
-
-	if (var_smtpd_helo_required && state->helo == NULL) {
+	if (var_smtpd_helo_required && state->helo == NULL &&
+	    !state->standalone) {
 		str_set(c->reply, "503 Error: send HELO/EHLO first");
 		return str_ptr(c->reply);
 	}

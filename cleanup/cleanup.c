@@ -34,6 +34,7 @@
 #include "lib/mail/queue.h"
 #include "lib/mail/record.h"
 #include "lib/mail/trigger.h"
+#include "lib/mail/smtputf8.h"
 #include "cleanup.h"
 
 /*
@@ -260,7 +261,7 @@ cleanup_service(struct stream *client, const char *service, char **argv)
 	if (s->flags & CLEANUP_FLAG_DISCARD)
 		s->discard = true;
 	if (s->flags & CLEANUP_FLAG_SMTPUTF8)
-		s->smtputf8 |= 1; /* SMTPUTF8 requested */
+		s->smtputf8 |= SMTPUTF8_FLAG_REQUESTED;
 
 	/* The message; then make it durable, or remove what there is. */
 	done = cleanup_read(s);

@@ -79,7 +79,8 @@ struct cleanup_state {
 	long act_size;     /* content bytes as received */
 	long rcpt_count;
 	long qmgr_flags;
-	long smtputf8;
+	long smtputf8;      /* SMTPUTF8_FLAG_* (lib/mail/smtputf8.h) */
+	long utf8_seen;     /* SMTPUTF8_FLAG_HEADER/_SENDER/_RECIPIENT */
 
 	/* Outcome so far. */
 	int flags;  /* CLEANUP_FLAG_* and CLEANUP_XFLAG_* */

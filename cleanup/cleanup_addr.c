@@ -21,6 +21,7 @@
 #include "lib/mail/params.h"
 #include "lib/mail/record.h"
 #include "lib/mail/tr_clnt.h"
+#include "lib/mail/smtputf8.h"
 #include "cleanup.h"
 
 /* A canonical(5) table for one address; -1 after a table error. */
@@ -147,6 +148,8 @@ cleanup_recipient(struct cleanup_state *s, const char *addr, const char *orcpt,
 	size_t i;
 
 	str_set(rcpt, addr);
+	if (smtputf8_8bit(addr, strlen(addr)))
+		s->utf8_seen |= SMTPUTF8_FLAG_RECIPIENT;
 	if (cleanup_rewrite(s, s->rewrite_ctx, rcpt, CLEANUP_CLASS_ENV_RCPT) <
 	    0)
 		goto out;

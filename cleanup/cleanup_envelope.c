@@ -20,6 +20,7 @@
 #include "lib/mail/params.h"
 #include "lib/mail/queue.h"
 #include "lib/mail/record.h"
+#include "lib/mail/smtputf8.h"
 #include "cleanup.h"
 
 /* A decimal number, nothing else: 0, or -1. */
@@ -207,6 +208,8 @@ cleanup_envelope(struct cleanup_state *s, int type, const char *data,
 		}
 		s->have_sender = true;
 		str_setn(s->sender, data, len);
+		if (smtputf8_8bit(data, len))
+			s->utf8_seen |= SMTPUTF8_FLAG_SENDER;
 		if (cleanup_rewrite(s, s->rewrite_ctx, s->sender,
 			CLEANUP_CLASS_ENV_FROM) == 0)
 			cleanup_out(s, type, str_ptr(s->sender),

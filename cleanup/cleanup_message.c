@@ -20,6 +20,7 @@
 #include "lib/mail/params.h"
 #include "lib/mail/queue.h"
 #include "lib/mail/record.h"
+#include "lib/mail/smtputf8.h"
 #include "cleanup.h"
 
 /* Characters that make a full name need quotes (RFC 5322 specials). */
@@ -116,6 +117,8 @@ cleanup_header_cb(void *ctx, int class, const char *text, size_t len)
 	int hopts = 0;
 	bool resent;
 
+	if (smtputf8_8bit(text, len))
+		s->utf8_seen |= SMTPUTF8_FLAG_HEADER;
 	/*
 	 * Hop count: Received: and Delivered-To:.  Postfix goes on counting
 	 * and warns for each header at or over the limit.

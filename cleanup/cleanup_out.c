@@ -23,6 +23,7 @@
 #include "lib/mail/params.h"
 #include "lib/mail/queue.h"
 #include "lib/mail/record.h"
+#include "lib/mail/smtputf8.h"
 #include "cleanup.h"
 
 /*
@@ -161,6 +162,15 @@ cleanup_out_finish(struct cleanup_state *s)
 	qs.rcpt_count = s->rcpt_count;
 	qs.qmgr_flags = s->qmgr_flags;
 	qs.content_length = s->segment_size; /* Postfix's too (observed) */
+	/*
+	 * smtputf8_autodetect_classes: UTF-8 anywhere in the envelope or the
+	 * headers asks for SMTPUTF8; with it requested, what needs it is
+	 * noted, so that smtp refuses only a server that cannot take it.
+	 */
+	if ((s->flags & CLEANUP_FLAG_AUTOUTF8) && s->utf8_seen)
+		s->smtputf8 |= SMTPUTF8_FLAG_REQUESTED;
+	if (s->smtputf8 & SMTPUTF8_FLAG_REQUESTED)
+		s->smtputf8 |= s->utf8_seen;
 	qs.smtputf8 = s->smtputf8;
 	queue_size_fmt(data, &qs);
 	if (pwrite(s->fd, str_ptr(data), str_len(data), s->size_offset) !=

@@ -29,6 +29,7 @@
 #include "lib/mail/queue.h"
 #include "lib/mail/record.h"
 #include "lib/mail/submit.h"
+#include "lib/mail/smtputf8.h"
 
 /* Local submissions may be bounced, filtered, mapped and BCC'ed. */
 #define PICKUP_CLEANUP_FLAGS                                                   \
@@ -127,7 +128,7 @@ pickup_one(const char *id)
 	struct stream *st = NULL;
 	struct cleanup *c;
 	struct stat info;
-	int fd, status;
+	int fd, status, flags;
 
 	queue_path(path, QUEUE_MAILDROP, id);
 	fd = pickup_open(str_ptr(path));
@@ -179,8 +180,10 @@ pickup_one(const char *id)
 		msg_fatal("lseek %s: %m", str_ptr(path));
 	st = stream_open(fd);
 
-	if ((c = cleanup_open("public/cleanup", PICKUP_CLEANUP_FLAGS, why)) ==
-	    NULL) {
+	flags = PICKUP_CLEANUP_FLAGS;
+	if (smtputf8_autodetect("sendmail"))
+		flags |= CLEANUP_FLAG_AUTOUTF8;
+	if ((c = cleanup_open("public/cleanup", flags, why)) == NULL) {
 		msg_warn("%s", str_ptr(why));
 		submit_free(&state);
 		result = PICKUP_RETRY;

@@ -26,6 +26,7 @@
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
 #include "lib/mail/dsn.h"
+#include "lib/mail/ehlo_mask.h"
 #include "lib/mail/maps.h"
 #include "lib/mail/params.h"
 #include "smtp.h"
@@ -120,25 +121,31 @@ smtp_connect(struct smtp_session *s, struct str *why)
 	return fd;
 }
 
-/* Is keyword (upper case) discarded for this server? */
-static bool
-smtp_discarded(struct smtp_session *s, const char *kw)
+/*
+ * The EHLO keywords discarded for this server: smtp_discard_ehlo_keyword_
+ * address_maps' value for its address, else smtp_discard_ehlo_keywords;
+ * logged as Postfix does unless "silent-discard" is among them.
+ */
+static int
+smtp_discard_mask(struct smtp_session *s)
 {
-	const char *list = SMTP_DISCARD_EHLO;
-	struct argv *a;
-	bool found = false;
+	const char *list = SMTP_DISCARD_EHLO, *v;
+	struct str *names;
+	bool silent = false;
+	int mask;
 
-	if (smtp_discard_maps) {
-		const char *v = maps_find(smtp_discard_maps, s->addr->addr, 0);
-
-		if (v != NULL)
-			list = v;
+	if (smtp_discard_maps &&
+	    (v = maps_find(smtp_discard_maps, s->addr->addr, 0)) != NULL)
+		list = v;
+	mask = ehlo_mask_parse(list, &silent);
+	if (mask != 0 && !silent) {
+		names = str_new(64);
+		ehlo_mask_str(mask, names);
+		/* "EHLO" for LMTP too (Postfix 3.7's lmtp) */
+		msg_info("discarding EHLO keywords: %s", str_ptr(names));
+		str_free(names);
 	}
-	a = argv_split(list, " \t\r\n,");
-	for (size_t i = 0; i < a->argc && !found; i++)
-		found = strcasecmp(a->argv[i], kw) == 0;
-	argv_free(a);
-	return found;
+	return mask;
 }
 
 /* The EHLO keywords of the reply that is in s->reply. */
@@ -146,6 +153,7 @@ static void
 smtp_ehlo_features(struct smtp_session *s, const struct str *raw)
 {
 	struct argv *lines = argv_split(str_ptr(raw), "\n");
+	int discard;
 
 	s->esmtp = true;
 	s->pipelining = s->eightbit = s->smtputf8 = s->dsn = false;
@@ -153,6 +161,7 @@ smtp_ehlo_features(struct smtp_session *s, const struct str *raw)
 	s->size_limit = 0;
 	s->size = false;
 	str_reset(s->auth_mechs);
+	discard = smtp_discard_mask(s);
 	/* The first line is the greeting; keywords follow. */
 	for (size_t i = 1; i < lines->argc; i++) {
 		struct argv *w = argv_split(lines->argv[i] + 4, " \t=");
@@ -163,7 +172,7 @@ smtp_ehlo_features(struct smtp_session *s, const struct str *raw)
 			continue;
 		}
 		kw = w->argv[0];
-		if (smtp_discarded(s, kw))
+		if (discard & ehlo_mask_find(kw))
 			;
 		else if (strcasecmp(kw, "PIPELINING") == 0)
 			s->pipelining = true;

@@ -31,6 +31,7 @@
 #include "lib/mail/maps.h"
 #include "lib/mail/params.h"
 #include "lib/mail/record.h"
+#include "lib/mail/smtputf8.h"
 #include "smtp.h"
 
 #define SMTP_REC_MAX (1 << 20) /* one content record */
@@ -400,8 +401,9 @@ smtp_transaction(struct smtp_session *s)
 		    true);
 		goto quit;
 	}
-	if (req->sendopts & 1) {
-		utf8 = smtp_has_8bit(str_ptr(req->sender));
+	if (req->sendopts & SMTPUTF8_FLAG_REQUESTED) {
+		utf8 = (req->sendopts & ~SMTPUTF8_FLAG_REQUESTED) != 0 ||
+		       smtp_has_8bit(str_ptr(req->sender));
 		for (i = 0; i < req->rcpt_count && !utf8; i++)
 			utf8 = !state->rs[i].done &&
 			       smtp_has_8bit(str_ptr(req->rcpt[i].address));
@@ -428,7 +430,7 @@ smtp_transaction(struct smtp_session *s)
 			else if (strcmp(str_ptr(req->encoding), "7bit") == 0)
 				str_cat(cmd, " BODY=7BIT");
 		}
-		if (s->smtputf8 && (req->sendopts & 1))
+		if (s->smtputf8 && (req->sendopts & SMTPUTF8_FLAG_REQUESTED))
 			str_cat(cmd, " SMTPUTF8");
 		if (s->dsn) {
 			if (req->ret & DSN_RET_FULL)

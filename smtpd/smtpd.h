@@ -150,6 +150,7 @@
 #include "lib/util/argv.h"
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
+#include "lib/mail/ehlo_mask.h"
 
 /*
  * The commands, in Postfix's command-table order: the disconnect line
@@ -251,7 +252,7 @@ struct smtpd_state {
 	long msg_bytes; /* content bytes as Postfix counts them */
 	bool bare_lf;   /* a bare <LF> in this message's content */
 	bool pipelining_logged; /* "improper command pipelining" said */
-	int ehlo_discard;      /* SMTPD_EHLO_* bits withdrawn for this client */
+	int ehlo_discard;      /* EHLO_MASK_* bits withdrawn for this client */
 	long deadline_ms;      /* per-request deadline left (DATA/BDAT) */
 	long long deadline_at; /* when deadline_ms was set (ms) */
 	struct str *pushback;  /* input taken to log improper pipelining */
@@ -294,21 +295,6 @@ struct smtpd_state {
 #define SMTPD_BDAT_NONE  0 /* no BDAT in this transaction */
 #define SMTPD_BDAT_OK    1 /* chunks accepted so far */
 #define SMTPD_BDAT_ERROR 2 /* a chunk failed: discard until LAST */
-
-/* state->ehlo_discard: Postfix's keyword names */
-#define SMTPD_EHLO_8BITMIME   (1 << 0)
-#define SMTPD_EHLO_AUTH       (1 << 1)
-#define SMTPD_EHLO_CHUNKING   (1 << 2)
-#define SMTPD_EHLO_DSN        (1 << 3)
-#define SMTPD_EHLO_ENHANCED   (1 << 4) /* ENHANCEDSTATUSCODES */
-#define SMTPD_EHLO_ETRN       (1 << 5)
-#define SMTPD_EHLO_PIPELINING (1 << 6)
-#define SMTPD_EHLO_SIZE       (1 << 7)
-#define SMTPD_EHLO_SMTPUTF8   (1 << 8)
-#define SMTPD_EHLO_STARTTLS   (1 << 9)
-#define SMTPD_EHLO_VRFY       (1 << 10)
-#define SMTPD_EHLO_XCLIENT    (1 << 11)
-#define SMTPD_EHLO_XFORWARD   (1 << 12)
 
 /* smtpd_getline() result besides the ones of stream.h */
 #define SMTPD_PIECE 1 /* a piece of a longer line; more follows */

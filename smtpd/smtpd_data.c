@@ -366,7 +366,7 @@ smtpd_cmd_bdat(struct smtpd_state *state, const char *arg, bool *ok)
 	size_t digits;
 
 	*ok = false;
-	if (state->ehlo_discard & SMTPD_EHLO_CHUNKING) {
+	if (state->ehlo_discard & EHLO_MASK_CHUNKING) {
 		smtpd_reply(state, "521 5.5.1 Error: command not implemented");
 		state->alive = false;
 		return true;

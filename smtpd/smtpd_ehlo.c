@@ -28,50 +28,6 @@
 #include "smtpd/smtpd.h"
 #include "smtpd/smtpd_check.h"
 
-/* EHLO keyword names for smtpd_discard_ehlo_keywords, sorted. */
-static const struct {
-	const char *name;
-	int mask;
-} smtpd_ehlo_names[] = {
-	{ "8BITMIME", SMTPD_EHLO_8BITMIME },
-	{ "AUTH", SMTPD_EHLO_AUTH },
-	{ "CHUNKING", SMTPD_EHLO_CHUNKING },
-	{ "DSN", SMTPD_EHLO_DSN },
-	{ "ENHANCEDSTATUSCODES", SMTPD_EHLO_ENHANCED },
-	{ "ETRN", SMTPD_EHLO_ETRN },
-	{ "PIPELINING", SMTPD_EHLO_PIPELINING },
-	{ "SIZE", SMTPD_EHLO_SIZE },
-	{ "SMTPUTF8", SMTPD_EHLO_SMTPUTF8 },
-	{ "STARTTLS", SMTPD_EHLO_STARTTLS },
-	{ "VRFY", SMTPD_EHLO_VRFY },
-	{ "XCLIENT", SMTPD_EHLO_XCLIENT },
-	{ "XFORWARD", SMTPD_EHLO_XFORWARD },
-};
-#define SMTPD_EHLO_NAMES                                                       \
-	(sizeof(smtpd_ehlo_names) / sizeof(smtpd_ehlo_names[0]))
-
-/* The SMTPD_EHLO_* bits of a keyword list; *silent: "silent-discard". */
-static int
-smtpd_ehlo_mask(const char *list, bool *silent)
-{
-	char *copy = xstrdup(list), *cp = copy, *word;
-	int mask = 0;
-
-	while ((word = strsep(&cp, " \t\r\n,")) != NULL) {
-		if (*word == 0)
-			continue;
-		if (strcasecmp(word, "silent-discard") == 0) {
-			*silent = true;
-			continue;
-		}
-		for (size_t i = 0; i < SMTPD_EHLO_NAMES; i++)
-			if (strcasecmp(word, smtpd_ehlo_names[i].name) == 0)
-				mask |= smtpd_ehlo_names[i].mask;
-	}
-	free(copy);
-	return mask;
-}
-
 /*
  * The keywords withdrawn for this client: smtpd_discard_ehlo_keywords
  * and what smtpd_discard_ehlo_keyword_address_maps says for its address.
@@ -85,7 +41,7 @@ smtpd_ehlo_discard_init(struct smtpd_state *state, bool log)
 	bool silent = false;
 	int mask;
 
-	mask = smtpd_ehlo_mask(var_smtpd_discard_ehlo_keywords, &silent);
+	mask = ehlo_mask_parse(var_smtpd_discard_ehlo_keywords, &silent);
 	if (*var_smtpd_discard_ehlo_keyword_address_maps) {
 		if (maps == NULL)
 			maps =
@@ -93,17 +49,14 @@ smtpd_ehlo_discard_init(struct smtpd_state *state, bool log)
 				var_smtpd_discard_ehlo_keyword_address_maps, 0);
 		value = maps_find(maps, str_ptr(state->addr), 0);
 		if (value)
-			mask |= smtpd_ehlo_mask(value, &silent);
+			mask |= ehlo_mask_parse(value, &silent);
 	}
 	state->ehlo_discard = mask;
 	if (log && value && !silent && mask) {
 		struct str *buf = str_new(64);
 
-		for (size_t i = 0; i < SMTPD_EHLO_NAMES; i++)
-			if (mask & smtpd_ehlo_names[i].mask)
-				str_catfmt(buf, " %s",
-				    smtpd_ehlo_names[i].name);
-		msg_info("discarding EHLO keywords:%s", str_ptr(buf));
+		ehlo_mask_str(mask, buf);
+		msg_info("discarding EHLO keywords: %s", str_ptr(buf));
 		str_free(buf);
 	}
 }
@@ -111,14 +64,7 @@ smtpd_ehlo_discard_init(struct smtpd_state *state, bool log)
 bool
 smtpd_ehlo_discarded(struct smtpd_state *state, const char *kw)
 {
-	size_t n = strcspn(kw, " =");
-
-	for (size_t i = 0; i < SMTPD_EHLO_NAMES; i++)
-		if (strlen(smtpd_ehlo_names[i].name) == n &&
-		    strncasecmp(kw, smtpd_ehlo_names[i].name, n) == 0)
-			return (state->ehlo_discard &
-				   smtpd_ehlo_names[i].mask) != 0;
-	return false;
+	return (state->ehlo_discard & ehlo_mask_find(kw)) != 0;
 }
 
 /* The EHLO reply: the keywords in Postfix's order. */

@@ -67,7 +67,7 @@ smtpd_bad_pipelining(struct smtpd_state *state, int cmd, const char *verb)
 	if (state->local_pipe || state->pipelining_logged ||
 	    smtpd_pending(state) == 0)
 		return false;
-	if (state->esmtp && !(state->ehlo_discard & SMTPD_EHLO_PIPELINING) &&
+	if (state->esmtp && !(state->ehlo_discard & EHLO_MASK_PIPELINING) &&
 	    (cmd == SMTPD_CMD_MAIL || cmd == SMTPD_CMD_RCPT ||
 		cmd == SMTPD_CMD_RSET || cmd == SMTPD_CMD_BDAT ||
 		cmd == SMTPD_CMD_XFORWARD))

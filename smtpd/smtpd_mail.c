@@ -27,6 +27,7 @@
 #include "lib/mail/match_list.h"
 #include "lib/mail/params.h"
 #include "lib/mail/record.h"
+#include "lib/mail/smtputf8.h"
 #include "smtpd/smtpd.h"
 #include "smtpd/smtpd_check.h"
 
@@ -167,11 +168,11 @@ smtpd_mail(struct smtpd_state *state, const char *arg)
 			state->encoding = 7;
 		} else if (strcasecmp(p, "SMTPUTF8") == 0 &&
 			   var_smtputf8_enable &&
-			   !(state->ehlo_discard & SMTPD_EHLO_SMTPUTF8)) {
+			   !(state->ehlo_discard & EHLO_MASK_SMTPUTF8)) {
 			state->smtputf8 = true;
 		} else if ((strncasecmp(p, "RET=", 4) == 0 ||
 			       strncasecmp(p, "ENVID=", 6) == 0) &&
-			   (state->ehlo_discard & SMTPD_EHLO_DSN)) {
+			   (state->ehlo_discard & EHLO_MASK_DSN)) {
 			smtpd_reply(state, "501 5.7.1 DSN support is disabled");
 			goto out;
 		} else if (strncasecmp(p, "RET=", 4) == 0) {
@@ -246,10 +247,13 @@ smtpd_open_cleanup(struct smtpd_state *state)
 {
 	struct str *why = str_new(100);
 	struct stream *out;
+	int flags = SMTPD_CLEANUP_FLAGS;
 
-	state->cleanup = cleanup_open("public/cleanup",
-	    SMTPD_CLEANUP_FLAGS | (state->smtputf8 ? CLEANUP_FLAG_SMTPUTF8 : 0),
-	    why);
+	if (state->smtputf8)
+		flags |= CLEANUP_FLAG_SMTPUTF8;
+	else if (smtputf8_autodetect("smtpd"))
+		flags |= CLEANUP_FLAG_AUTOUTF8;
+	state->cleanup = cleanup_open("public/cleanup", flags, why);
 	if (state->cleanup == NULL) {
 		msg_warn("%s", str_ptr(why));
 		str_free(why);
@@ -305,7 +309,7 @@ smtpd_rcpt_params(struct smtpd_state *state, const char *rest, int *notify,
 			continue;
 		if ((strncasecmp(p, "NOTIFY=", 7) == 0 ||
 			strncasecmp(p, "ORCPT=", 6) == 0) &&
-		    (state->ehlo_discard & SMTPD_EHLO_DSN)) {
+		    (state->ehlo_discard & EHLO_MASK_DSN)) {
 			smtpd_reply(state, "501 5.7.1 DSN support is disabled");
 			goto out;
 		}
@@ -445,7 +449,7 @@ smtpd_etrn(struct smtpd_state *state, const char *arg)
 {
 	const char *reply, *domain = arg;
 
-	if (state->ehlo_discard & SMTPD_EHLO_ETRN) {
+	if (state->ehlo_discard & EHLO_MASK_ETRN) {
 		smtpd_reply(state, "502 5.5.1 Error: command not implemented");
 		return false;
 	}

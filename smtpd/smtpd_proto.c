@@ -399,7 +399,7 @@ smtpd_dispatch(struct smtpd_state *state, int cmd, const char *arg,
 		break;
 	case SMTPD_CMD_VRFY:
 		if (var_disable_vrfy_command ||
-		    (state->ehlo_discard & SMTPD_EHLO_VRFY)) {
+		    (state->ehlo_discard & EHLO_MASK_VRFY)) {
 			smtpd_reply(state,
 			    "502 5.5.1 VRFY command is disabled");
 		} else if (*arg == 0) {

@@ -71,10 +71,11 @@
 #define CLEANUP_FLAG_BCC_OK  (1 << 4) /* always_bcc and friends allowed */
 #define CLEANUP_FLAG_MAP_OK  (1 << 5) /* canonical/virtual mapping allowed */
 #define CLEANUP_FLAG_SMTPUTF8 (1 << 8) /* the client asked for SMTPUTF8 */
+#define CLEANUP_FLAG_AUTOUTF8 (1 << 9) /* ask for it when the mail has UTF-8 */
 #define CLEANUP_FLAG_MASK_EXTERNAL \
 	(CLEANUP_FLAG_BOUNCE | CLEANUP_FLAG_FILTER | CLEANUP_FLAG_HOLD | \
 	    CLEANUP_FLAG_DISCARD | CLEANUP_FLAG_BCC_OK | CLEANUP_FLAG_MAP_OK | \
-	    CLEANUP_FLAG_SMTPUTF8)
+	    CLEANUP_FLAG_SMTPUTF8 | CLEANUP_FLAG_AUTOUTF8)
 /*
  * Flags a local submission carries inside the message, in an 'f' envelope
  * record written by sendmail and passed on by postdrop and pickup.

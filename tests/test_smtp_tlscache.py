@@ -146,6 +146,8 @@ class TlsCacheTest(unittest.TestCase):
                  "smtp_tls_session_cache_database = "
                  "btree:${data_directory}/smtp_scache\n"
                  "smtp_connection_cache_on_demand = no\n"
+                 "lmtp_tls_session_cache_database = "
+                 "btree:${data_directory}/nosuchdir/lmtp_scache\n"
                  "smtp_connect_timeout = 5s\n"
                  "queue_run_delay = 300s\n"
                  "minimal_backoff_time = 300s\n"
@@ -325,6 +327,17 @@ class TlsCacheTest(unittest.TestCase):
         self.deliver("f1@smtp.test")
         m, _ = self.deliver("f2@smtp.test")
         self.assertTrue(m["reused"])
+
+    def test_8_unopenable_database_is_a_warning(self):
+        path = os.path.join(self.inst.data, "nosuchdir", "lmtp_scache")
+        self.expect(r"postfix/tlsmgr\[\d+\]: warning: cannot open lmtp TLS "
+                    r"session cache btree:%s: open database %s\.db: No such "
+                    r"file or directory; continuing without session caching$"
+                    % (re.escape(path), re.escape(path)))
+        reply = self.tlsmgr_request(attr_list([
+            ("request", "lookup"), ("cache_type", "lmtp"),
+            ("cache_id", "x")]))
+        self.assertIn(b"status\x00-1\x00", reply)
 
     def test_7_no_tlsmgr_still_delivers(self):
         m, _ = self.deliver("g1@nomgr.test")

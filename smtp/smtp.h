@@ -39,6 +39,13 @@
  *                 pol->error with pol->why (or NULL): defer
  *   smtp_tls_start(sess, pol, why)  handshake on the session's stream:
  *                 0, or -1 with why (a Postfix reason) and *soft
+ * smtp_tls_cache.c  the TLS session cache through tlsmgr(8)
+ *   smtp_tls_cache_init(ctx)        with smtp_tls_init, when configured
+ *   smtp_tls_cache_start(sess, pol, ...)  before the handshake: offer
+ *                 the session cached for this connection's id
+ *   smtp_tls_cache_allow(sess)      the policy check passed: cache its
+ *                 sessions from now on
+ *   smtp_tls_cache_free(ssl)        before SSL_free
  * smtp_sasl.c   the SASL client (PLAIN, LOGIN)
  *   smtp_sasl_init()
  *   smtp_sasl_passwd(state, sess, user, pass)  the credentials for this
@@ -214,6 +221,14 @@ void smtp_tls_policy_free(struct smtp_tls_policy *);
 int smtp_tls_start(struct smtp_session *, const struct smtp_tls_policy *,
     struct str *);
 void smtp_tls_stop(struct smtp_session *);
+
+/* smtp_tls_cache.c: the TLS session cache (tlsmgr), see the file. */
+void smtp_tls_cache_init(SSL_CTX *);
+void smtp_tls_cache_start(struct smtp_session *,
+    const struct smtp_tls_policy *, const char *, const char *,
+    const char *const *, const char *);
+void smtp_tls_cache_allow(struct smtp_session *);
+void smtp_tls_cache_free(SSL *);
 
 /* smtp_sasl.c */
 void smtp_sasl_init(void);

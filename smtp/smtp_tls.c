@@ -125,6 +125,7 @@ smtp_tls_init(void)
 		msg_warn("cannot initialize TLS client: %s", str_ptr(why));
 		goto out;
 	}
+	smtp_tls_cache_init(smtp_tls_ctx);
 	SSL_CTX_set_verify(smtp_tls_ctx, SSL_VERIFY_NONE, NULL);
 	if (SSL_CTX_dane_enable(smtp_tls_ctx) > 0)
 		smtp_tls_dane_ok = true;
@@ -571,6 +572,7 @@ smtp_tls_start(struct smtp_session *s, const struct smtp_tls_policy *pol,
 		goto out;
 	}
 	tls_set_peer(s->ssl, str_ptr(s->relay));
+	smtp_tls_cache_start(s, pol, protos, grade, excl, sni);
 	if (SMTP_VAR(tls_loglevel) >= 2)
 		SSL_set_info_callback(s->ssl, tls_info_callback);
 	if (SSL_set_fd(s->ssl, stream_fd(s->st)) != 1) {
@@ -600,6 +602,8 @@ smtp_tls_start(struct smtp_session *s, const struct smtp_tls_policy *pol,
 		goto out;
 	}
 	stream_set_io(s->st, &tls_stream_io, s->ssl);
+	if (SMTP_VAR(tls_loglevel) >= 2 && SSL_session_reused(s->ssl))
+		msg_info("%s: Reusing old session", str_ptr(s->relay));
 
 	/* What we know of the server. */
 	cert = SSL_get1_peer_certificate(s->ssl);
@@ -666,6 +670,7 @@ smtp_tls_start(struct smtp_session *s, const struct smtp_tls_policy *pol,
 		msg_info("%s TLS connection established to %s: %s", trust,
 		    str_ptr(s->relay), str_ptr(line));
 	}
+	smtp_tls_cache_allow(s);
 	ret = 0;
 out:
 	X509_free(cert);
@@ -681,6 +686,7 @@ smtp_tls_stop(struct smtp_session *s)
 		return;
 	if (s->st)
 		stream_set_io(s->st, NULL, NULL);
+	smtp_tls_cache_free(s->ssl);
 	SSL_free(s->ssl);
 	s->ssl = NULL;
 }

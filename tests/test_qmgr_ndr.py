@@ -232,6 +232,56 @@ class QmgrNdrTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.inst.queue,
                                                      "trace", qid)))
 
+    def test_bounce_service_down_keeps_the_notice(self):
+        """The bounce service cannot be asked: the bounced recipient's
+        entry stays in bounce/ and the message is deferred; the next
+        attempt sends the notice, once, while the other recipient is
+        still deferred."""
+        conf = ["postconf", "-c", self.inst.conf, "-e"]
+        bin_conf = [os.path.join(self.inst.bin, conf[0])] + conf[1:]
+        e2e.run(bin_conf + ["bounce_service_name = nobounce"], check=True)
+        self.assertEqual(self.inst.postfix("reload").returncode, 0)
+        try:
+            self.send(["bad3@remote.test", "later3@remote.test"], "ndr3",
+                      "snd3@remote.test")
+            qid = self.qid_of("bad3@remote.test")
+            self.expect(r"%s: to=<later3@remote\.test>, .*status=deferred"
+                        % qid)
+            self.expect(r"postfix/qmgr\[\d+\]: warning: %s: connect to "
+                        r"private/nobounce: " % qid)
+            deadline = time.time() + 30
+            while self.queued(qid) != "deferred" and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(self.queued(qid), "deferred")
+            self.assertTrue(os.path.exists(os.path.join(
+                self.inst.queue, "bounce", qid)))
+        finally:
+            e2e.run(bin_conf + ["bounce_service_name = bounce"], check=True)
+            self.assertEqual(self.inst.postfix("reload").returncode, 0)
+        r = e2e.run([os.path.join(self.inst.bin, "postqueue"), "-f"],
+                    env={"MAIL_CONFIG": self.inst.conf})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.expect(r"postfix/bounce\[\d+\]: %s: sender non-delivery "
+                    r"notification: %s$" % (qid, QID))
+        notice = self.wait_notice("snd3@remote.test",
+                                  "Undelivered Mail Returned to Sender")[0]
+        report = notice["data"].split(
+            "Content-Description: Undelivered Message")[0]
+        self.assertIn("Final-Recipient: rfc822; bad3@remote.test", report)
+        self.assertNotIn("later3@remote.test", report)
+        self.assertEqual(len(re.findall(
+            r"%s: to=<bad3@remote\.test>" % qid, self.inst.log())), 1)
+        # the deferred recipient was tried again and stays deferred
+        self.expect(r"%s: to=<later3@remote\.test>, .*delay=.*"
+                    r"status=deferred[^\n]*\n(?:.*\n)*.*%s: to=<later3"
+                    % (qid, qid))
+        deadline = time.time() + 30
+        while self.queued(qid) != "deferred" and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertIn("later3@remote.test", self.mailq())
+        self.assertEqual(len(self.sink.notices(
+            "snd3@remote.test", "Undelivered Mail Returned to Sender")), 1)
+
 
 if __name__ == "__main__":
     unittest.main()

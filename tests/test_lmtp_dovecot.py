@@ -1,6 +1,7 @@
 """The lmtp client against a real Dovecot: Debian's dovecot-lmtpd on a
 private UNIX socket (tests/dovecot.py DovecotLmtp), delivering into
-Maildir, reached through transport_maps "lmtp.test lmtp:unix:PATH".
+Maildir, reached through transport_maps "lmtp.test lmtp:unix:PATH", and
+mailbox_transport = lmtp:unix:PATH for local recipients.
 
 Pinned from Debian's Postfix 3.7 against the same Dovecot 2.3 setup:
   to=<alice@lmtp.test>, relay=MYHOSTNAME[PATH], delay=..., dsn=2.0.0,
@@ -49,7 +50,7 @@ QID = r"[0-9A-F]{6,}"
 DELAYS = r"delay=\d+(?:\.\d+)?, delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+"
 MAIL_USER = "pstdvlmtp"
 USERS = ["alice@lmtp.test", "bob@lmtp.test", "carol@lmtp.test",
-         "sender@lmtp.test"]
+         "sender@lmtp.test", "dave@mx.example.test"]
 LMTP_D = "/usr/lib/dovecot/lmtp"
 
 
@@ -79,9 +80,11 @@ class LmtpDovecotTest(unittest.TestCase):
         try:
             cls.dv.start()
             extra = ("transport_maps = texthash:%s/transport\n"
+                     "mailbox_transport = lmtp:unix:%s\n"
+                     "alias_maps =\n"
                      "minimal_backoff_time = 300s\n"
                      "maximal_backoff_time = 600s\n"
-                     "queue_run_delay = 300s\n" % cls.top)
+                     "queue_run_delay = 300s\n" % (cls.top, cls.dv.socket))
             with open(os.path.join(cls.top, "transport"), "w") as f:
                 f.write("lmtp.test lmtp:unix:%s\n" % cls.dv.socket)
             os.makedirs(os.path.join(cls.top, "inst"))
@@ -186,6 +189,19 @@ class LmtpDovecotTest(unittest.TestCase):
         self.assertIn("User doesn't exist: nobody@lmtp.test", ndr)
         self.assertNotIn("Final-Recipient: rfc822; bob@lmtp.test", ndr)
         self.expect(r"%s: removed" % qid)
+
+    def test_b_mailbox_transport(self):
+        """mailbox_transport = lmtp:unix:PATH: local passes a local
+        recipient (no passwd entry needed) to lmtp, which delivers it to
+        Dovecot as user@myhostname."""
+        self.send(["dave"], "lmtp local")
+        self.expect(r"postfix/lmtp\[\d+\]: %s: to=<dave@mx\.example\.test>, "
+                    r"orig_to=<dave>, relay=%s, %s, dsn=2\.0\.0, "
+                    r"status=sent \(250 2\.0\.0 <dave@mx\.example\.test> "
+                    r"\S+ Saved\)$" % (QID, self.relay, DELAYS))
+        head = self.mailbox("dave@mx.example.test",
+                            "lmtp local").split("\n\n", 1)[0]
+        self.assertIn("Delivered-To: dave@mx.example.test\n", head)
 
     def test_c_dovecot_down_defers(self):
         """Dovecot stopped (socket gone): deferred, "No such file or

@@ -206,10 +206,12 @@ qmgr_msg_done(struct qmgr_msg *m)
 		 * a later notice cannot list them again; a crash in between
 		 * leaves the log for the next attempt (a duplicate notice,
 		 * never a lost one).  A failed request keeps the logs for
-		 * the next attempt too.
+		 * the next attempt too.  An address probe (sendmail -bv)
+		 * gets its one report when no recipient is left.
 		 */
-		if (log_exists(QUEUE_BOUNCE, m->id) ||
-		    log_exists(QUEUE_TRACE, m->id))
+		if (!(m->info->flags & DELIVER_FLAG_VERIFY) &&
+		    (log_exists(QUEUE_BOUNCE, m->id) ||
+			log_exists(QUEUE_TRACE, m->id)))
 			(void)bounce_request(m, BOUNCE_REQ_NOTIFY);
 		/*
 		 * delay_warning_time passed (W record): warn once.  Postfix

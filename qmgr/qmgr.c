@@ -3,11 +3,12 @@
  * from incoming/ (and due ones from deferred/) into active/, resolves
  * each recipient through trivial-rewrite, and hands them to the delivery
  * agents on private/<transport>, per destination within its concurrency
- * window and recipient limit (qmgr_dlv.c).  When every recipient of a
- * message is final it asks the bounce service for the notices that
- * bounce/ and trace/ call for, then removes the file; otherwise the file
- * goes to deferred/ with its mtime set to the next attempt, until it
- * expires and is returned to the sender.
+ * window and recipient limit (qmgr_dlv.c).  After each attempt it asks
+ * the bounce service for the notices that bounce/ and trace/ call for
+ * (recipients that bounced or were delivered in that attempt); when every
+ * recipient is final it removes the file, otherwise the file goes to
+ * deferred/ with its mtime set to the next attempt, until it expires and
+ * is returned to the sender.
  * Runs as mail_owner under master, one resident process (maxproc 1),
  * chroot allowed.  Woken through public/qmgr: I and W scan incoming/, D
  * deferred/, A ignores the deferred files' time stamps on the next scan,
@@ -195,6 +196,23 @@ qmgr_msg_done(struct qmgr_msg *m)
 		else
 			defer_message(m);
 	} else if (left > 0) {
+		/*
+		 * Some recipients stay deferred.  As Postfix 3.7 does each
+		 * time a message leaves the active queue, the ones that
+		 * bounced or were delivered with NOTIFY=SUCCESS in this
+		 * attempt get their notices now.  The bounce service removes
+		 * bounce/QID (trace/QID) only after cleanup has the notice
+		 * on disk, and those recipients are already crossed off, so
+		 * a later notice cannot list them again; a crash in between
+		 * leaves the log for the next attempt (a duplicate notice,
+		 * never a lost one).  A failed request keeps the logs for
+		 * the next attempt too.  An address probe (sendmail -bv)
+		 * gets its one report when no recipient is left.
+		 */
+		if (!(m->info->flags & DELIVER_FLAG_VERIFY) &&
+		    (log_exists(QUEUE_BOUNCE, m->id) ||
+			log_exists(QUEUE_TRACE, m->id)))
+			(void)bounce_request(m, BOUNCE_REQ_NOTIFY);
 		/*
 		 * delay_warning_time passed (W record): warn once.  Postfix
 		 * 3.7 warns from the attempt made in the second before the

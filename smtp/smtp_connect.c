@@ -61,7 +61,7 @@ smtp_connect(struct smtp_session *s, struct str *why)
 		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
 
 		if (strlen(a->addr) >= sizeof(sun->sun_path)) {
-			str_fmt(why, "connect to %s: %s", a->addr,
+			str_fmt(why, "connect to %s[%s]: %s", a->host, a->addr,
 			    strerror(ENAMETOOLONG));
 			return -1;
 		}
@@ -108,9 +108,12 @@ smtp_connect(struct smtp_session *s, struct str *why)
 		}
 	}
 	if (err != 0) {
-		/* Postfix: "connect to H[A]:P: Connection refused". */
+		/*
+		 * Postfix: "connect to H[A]:P: Connection refused", and for
+		 * a UNIX socket "connect to H[/path]: ..." (H: myhostname).
+		 */
 		if (a->family == AF_UNIX)
-			str_fmt(why, "connect to %s: %s", a->addr,
+			str_fmt(why, "connect to %s[%s]: %s", a->host, a->addr,
 			    strerror(err));
 		else
 			str_fmt(why, "connect to %s[%s]:%d: %s", a->host,
@@ -386,8 +389,12 @@ smtp_session(struct smtp_state *state, struct smtp_addr *a)
 
 again:
 	if ((fd = smtp_connect(s, why)) < 0) {
-		/* Postfix logs each failed connection, the last one too. */
-		msg_info("%s", str_ptr(why));
+		/*
+		 * Postfix logs each failed TCP connection, the last one too;
+		 * a UNIX socket's failure only in the status=deferred line.
+		 */
+		if (a->family != AF_UNIX)
+			msg_info("%s", str_ptr(why));
 		smtp_fail_all(state, NULL, "4.4.1", str_ptr(why), false);
 		goto done;
 	}

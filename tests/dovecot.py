@@ -172,3 +172,65 @@ service anvil {
                 return f.read()
         except OSError:
             return ""
+
+
+class DovecotLmtp(Dovecot):
+    """Dovecot's LMTP service (Debian's dovecot-lmtpd) on a private UNIX
+    socket, delivering into Maildir under top/mail/DOMAIN/USER/.
+
+    users are full addresses (Dovecot looks a recipient up by its whole
+    address); each is stored with the uid and gid given (a real system
+    account: Dovecot refuses uids below first_valid_uid, which is set to
+    that uid here).
+
+        dv = dovecot.DovecotLmtp(top, ["alice@lmtp.test"], uid, gid)
+        dv.start()          # dv.socket is the LMTP socket path
+        dv.maildir("alice@lmtp.test")   # .../mail/lmtp.test/alice
+    """
+
+    def __init__(self, top, users, uid, gid):
+        self.uid, self.gid = uid, gid
+        self.mail = os.path.join(top, "mail")
+        os.makedirs(self.mail, exist_ok=True)
+        os.chown(self.mail, uid, gid)
+        super().__init__(top, {}, extra="""\
+protocols = lmtp
+first_valid_uid = %(uid)d
+first_valid_gid = %(gid)d
+mail_location = maildir:%(mail)s/%%d/%%n
+service lmtp {
+  unix_listener %(lmtp)s {
+    mode = 0666
+  }
+}
+""" % {"uid": uid, "gid": gid, "mail": self.mail,
+       "lmtp": os.path.join(top, "lmtp")})
+        # the auth socket is Dovecot's own; the LMTP socket is the one
+        # Postern talks to (and start() waits for)
+        self.socket = os.path.join(top, "lmtp")
+        with open(self.users, "w") as f:
+            for name in users:
+                f.write("%s:{PLAIN}unused:%d:%d::%s::\n"
+                        % (name, uid, gid, self.mail))
+        # "protocols =" of the SASL configuration is overridden above
+        with open(self.conf) as f:
+            text = f.read()
+        with open(self.conf, "w") as f:
+            f.write(text.replace("protocols =\n", "", 1))
+
+    def maildir(self, address):
+        local, domain = address.split("@", 1)
+        return os.path.join(self.mail, domain, local)
+
+    def new_messages(self, address):
+        """The file contents in the user's Maildir new/, oldest first."""
+        new = os.path.join(self.maildir(address), "new")
+        try:
+            names = sorted(os.listdir(new))
+        except FileNotFoundError:
+            return []
+        out = []
+        for n in names:
+            with open(os.path.join(new, n), errors="replace") as f:
+                out.append(f.read())
+        return out

@@ -159,7 +159,7 @@ class Instance:
                "error/error", "discard/discard", "showq/showq",
                "tests/fixtures/dieagent", "smtpd/smtpd", "anvil/anvil",
                "virtual/virtual", "pipe/pipe", "smtp/smtp", "smtp/lmtp",
-               "scache/scache", "flush/flush")
+               "scache/scache", "flush/flush", "tlsmgr/tlsmgr")
     COMMANDS = ("postfix", "postconf", "postmap", "postalias", "postlog",
                 "postmulti", "sendmail", "postdrop", "postcat", "postqueue",
                 "postsuper")

@@ -155,8 +155,6 @@ class TlsCacheTest(unittest.TestCase):
         os.makedirs(os.path.join(cls.top, "inst"))
         cls.inst = e2e.Instance(os.path.join(cls.top, "inst"), MASTER_CF,
                                 extra)
-        shutil.copy2(os.path.join(e2e.BUILD, "tlsmgr/tlsmgr"),
-                     os.path.join(cls.inst.libexec, "tlsmgr"))
         cls.inst.start()
 
     @classmethod

@@ -591,13 +591,19 @@ smtp_tls_start(struct smtp_session *s, const struct smtp_tls_policy *pol,
 			r == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT) ==
 			STREAM_OK)
 			continue;
-		if (r == SSL_ERROR_SSL)
+		/* The server hanging up mid-handshake: "lost connection". */
+		if (r == SSL_ERROR_SSL &&
+		    !(ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_SSL &&
+			ERR_GET_REASON(ERR_peek_error()) ==
+			    SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
 			msg_info("SSL_connect error to %s: -1",
 			    str_ptr(s->relay));
-		else
+			tls_print_errors();
+		} else {
 			msg_info("SSL_connect error to %s: lost connection",
 			    str_ptr(s->relay));
-		tls_print_errors();
+			ERR_clear_error();
+		}
 		str_set(why, "Cannot start TLS: handshake failure");
 		goto out;
 	}

@@ -315,6 +315,11 @@ class RoutesTest(unittest.TestCase):
         self.status("u11@mand.test", self.relay("tls.test", self.net(31)),
                     "4.7.5", "deferred",
                     r"Cannot start TLS: handshake failure")
+        # the server hangs up on the client's hello: no library warning
+        self.expect(r"postfix/smtp\[\d+\]: SSL_connect error to tls\.test"
+                    r"\[%s\]:%d: lost connection$"
+                    % (re.escape(self.net(31)), self.port))
+        self.assertNotIn("TLS library problem", self.inst.log())
         self.send("u12@mand12.test", "Subject: mand\n\nbody\n")
         self.status("u12@mand12.test", self.relay("tls.test", self.net(31)),
                     "2.0.0", "sent", r"250 2\.0\.0 Ok: queued as SINK\d+")

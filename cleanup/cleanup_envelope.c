@@ -6,6 +6,7 @@
  * Order rules (anything else is a protocol error): at most one T, exactly
  * one S before the first R, O/o/n describe the next R only, M needs S.
  */
+#include <sys/time.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,15 +124,17 @@ out:
 static void
 cleanup_env_time(struct cleanup_state *s, const char *data, size_t len)
 {
-	time_t now = time(NULL);
+	struct timeval now;
 
+	gettimeofday(&now, NULL);
 	if (data != NULL) {
 		cleanup_out(s, REC_TYPE_TIME, data, len);
 	} else {
-		s->arrival = (long)now;
-		cleanup_out_fmt(s, REC_TYPE_TIME, "%ld 0", (long)now);
+		s->arrival = (long)now.tv_sec;
+		cleanup_out_fmt(s, REC_TYPE_TIME, "%ld %ld", (long)now.tv_sec,
+		    (long)now.tv_usec);
 	}
-	cleanup_out_fmt(s, REC_TYPE_ATTR, "create_time=%ld", (long)now);
+	cleanup_out_fmt(s, REC_TYPE_ATTR, "create_time=%ld", (long)now.tv_sec);
 	s->have_time = true;
 }
 

@@ -86,15 +86,20 @@ static int
 pickup_copy(struct stream *st, struct stream *out, uid_t uid)
 {
 	struct str *buf = str_new(256);
-	bool have_context = false, env = true;
+	bool have_context = false, env = true, have_uid = false;
 	int type;
 
-	rec_fmt(out, REC_TYPE_ATTR, "submit_uid=%ld", (long)uid);
 	do {
 		type = rec_get(st, buf, (size_t)var_line_length_limit);
 		if (type < 0) {
 			str_free(buf);
 			return -1;
+		}
+		/* After postdrop's T (with microseconds), which comes first. */
+		if (!have_uid && type != REC_TYPE_TIME) {
+			rec_fmt(out, REC_TYPE_ATTR, "submit_uid=%ld",
+			    (long)uid);
+			have_uid = true;
 		}
 		if (env && type == REC_TYPE_ATTR &&
 		    strncmp(str_ptr(buf), "rewrite_context=", 16) == 0)

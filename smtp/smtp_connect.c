@@ -398,7 +398,6 @@ again:
 		smtp_fail_all(state, NULL, "4.4.1", str_ptr(why), false);
 		goto done;
 	}
-	state->sessions++;
 	s->st = stream_open(fd);
 	s->conn_start = time(NULL);
 	s->conn_use = 1;
@@ -486,6 +485,12 @@ again:
 			}
 		}
 	}
+
+	/*
+	 * smtp_mx_session_limit counts the sessions that got through the
+	 * EHLO and TLS handshakes (Postfix 2.3 and later).
+	 */
+	state->sessions++;
 
 	/* AUTH when there are credentials for this server. */
 	if (SMTP_VAR(sasl_auth_enable)) {

@@ -38,7 +38,23 @@ mand12    unix  -       -       n       -       -       smtp
   -o smtp_tls_security_level=encrypt
 sdauth    unix  -       -       n       -       -       smtp
   -o smtp_sender_dependent_authentication=yes
+sess3     unix  -       -       n       -       -       smtp
+  -o smtp_mx_session_limit=3
+v6pref    unix  -       -       n       -       -       smtp
+  -o smtp_address_preference=ipv6
+v4pref    unix  -       -       n       -       -       smtp
+  -o smtp_address_preference=ipv4
+nodns     unix  -       -       n       -       -       smtp
+  -o disable_dns_lookups=yes
 """
+
+
+class BusyHandler(test_smtp.Handler):
+    """Completes EHLO, then answers MAIL with 451."""
+
+    async def handle_MAIL(self, server, session, envelope, address,
+                          mail_options):
+        return "451 4.3.0 <%s>: Sender address rejected: busy" % address
 
 
 class LmtpInet(test_smtp.Controller):
@@ -124,6 +140,15 @@ class RoutesTest(unittest.TestCase):
         cls.auth = cls.sink(cls.net(41), p,
                             authenticator=test_smtp.authenticator,
                             auth_require_tls=False)
+        # MX hosts that answer MAIL with 451, or greet with 421
+        for host in (61, 62):
+            c = test_smtp.Controller(BusyHandler(), hostname=cls.net(host),
+                                     port=p)
+            c.start()
+            cls.sinks.append(c)
+        for host in (71, 72):
+            cls.raw.append(test_smtp.RawServer(cls.net(host), p,
+                                               "421 4.3.2 busy"))
         # [localhost] through the system's resolver (/etc/hosts)
         cls.local_port = e2e.free_port()
         cls.localhost = cls.sink("127.0.0.1", cls.local_port)
@@ -144,6 +169,17 @@ class RoutesTest(unittest.TestCase):
         f.add("mx2.lim.test", "A", cls.net(22))  # nothing listens
         f.add("mx3.lim.test", "A", cls.net(1))   # accepts
         f.add("fbdown.test", "MX", (10, "mx1.lim.test"))
+        for name, hosts in (("mail451.test", (61, 62, 1)),
+                            ("greet421.test", (71, 72, 1))):
+            for i, host in enumerate(hosts):
+                mx = "h%d.%s" % (i + 1, name)
+                f.add(name, "MX", (10 * (i + 1), mx))
+                f.add(mx, "A", cls.net(host))
+        if cls.v6:
+            f.add("dual6.test", "A", cls.net(21))  # nothing listens
+            f.add("dual6.test", "AAAA", "::1")
+            f.add("dual4.test", "A", cls.net(23))  # nothing listens
+            f.add("dual4.test", "AAAA", "::1")
         f.add("tls.test", "A", cls.net(31))
         f.add("auth.test", "A", cls.net(41))
         f.start()
@@ -163,8 +199,16 @@ class RoutesTest(unittest.TestCase):
             "sd.test": "sdauth:[auth.test]:%d" % p,
             "nosd.test": "smtp:[auth.test]:%d" % p,
         }
+        transport.update({
+            "mail451.test": "smtp:mail451.test:%d" % p,
+            "mail451b.test": "sess3:mail451.test:%d" % p,
+            "greet421.test": "smtp:greet421.test:%d" % p,
+            "nodns.test": "nodns:localhost:%d" % cls.local_port,
+        })
         if cls.v6:
             transport["v6.test"] = "smtp:[::1]:%d" % cls.v6_port
+            transport["dual6.test"] = "v6pref:dual6.test:%d" % cls.v6_port
+            transport["dual4.test"] = "v4pref:dual4.test:%d" % cls.v6_port
         cls.write("transport", "".join("%s %s\n" % kv
                                        for kv in transport.items()))
         # per sender first (smtp_sender_dependent_authentication), then
@@ -291,6 +335,53 @@ class RoutesTest(unittest.TestCase):
         self.status("u8@dnsonly.test", "none", "5.4.4", "bounced",
                     r"Host or domain name not found\. Name service error "
                     r"for name=localhost type=A+: Host not found")
+
+    def test_mx_session_limit(self):
+        """Two sessions (the default) that get through EHLO and fail: the
+        third MX host is not tried; with a limit of 3 it is."""
+        self.send("u16@mail451.test", "Subject: s\n\nbody\n")
+        self.status("u16@mail451.test",
+                    self.relay("h2.mail451.test", self.net(62)), "4.3.0",
+                    "deferred",
+                    r"host h2\.mail451\.test\[%s\] said: 451 4\.3\.0 "
+                    r"<snd@relay\.test>: Sender address rejected: busy \(in "
+                    r"reply to MAIL FROM command\)" % re.escape(self.net(62)))
+        self.send("u17@mail451b.test", "Subject: s\n\nbody\n")
+        self.status("u17@mail451b.test",
+                    self.relay("h3.mail451.test", self.net(1)), "2.0.0",
+                    "sent", r"250 2\.0\.0 Ok: queued as SINK\d+")
+
+    def test_greeting_failures_do_not_count(self):
+        """Sessions that fail before EHLO completes are not counted by
+        smtp_mx_session_limit (2): the third host gets the mail."""
+        self.send("u18@greet421.test", "Subject: g\n\nbody\n")
+        self.status("u18@greet421.test",
+                    self.relay("h3.greet421.test", self.net(1)), "2.0.0",
+                    "sent", r"250 2\.0\.0 Ok: queued as SINK\d+")
+
+    def test_disable_dns_lookups(self):
+        """localhost:port (an MX lookup with DNS) resolved from
+        /etc/hosts when DNS lookups are disabled."""
+        self.send("u19@nodns.test", "Subject: nodns\n\nbody\n")
+        self.status("u19@nodns.test",
+                    self.relay("localhost", "127.0.0.1", self.local_port),
+                    "2.0.0", "sent", r"250 2\.0\.0 Ok: queued as SINK\d+")
+
+    def test_address_preference(self):
+        if not self.v6:
+            self.skipTest("SKIPPED LOUDLY: no IPv6 loopback")
+        self.send("u20@dual6.test", "Subject: v6\n\nbody\n")
+        self.status("u20@dual6.test", self.relay("dual6.test", "::1",
+                                                 self.v6_port),
+                    "2.0.0", "sent", r"250 2\.0\.0 Ok: queued as SINK\d+")
+        self.assertNotIn("connect to dual6.test[", self.inst.log())
+        self.send("u21@dual4.test", "Subject: v4\n\nbody\n")
+        self.expect(r"postfix/smtp\[\d+\]: connect to dual4\.test\[%s\]:%d: "
+                    r"Connection refused$" % (re.escape(self.net(23)),
+                                              self.v6_port))
+        self.status("u21@dual4.test", self.relay("dual4.test", "::1",
+                                                 self.v6_port),
+                    "2.0.0", "sent", r"250 2\.0\.0 Ok: queued as SINK\d+")
 
     def test_ipv6_literal(self):
         if not self.v6:

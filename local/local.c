@@ -52,15 +52,6 @@
 struct maps *local_alias_maps;
 int local_cmd_mask, local_file_mask, local_hdr_mask;
 
-long
-local_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 local_result(struct local_state *s, enum local_kind kind, const char *dsn,
     const char *fmt, ...)

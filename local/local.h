@@ -140,6 +140,5 @@ bool local_pass_mailbox(struct local_state *, const char *);
 bool local_pass_unknown(struct local_state *);
 int local_mailbox_cmd(struct local_state *, const char *, const char **);
 int local_home_check(struct local_state *, const struct local_user *);
-long local_now_ms(void);
 
 #endif

@@ -18,9 +18,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +27,8 @@
 #include "lib/util/argv.h"
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
+#include "lib/mail/mail_command.h"
+#include "lib/mail/mail_copy.h"
 #include "lib/mail/mail_owner.h"
 #include "lib/mail/params.h"
 #include "lib/mail/sys_exits.h"
@@ -90,64 +90,49 @@ local_command_env(struct local_state *s, const struct local_user *u)
 	return env;
 }
 
+/* What the child needs: the user, the environment, the command. */
+struct local_child {
+	const char *command;
+	const struct local_user *user;
+	struct argv *env;
+};
+
 /* In the child: become the user and run the shell.  Never returns. */
 static void
-local_exec(const char *command, const struct local_user *u, struct argv *env,
-    int in, int out)
+local_exec(void *ctx)
 {
+	const struct local_child *ch = ctx;
 	const char *shell =
 	    *var_local_command_shell ? var_local_command_shell : "/bin/sh";
 	char *args[4];
 
-	(void)setsid();
-	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-		_exit(75);
-	for (int fd = 3; fd < 256; fd++)
-		(void)close(fd);
-	(void)signal(SIGPIPE, SIG_DFL);
-	(void)signal(SIGHUP, SIG_DFL);
-	if (seteuid(0) < 0 || setgroups(1, &u->gid) < 0 || setgid(u->gid) < 0 ||
-	    setuid(u->uid) < 0)
+	if (seteuid(0) < 0 || setgroups(1, &ch->user->gid) < 0 ||
+	    setgid(ch->user->gid) < 0 || setuid(ch->user->uid) < 0)
 		_exit(75);
 	args[0] = (char *)shell;
 	args[1] = (char *)"-c";
-	args[2] = (char *)command;
+	args[2] = (char *)ch->command;
 	args[3] = NULL;
-	execve(shell, args, env->argv);
+	execve(shell, args, ch->env->argv);
 	_exit(75);
-}
-
-/* Replace control characters in the output and trim it. */
-static void
-local_clean_output(struct str *out)
-{
-	for (size_t i = 0; i < str_len(out); i++) {
-		unsigned char c = (unsigned char)str_ptr(out)[i];
-
-		if (c < 0x20 || c == 0x7f)
-			str_ptr(out)[i] = ' ';
-	}
-	str_trim(out);
 }
 
 void
 local_command(struct local_state *s, const char *command,
     const struct local_user *u)
 {
-	struct argv *env;
-	struct str *why = str_new(0), *output = str_new(0);
+	struct str *why = str_new(0), *output;
+	struct mail_command cmd = { 0 };
+	struct local_child child;
 	struct mail_writer w;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, status = 0;
 	int flags = MAIL_COPY_FROM | MAIL_COPY_RETURN_PATH |
 		    MAIL_COPY_ORIG_RCPT | MAIL_COPY_DELIVERED;
-	long deadline = local_now_ms() + (long)var_command_time_limit * 1000;
-	bool timeout = false, reaped = false;
-	pid_t pid;
+	int status;
+	bool timeout;
 	struct local_user nonroot;
 
 	if (local_verify(s, "delivers to command: %s", command)) {
 		str_free(why);
-		str_free(output);
 		return;
 	}
 	/* Never run a command as root: default_privs instead (Postfix). */
@@ -157,83 +142,37 @@ local_command(struct local_state *s, const char *command,
 		nonroot.gid = default_privs_gid();
 		u = &nonroot;
 	}
-	mail_writer_init(&w, -1);
 	if (!(local_hdr_mask & LOCAL_HDR_COMMAND))
 		flags &= ~MAIL_COPY_DELIVERED;
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
-		local_result(s, LOCAL_DEFER, "4.3.0", "pipe: %s",
-		    strerror(errno));
-		goto out;
+	child.command = command;
+	child.user = u;
+	child.env = local_command_env(s, u);
+	cmd.deadline = mail_now_ms() + (long)var_command_time_limit * 1000;
+	cmd.output_max = LOCAL_OUTPUT_MAX;
+	if (mail_command_start(&cmd, local_exec, &child, why) < 0) {
+		argv_free(child.env);
+		local_result(s, LOCAL_DEFER, "4.3.0", "%s", str_ptr(why));
+		mail_command_free(&cmd);
+		str_free(why);
+		return;
 	}
-	env = local_command_env(s, u);
-	if ((pid = fork()) < 0) {
-		local_result(s, LOCAL_DEFER, "4.3.0", "fork: %s",
-		    strerror(errno));
-		argv_free(env);
-		goto out;
-	}
-	if (pid == 0)
-		local_exec(command, u, env, in[0], out[1]);
-	argv_free(env);
-	close(in[0]);
-	close(out[1]);
-	in[0] = out[1] = -1;
+	argv_free(child.env);
 
 	/*
 	 * Feed the message, then read the output.  A command that writes
 	 * more than a pipe buffer before it reads its input runs into
 	 * command_time_limit (the writes wait with that deadline).
 	 */
-	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
-	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
-	w.fd = in[1];
+	mail_writer_init(&w, cmd.in);
 	w.pipe = true;
-	w.deadline = deadline;
-	if (local_copy(s, &w, flags, why) < 0 && errno == ETIMEDOUT)
-		timeout = true;
-	close(in[1]);
-	in[1] = -1;
-	while (!timeout) {
-		struct pollfd pfd = { .fd = out[0], .events = POLLIN };
-		long wait = deadline - local_now_ms();
-		char buf[4096];
-		ssize_t n;
-
-		if (wait <= 0 || poll(&pfd, 1, (int)wait) == 0) {
-			timeout = true;
-			break;
-		}
-		n = read(out[0], buf, sizeof(buf));
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			break;
-		if (str_len(output) < LOCAL_OUTPUT_MAX)
-			str_catn(output, buf,
-			    (size_t)n < LOCAL_OUTPUT_MAX - str_len(output)
-				? (size_t)n
-				: LOCAL_OUTPUT_MAX - str_len(output));
-	}
-	while (!timeout && !reaped) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid) {
-			reaped = true;
-		} else if (r < 0 && errno != EINTR) {
-			break;
-		} else if (local_now_ms() >= deadline) {
-			timeout = true;
-		} else {
-			usleep(10000);
-		}
-	}
-	if (!reaped) {
-		(void)kill(-pid, SIGKILL);
-		(void)kill(pid, SIGKILL);
-		(void)waitpid(pid, &status, 0);
-	}
-	local_clean_output(output);
-	if (timeout) {
+	w.deadline = cmd.deadline;
+	timeout = local_copy(s, &w, flags, why) < 0 && errno == ETIMEDOUT;
+	mail_writer_done(&w);
+	mail_command_finish(&cmd, timeout);
+	output = cmd.output;
+	str_trim(output);
+	status = cmd.status;
+	if (cmd.timeout) {
 		local_result(s, LOCAL_DEFER, "4.3.0",
 		    "Command time limit exceeded: \"%s\"", command);
 	} else if (WIFSIGNALED(status)) {
@@ -260,14 +199,6 @@ local_command(struct local_state *s, const char *command,
 			    str_len(output) ? ". Command output: " : "",
 			    str_ptr(output));
 	}
-out:
-	for (int i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (out[i] >= 0)
-			close(out[i]);
-	}
-	mail_writer_done(&w);
+	mail_command_free(&cmd);
 	str_free(why);
-	str_free(output);
 }

@@ -34,9 +34,7 @@
 #include <sys/wait.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +45,7 @@
 #include "lib/util/str.h"
 #include "lib/mail/addr.h"
 #include "lib/mail/deliver.h"
+#include "lib/mail/mail_command.h"
 #include "lib/mail/mail_copy.h"
 #include "lib/mail/maps.h"
 #include "lib/mail/params.h"
@@ -356,28 +355,29 @@ pipe_child_fail(const char *what, const char *cmd, int err)
 	_exit(75);
 }
 
+/* What the child needs: the service's settings, argv, the environment. */
+struct pipe_child {
+	const struct pipe_cfg *cfg;
+	struct argv *args;
+	struct argv *env;
+};
+
 /* In the child: become the user and execute the command.  Never returns. */
 static void
-pipe_exec(const struct pipe_cfg *cfg, struct argv *args, struct argv *env,
-    int in, int out)
+pipe_exec(void *ctx)
 {
-	const char *cmd = args->argv[0];
+	const struct pipe_child *ch = ctx;
+	const struct pipe_cfg *cfg = ch->cfg;
+	const char *cmd = ch->args->argv[0];
 	int err = ENOENT;
 
-	(void)setsid();
-	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-		_exit(75);
-	for (int fd = 3; fd < 256; fd++)
-		(void)close(fd);
-	(void)signal(SIGPIPE, SIG_DFL);
-	(void)signal(SIGHUP, SIG_DFL);
 	if (seteuid(0) < 0 || setgroups(1, &cfg->gid) < 0 ||
 	    setgid(cfg->gid) < 0 || setuid(cfg->uid) < 0)
 		pipe_child_fail("set_ugid", cmd, errno);
 	if (chdir(cfg->directory) < 0)
 		pipe_child_fail("chdir", cfg->directory, errno);
 	if (strchr(cmd, '/') != NULL) {
-		execve(cmd, args->argv, env->argv);
+		execve(cmd, ch->args->argv, ch->env->argv);
 		err = errno;
 	} else {
 		struct argv *dirs = argv_split(PIPE_PATH, ":");
@@ -385,7 +385,7 @@ pipe_exec(const struct pipe_cfg *cfg, struct argv *args, struct argv *env,
 
 		for (size_t i = 0; i < dirs->argc; i++) {
 			str_fmt(path, "%s/%s", dirs->argv[i], cmd);
-			execve(str_ptr(path), args->argv, env->argv);
+			execve(str_ptr(path), ch->args->argv, ch->env->argv);
 			if (errno != ENOENT)
 				err = errno;
 		}
@@ -404,37 +404,28 @@ void
 pipe_run(const struct pipe_cfg *cfg, const struct deliver_request *req, int qfd,
     struct deliver_rcpt *first, struct argv *args, struct pipe_result *res)
 {
-	struct str *why = str_new(0), *output = str_new(0);
+	struct str *why = str_new(0), *output;
 	struct mail_copy_src src = { 0 };
+	struct mail_command run = { 0 };
+	struct pipe_child child = { cfg, args, NULL };
 	struct mail_writer w;
-	struct argv *env;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, status = 0, flags = 0;
-	long deadline = mail_now_ms() + (long)cfg->time_limit * 1000;
-	long max = var_line_length_limit;
-	bool timeout = false, reaped = false;
+	int status, flags = 0;
+	bool timeout;
 	const char *cmd = args->argv[0];
-	pid_t pid;
 
-	mail_writer_init(&w, -1);
 	str_reset(res->text);
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+	child.env = pipe_env();
+	run.deadline = mail_now_ms() + (long)cfg->time_limit * 1000;
+	run.output_max = (size_t)var_line_length_limit;
+	if (mail_command_start(&run, pipe_exec, &child, why) < 0) {
+		argv_free(child.env);
 		pipe_set(res, PIPE_DEFER, "4.3.0");
-		str_fmt(res->text, "pipe: %s", strerror(errno));
-		goto out;
+		str_set(res->text, str_ptr(why));
+		mail_command_free(&run);
+		str_free(why);
+		return;
 	}
-	env = pipe_env();
-	if ((pid = fork()) < 0) {
-		pipe_set(res, PIPE_DEFER, "4.3.0");
-		str_fmt(res->text, "fork: %s", strerror(errno));
-		argv_free(env);
-		goto out;
-	}
-	if (pid == 0)
-		pipe_exec(cfg, args, env, in[0], out[1]);
-	argv_free(env);
-	close(in[0]);
-	close(out[1]);
-	in[0] = out[1] = -1;
+	argv_free(child.env);
 
 	/*
 	 * Feed the message, then read the output.  A command that writes
@@ -457,61 +448,16 @@ pipe_run(const struct pipe_cfg *cfg, const struct deliver_request *req, int qfd,
 						  : str_ptr(first->address);
 	src.delivered = str_ptr(first->address);
 	src.eol = cfg->eol;
-	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
-	(void)fcntl(out[0], F_SETFL, O_NONBLOCK);
-	w.fd = in[1];
+	mail_writer_init(&w, run.in);
 	w.pipe = true;
-	w.deadline = deadline;
-	if (mail_copy(&src, &w, flags, why) < 0 && errno == ETIMEDOUT)
-		timeout = true;
-	close(in[1]);
-	in[1] = -1;
-	while (!timeout) {
-		struct pollfd pfd = { .fd = out[0], .events = POLLIN };
-		long wait = deadline - mail_now_ms();
-		char buf[4096];
-		ssize_t n;
-
-		if (wait <= 0 || poll(&pfd, 1, (int)wait) == 0) {
-			timeout = true;
-			break;
-		}
-		n = read(out[0], buf, sizeof(buf));
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			break;
-		if ((long)str_len(output) < max)
-			str_catn(output, buf,
-			    (long)n < max - (long)str_len(output)
-				? (size_t)n
-				: (size_t)(max - (long)str_len(output)));
-	}
-	while (!timeout && !reaped) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			reaped = true;
-		else if (r < 0 && errno != EINTR)
-			break;
-		else if (mail_now_ms() >= deadline)
-			timeout = true;
-		else
-			usleep(10000);
-	}
-	if (!reaped) {
-		(void)kill(-pid, SIGKILL);
-		(void)kill(pid, SIGKILL);
-		(void)waitpid(pid, &status, 0);
-	}
-	/* Control characters become spaces; nothing is trimmed (Postfix). */
-	for (size_t i = 0; i < str_len(output); i++) {
-		unsigned char c = (unsigned char)str_ptr(output)[i];
-
-		if (c < 0x20 || c == 0x7f)
-			str_ptr(output)[i] = ' ';
-	}
-	if (timeout) {
+	w.deadline = run.deadline;
+	timeout = mail_copy(&src, &w, flags, why) < 0 && errno == ETIMEDOUT;
+	mail_writer_done(&w);
+	mail_command_finish(&run, timeout);
+	/* Control characters are spaces now; nothing is trimmed (Postfix). */
+	output = run.output;
+	status = run.status;
+	if (run.timeout) {
 		pipe_set(res, PIPE_BOUNCE, "5.3.0");
 		str_fmt(res->text, "Command time limit exceeded: \"%s\"", cmd);
 	} else if (WIFSIGNALED(status)) {
@@ -539,14 +485,6 @@ pipe_run(const struct pipe_cfg *cfg, const struct deliver_request *req, int qfd,
 			str_catfmt(res->text, ". Command output: %s",
 			    str_ptr(output));
 	}
-out:
-	for (int i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (out[i] >= 0)
-			close(out[i]);
-	}
-	mail_writer_done(&w);
+	mail_command_free(&run);
 	str_free(why);
-	str_free(output);
 }

@@ -23,7 +23,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pwd.h>
 #include <grp.h>
 #include <stdarg.h>
@@ -42,6 +41,7 @@
 #include "lib/mail/addr.h"
 #include "lib/mail/daemon.h"
 #include "lib/mail/deliver.h"
+#include "lib/mail/deliver_serve.h"
 #include "lib/mail/maps.h"
 #include "lib/mail/params.h"
 #include "lib/mail/queue.h"
@@ -479,42 +479,36 @@ out:
 	local_report(s);
 }
 
+static int
+local_request(struct deliver_request *req, int qfd, void *ctx, struct str *why)
+{
+	struct local_state *s = ctx;
+
+	s->req = req;
+	s->qfd = qfd;
+	if (local_read_headers(s) < 0) {
+		str_set(why, "malformed content");
+		return -1;
+	}
+	deliver_conn_done(req);
+	for (size_t i = 0; i < req->rcpt_count; i++)
+		local_recipient(s, &req->rcpt[i]);
+	local_root();
+	return 0;
+}
+
 static void
 local_service(struct stream *st, const char *service, char **argv)
 {
-	struct deliver_request *req = deliver_request_new();
 	struct local_state s;
-	struct str *why = str_new(0), *path = str_new(0);
 
 	(void)argv;
 	memset(&s, 0, sizeof(s));
-	s.req = req;
 	s.service = service;
 	s.dups = argv_new();
 	s.loop_hdrs = argv_new();
 	s.qfd = -1;
-	stream_set_timeout(st, var_ipc_timeout * 1000);
-	if (deliver_request_read(st, req, why) < 0) {
-		msg_warn("%s", str_ptr(why));
-		goto out;
-	}
-	queue_path(path, str_ptr(req->queue_name), str_ptr(req->queue_id));
-	s.qfd = safe_open(str_ptr(path), O_RDONLY, 0, NULL, -1, -1, why);
-	if (s.qfd < 0 || local_read_headers(&s) < 0) {
-		msg_warn("%s: cannot read queue file %s: %s",
-		    str_ptr(req->queue_id), str_ptr(path),
-		    s.qfd < 0 ? str_ptr(why) : "malformed content");
-		for (size_t i = 0; i < req->rcpt_count; i++)
-			(void)deliver_defer(req, &req->rcpt[i], "local",
-			    "4.3.0", "cannot read queue file");
-	} else {
-		deliver_conn_done(req);
-		for (size_t i = 0; i < req->rcpt_count; i++)
-			local_recipient(&s, &req->rcpt[i]);
-	}
-	local_root();
-	(void)deliver_reply_send(st, req);
-out:
+	deliver_serve(st, "local", local_request, &s);
 	local_state_clear(&s);
 	argv_free(s.fwd);
 	argv_free(s.fwd_from);
@@ -522,11 +516,6 @@ out:
 	argv_free(s.owners);
 	argv_free(s.dups);
 	argv_free(s.loop_hdrs);
-	if (s.qfd >= 0)
-		close(s.qfd);
-	deliver_request_free(req);
-	str_free(why);
-	str_free(path);
 }
 
 /* The class lists: "alias, forward, include" and "command, file, forward". */

@@ -20,7 +20,6 @@
  */
 #include <sys/types.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -32,12 +31,12 @@
 #include "lib/util/alloc.h"
 #include "lib/util/argv.h"
 #include "lib/util/msg.h"
-#include "lib/util/safe_open.h"
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
 #include "lib/mail/config.h"
 #include "lib/mail/daemon.h"
 #include "lib/mail/deliver.h"
+#include "lib/mail/deliver_serve.h"
 #include "lib/mail/params.h"
 #include "lib/mail/queue.h"
 #include "lib/mail/record.h"
@@ -356,38 +355,24 @@ out:
 	str_free(res.text);
 }
 
-static void
-pipe_service(struct stream *st, const char *service, char **argv)
+static int
+pipe_request(struct deliver_request *req, int qfd, void *ctx, struct str *why)
 {
-	struct deliver_request *req = deliver_request_new();
-	struct str *why = str_new(0), *path = str_new(0);
-	int qfd = -1;
-
-	(void)service;
-	(void)argv;
-	stream_set_timeout(st, var_ipc_timeout * 1000);
-	if (deliver_request_read(st, req, why) < 0) {
-		msg_warn("%s", str_ptr(why));
-		goto out;
-	}
-	queue_path(path, str_ptr(req->queue_name), str_ptr(req->queue_id));
-	qfd = safe_open(str_ptr(path), O_RDONLY, 0, NULL, -1, -1, why);
-	if (qfd < 0) {
-		msg_warn("%s: cannot read queue file %s: %s",
-		    str_ptr(req->queue_id), str_ptr(path), str_ptr(why));
-		pipe_report_all(req, PIPE_DEFER, "4.3.0",
-		    "cannot read queue file");
-	} else if (req->rcpt_count > 0) {
+	(void)ctx;
+	(void)why;
+	if (req->rcpt_count > 0) {
 		deliver_conn_done(req);
 		pipe_deliver(req, qfd);
 	}
-	(void)deliver_reply_send(st, req);
-out:
-	if (qfd >= 0)
-		close(qfd);
-	deliver_request_free(req);
-	str_free(why);
-	str_free(path);
+	return 0;
+}
+
+static void
+pipe_service(struct stream *st, const char *service, char **argv)
+{
+	(void)service;
+	(void)argv;
+	deliver_serve(st, pipe_cfg.service, pipe_request, NULL);
 }
 
 int

@@ -19,7 +19,6 @@
  */
 #include <sys/types.h>
 #include <sys/time.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +27,12 @@
 #include "lib/util/alloc.h"
 #include "lib/util/dns.h"
 #include "lib/util/msg.h"
-#include "lib/util/safe_open.h"
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
 #include "lib/mail/addr_map.h"
 #include "lib/mail/daemon.h"
 #include "lib/mail/deliver.h"
+#include "lib/mail/deliver_serve.h"
 #include "lib/mail/params.h"
 #include "lib/mail/queue.h"
 #include "smtp.h"
@@ -133,23 +132,18 @@ out:
 	str_free(why);
 }
 
-static void
-smtp_service(struct stream *st, const char *service, char **argv)
+/* One delivery request: the per-recipient state around smtp_deliver(). */
+static int
+smtp_request(struct deliver_request *req, int qfd, void *ctx, struct str *why)
 {
-	struct deliver_request *req = deliver_request_new();
-	struct str *why = str_new(0), *path = str_new(0);
 	struct smtp_state state = { 0 };
 	size_t i;
 
-	(void)service;
-	(void)argv;
-	stream_set_timeout(st, var_ipc_timeout * 1000);
-	if (deliver_request_read(st, req, why) < 0) {
-		msg_warn("%s", str_ptr(why));
-		goto out;
-	}
+	(void)ctx;
+	(void)why;
 	addr_map_queue_id = str_ptr(req->queue_id);
 	state.req = req;
+	state.qfd = qfd;
 	state.dest_label = str_new(0);
 	state.rs =
 	    xcalloc(req->rcpt_count ? req->rcpt_count : 1, sizeof(*state.rs));
@@ -159,19 +153,7 @@ smtp_service(struct stream *st, const char *service, char **argv)
 		state.rs[i].relay = str_new(0);
 		str_set(state.rs[i].relay, "none");
 	}
-	queue_path(path, str_ptr(req->queue_name), str_ptr(req->queue_id));
-	state.qfd = safe_open(str_ptr(path), O_RDONLY, 0, NULL, -1, -1, why);
-	if (state.qfd < 0) {
-		msg_warn("%s: cannot read queue file %s: %s",
-		    str_ptr(req->queue_id), str_ptr(path), str_ptr(why));
-		for (i = 0; i < req->rcpt_count; i++)
-			(void)deliver_defer(req, &req->rcpt[i], NULL, "4.3.0",
-			    "cannot read queue file");
-	} else {
-		smtp_deliver(&state);
-		close(state.qfd);
-	}
-	(void)deliver_reply_send(st, req);
+	smtp_deliver(&state);
 	for (i = 0; i < req->rcpt_count; i++) {
 		str_free(state.rs[i].dsn);
 		str_free(state.rs[i].why);
@@ -179,11 +161,16 @@ smtp_service(struct stream *st, const char *service, char **argv)
 	}
 	free(state.rs);
 	str_free(state.dest_label);
-out:
 	addr_map_queue_id = NULL;
-	deliver_request_free(req);
-	str_free(why);
-	str_free(path);
+	return 0;
+}
+
+static void
+smtp_service(struct stream *st, const char *service, char **argv)
+{
+	(void)service;
+	(void)argv;
+	deliver_serve(st, NULL, smtp_request, NULL);
 }
 
 static void

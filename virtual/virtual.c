@@ -18,7 +18,6 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -28,17 +27,16 @@
 
 #include "lib/util/alloc.h"
 #include "lib/util/msg.h"
-#include "lib/util/safe_open.h"
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
 #include "lib/mail/daemon.h"
 #include "lib/mail/deliver.h"
+#include "lib/mail/deliver_serve.h"
 #include "lib/mail/mail_copy.h"
 #include "lib/mail/maildir.h"
 #include "lib/mail/maps.h"
 #include "lib/mail/mbox.h"
 #include "lib/mail/params.h"
-#include "lib/mail/queue.h"
 
 #define VIRTUAL_RELAY "virtual"
 #define VIRTUAL_FIND  (MAPS_FIND_FULL | MAPS_FIND_NOEXT | MAPS_FIND_AT_DOMAIN)
@@ -235,40 +233,24 @@ out:
 	str_free(text);
 }
 
+static int
+virtual_request(struct deliver_request *req, int qfd, void *ctx,
+    struct str *why)
+{
+	(void)ctx;
+	(void)why;
+	deliver_conn_done(req);
+	for (size_t i = 0; i < req->rcpt_count; i++)
+		virtual_recipient(req, qfd, &req->rcpt[i]);
+	return 0;
+}
+
 static void
 virtual_service(struct stream *st, const char *service, char **argv)
 {
-	struct deliver_request *req = deliver_request_new();
-	struct str *why = str_new(0), *path = str_new(0);
-	int qfd = -1;
-
 	(void)service;
 	(void)argv;
-	stream_set_timeout(st, var_ipc_timeout * 1000);
-	if (deliver_request_read(st, req, why) < 0) {
-		msg_warn("%s", str_ptr(why));
-		goto out;
-	}
-	queue_path(path, str_ptr(req->queue_name), str_ptr(req->queue_id));
-	qfd = safe_open(str_ptr(path), O_RDONLY, 0, NULL, -1, -1, why);
-	if (qfd < 0) {
-		msg_warn("%s: cannot read queue file %s: %s",
-		    str_ptr(req->queue_id), str_ptr(path), str_ptr(why));
-		for (size_t i = 0; i < req->rcpt_count; i++)
-			(void)deliver_defer(req, &req->rcpt[i], VIRTUAL_RELAY,
-			    "4.3.0", "cannot read queue file");
-	} else {
-		deliver_conn_done(req);
-		for (size_t i = 0; i < req->rcpt_count; i++)
-			virtual_recipient(req, qfd, &req->rcpt[i]);
-	}
-	(void)deliver_reply_send(st, req);
-out:
-	if (qfd >= 0)
-		close(qfd);
-	deliver_request_free(req);
-	str_free(why);
-	str_free(path);
+	deliver_serve(st, VIRTUAL_RELAY, virtual_request, NULL);
 }
 
 static void

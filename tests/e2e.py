@@ -294,3 +294,35 @@ class Instance:
             if m or time.time() > deadline:
                 return m
             time.sleep(0.1)
+
+
+# master.cf lines of the services most tests run, as Postfix's default
+# master.cf has them (without chroot); master_cf("cleanup", "qmgr", ...)
+# joins the named ones.
+SERVICES = {
+    "pickup": "pickup    unix  n       -       n       60      1       pickup",
+    "cleanup": "cleanup   unix  n       -       n       -       0       cleanup",
+    "qmgr": "qmgr      unix  n       -       n       300     1       qmgr",
+    "rewrite": "rewrite   unix  -       -       n       -       -       "
+               "trivial-rewrite",
+    "bounce": "bounce    unix  -       -       n       -       0       bounce",
+    "defer": "defer     unix  -       -       n       -       0       bounce",
+    "trace": "trace     unix  -       -       n       -       0       bounce",
+    "showq": "showq     unix  n       -       n       -       -       showq",
+    "error": "error     unix  -       -       n       -       -       error",
+    "retry": "retry     unix  -       -       n       -       -       error",
+    "discard": "discard   unix  -       -       n       -       -       discard",
+    "local": "local     unix  -       n       n       -       -       local",
+    "virtual": "virtual   unix  -       n       n       -       -       virtual",
+    "smtp": "smtp      unix  -       -       n       -       -       smtp",
+    "relay": "relay     unix  -       -       n       -       -       smtp",
+    "lmtp": "lmtp      unix  -       -       n       -       -       lmtp",
+    "flush": "flush     unix  n       -       n       1000?   0       flush",
+    "tlsmgr": "tlsmgr    unix  -       -       n       1000?   1       tlsmgr",
+    "postlog": "postlog   unix-dgram n  -       n       -       1       postlogd",
+}
+
+
+def master_cf(*names):
+    """The master.cf lines of the named SERVICES, in that order."""
+    return "".join(SERVICES[n] + "\n" for n in names)

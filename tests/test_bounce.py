@@ -19,14 +19,8 @@ import unittest
 import e2e
 import qfile
 
-MASTER_CF = """\
-postlog   unix-dgram n  -       n       -       1       postlogd
-cleanup   unix  n       -       n       -       0       cleanup
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-"""
+MASTER_CF = e2e.master_cf("postlog", "cleanup", "rewrite", "bounce", "defer",
+                          "trace")
 
 CLASSES = ("notify_classes = bounce, 2bounce, delay, resource, software\n"
            "bounce_notice_recipient = pm@example.test\n"

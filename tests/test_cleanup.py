@@ -26,11 +26,7 @@ XFLAG_EXTRACT = 1 << 16
 STAT_BAD, STAT_SIZE, STAT_CONT, STAT_HOPS = 1, 4, 8, 16
 STAT_RCPT, STAT_DEFER = 64, 256
 
-MASTER_CF = """\
-postlog   unix-dgram n  -       n       -       1       postlogd
-cleanup   unix  n       -       n       -       0       cleanup
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-"""
+MASTER_CF = e2e.master_cf("postlog", "cleanup", "rewrite")
 
 
 rec = qfile.record

@@ -56,16 +56,9 @@ SUBMITTERS = 4          # parallel sendmail streams
 QUEUE_DIRS = ("maildrop", "incoming", "active", "deferred", "hold",
               "corrupt", "bounce", "defer", "trace")
 
-MASTER_CF = """\
-postlog   unix-dgram n  -       n       -       1       postlogd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
+MASTER_CF = e2e.master_cf("postlog", "pickup", "cleanup", "rewrite", "bounce",
+                          "defer", "trace", "local") + """\
 qmgr      unix  n       -       n       1       1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-local     unix  -       n       n       -       -       local
 """
 
 

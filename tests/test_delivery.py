@@ -23,20 +23,9 @@ import unittest
 
 import e2e
 
-MASTER_CF = """\
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-local     unix  -       n       n       -       -       local
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
+MASTER_CF = e2e.master_cf("pickup", "cleanup", "qmgr", "rewrite", "bounce",
+                          "defer", "trace", "showq", "error", "retry", "local",
+                          "postlog")
 
 USERS = ("pstdlv1", "pstdlv2", "pstdlv3", "pstdlv4", "pstdlv5")
 # Domains that the transport map sends to the retry service (deferred).

@@ -16,19 +16,10 @@ import unittest
 
 import e2e
 
-MASTER_CF = """\
+MASTER_CF = e2e.master_cf("cleanup", "qmgr", "rewrite", "bounce", "defer",
+                          "trace", "flush", "error", "retry", "discard",
+                          "postlog") + """\
 127.0.0.1:PORT inet n   -       n       -       -       smtpd
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-flush     unix  n       -       n       1000?   0       flush
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 DOMAINS = ("example.net", "example.org", "unlisted.test")

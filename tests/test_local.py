@@ -19,12 +19,7 @@ import unittest
 import e2e
 import qfile
 
-MASTER_CF = """\
-postlog   unix-dgram n  -       n       -       1       postlogd
-cleanup   unix  n       -       n       -       0       cleanup
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-local     unix  -       n       n       -       -       local
-"""
+MASTER_CF = e2e.master_cf("postlog", "cleanup", "rewrite", "local")
 
 USERS = ("pstloc1", "pstloc2", "pstloc3", "pstloc4")
 _qid = [0]

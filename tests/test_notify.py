@@ -20,19 +20,9 @@ import unittest
 
 import e2e
 
-MASTER_CF = """\
-postlog   unix-dgram n  -       n       -       1       postlogd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-local     unix  -       n       n       -       -       local
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-"""
+MASTER_CF = e2e.master_cf("postlog", "pickup", "cleanup", "qmgr", "rewrite",
+                          "bounce", "defer", "trace", "local", "error",
+                          "retry")
 
 USERS = ("pstntf1", "pstntf2")
 

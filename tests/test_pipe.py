@@ -41,18 +41,9 @@ esac
 exit 0
 """
 
-MASTER_CF = """\
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-local     unix  -       n       n       -       -       local
-postlog   unix-dgram n  -       n       -       1       postlogd
+MASTER_CF = e2e.master_cf("pickup", "cleanup", "qmgr", "rewrite", "bounce",
+                          "defer", "trace", "showq", "error", "local",
+                          "postlog") + """\
 tpipe     unix  -       n       n       -       -       pipe
   flags=Rhu user=pstpipe1 argv=%(script)s ${sender} ${recipient} ${nexthop}
   ${user} ${extension} ${domain} ${mailbox} ${size} ${client_address}

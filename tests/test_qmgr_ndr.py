@@ -29,20 +29,9 @@ try:
 except ImportError:
     HAVE_AIOSMTPD = False
 
-MASTER_CF = """\
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
+MASTER_CF = e2e.master_cf("pickup", "cleanup", "qmgr", "rewrite", "bounce",
+                          "defer", "trace", "showq", "error", "smtp", "relay",
+                          "postlog")
 
 QID = r"[0-9A-F]{6,}"
 

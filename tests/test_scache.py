@@ -17,24 +17,15 @@ import unittest
 
 import e2e
 
-MASTER_CF = """\
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-smtp      unix  -       -       n       -       -       smtp
+MASTER_CF = e2e.master_cf("pickup", "cleanup", "qmgr", "rewrite", "bounce",
+                          "defer", "trace", "showq", "error", "smtp",
+                          "postlog") + """\
 reuse1    unix  -       -       n       -       -       smtp
   -o smtp_connection_reuse_count_limit=1
 nocache   unix  -       -       n       -       -       smtp
   -o smtp_connection_cache_destinations=
   -o smtp_connection_cache_on_demand=no
 scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 QID = r"[0-9A-F]{6,}"

@@ -338,12 +338,7 @@ class TestPostdropRefuses(Submit):
         self.assertEqual(self.maildrop(), [])
 
 
-FLOW_MASTER_CF = """\
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
+FLOW_MASTER_CF = e2e.master_cf("pickup", "cleanup", "rewrite", "postlog")
 
 
 @unittest.skipUnless(os.path.exists(e2e.prog("cleanup")),

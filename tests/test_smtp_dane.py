@@ -19,14 +19,13 @@ policy lookup for DEST/HOST: REASON" and "relay=none, ... status=deferred
 import hashlib
 import os
 import re
-import shutil
 import ssl
 import subprocess
-import tempfile
 import unittest
 
 import e2e
 import dnsfake
+import smtpsink
 import test_smtp
 
 MASTER_CF = test_smtp.MASTER_CF + """\
@@ -38,35 +37,15 @@ nosecon   unix  -       -       n       -       -       smtp
   -o smtp_dns_support_level=enabled -o smtp_tls_security_level=dane-only
 """
 
-QID = test_smtp.QID
-DELAYS = test_smtp.DELAYS
 
 
-class SmtpDaneTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        for rel in ("master/master", "qmgr/qmgr", "smtp/smtp",
-                    "sendmail/sendmail", "postdrop/postdrop"):
-            if not os.path.exists(os.path.join(e2e.BUILD, rel)):
-                raise unittest.SkipTest("SKIPPED LOUDLY: %s is not built"
-                                        % rel)
-        if not test_smtp.HAVE_AIOSMTPD:
-            raise unittest.SkipTest("SKIPPED LOUDLY: no aiosmtpd (run with "
-                                    "/usr/bin/python3)")
-        if not os.path.exists(dnsfake.WRAPPER):
-            raise unittest.SkipTest("SKIPPED LOUDLY: no libresolv-wrapper")
-        cls.top = tempfile.mkdtemp(prefix="postern-dane-")
-        os.chmod(cls.top, 0o755)
-        cls.sinks = []
-        try:
-            cls.setup_all()
-        except BaseException:
-            cls.cleanup()
-            raise
+class SmtpDaneTest(smtpsink.SinkTest):
+    PREFIX = "postern-dane-"
+    BASE_OFFSET = 100
+    SENDER = "snd@client.test"
 
     @classmethod
     def setup_all(cls):
-        cls.base = (os.getpid() + 100) % 200 + 20
         cls.cert = os.path.join(cls.top, "cert.pem")
         cls.key = os.path.join(cls.top, "key.pem")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
@@ -178,60 +157,13 @@ class SmtpDaneTest(unittest.TestCase):
     def path(cls, name):
         return os.path.join(cls.top, name)
 
-    @classmethod
-    def net(cls, host):
-        return "127.0.%d.%d" % (cls.base, host)
-
-    @classmethod
-    def sink(cls, host, port, **kw):
-        h = test_smtp.Handler()
-        c = test_smtp.Controller(h, hostname=host, port=port, **kw)
-        c.start()
-        cls.sinks.append(c)
-        return h
-
-    @classmethod
-    def cleanup(cls):
-        if getattr(cls, "inst", None):
-            cls.inst.stop()
-        for c in cls.sinks:
-            try:
-                c.stop()
-            except Exception:
-                pass
-        if getattr(cls, "fake", None):
-            cls.fake.stop()
-        if not os.environ.get("SMTP_TEST_KEEP"):
-            shutil.rmtree(cls.top, ignore_errors=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cleanup()
-
     def send(self, rcpt):
-        r = e2e.run([os.path.join(self.inst.bin, "sendmail"), "-f",
-                     "snd@client.test", "--", rcpt],
-                    input="Subject: dane\n\nbody\n",
-                    env={"MAIL_CONFIG": self.inst.conf})
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-
-    def expect(self, pattern, timeout=30):
-        m = self.inst.wait_log(pattern, timeout)
-        self.assertIsNotNone(m, "no log line /%s/ in:\n%s"
-                             % (pattern, self.inst.log()[-5000:]))
-        return m
+        super().send(rcpt, "Subject: dane\n\nbody\n")
 
     def relay(self, d):
         return re.escape("mx.%s.test[%s]:%d"
                          % (d, self.net(32 if d.startswith("ta") else 31),
                             self.port))
-
-    def status(self, rcpt, relay, dsn, status, text):
-        return self.expect(
-            r"postfix/smtp\[\d+\]: %s: to=<%s>, relay=%s, %s, "
-            r"dsn=%s, status=%s \(%s\)$"
-            % (QID, re.escape(rcpt), relay, DELAYS, re.escape(dsn), status,
-               text))
 
     def sent(self, d, trust):
         rcpt = "u@%s.test" % d

@@ -11,15 +11,13 @@ smtp_tls_mandatory_protocols "Cannot start TLS: handshake failure" (4.7.5).
 """
 import os
 import re
-import shutil
 import socket
 import ssl
-import subprocess
-import tempfile
 import unittest
 
 import dnsfake
 import e2e
+import smtpsink
 import test_smtp
 
 MASTER_CF = test_smtp.MASTER_CF + """\
@@ -49,7 +47,7 @@ nodns     unix  -       -       n       -       -       smtp
 """
 
 
-class BusyHandler(test_smtp.Handler):
+class BusyHandler(smtpsink.Handler):
     """Completes EHLO, then answers MAIL with 451."""
 
     async def handle_MAIL(self, server, session, envelope, address,
@@ -57,73 +55,29 @@ class BusyHandler(test_smtp.Handler):
         return "451 4.3.0 <%s>: Sender address rejected: busy" % address
 
 
-class LmtpInet(test_smtp.Controller):
+class LmtpInet(smtpsink.Controller):
     def factory(self):
-        return test_smtp.LMTP(self.handler)
+        return smtpsink.LMTP(self.handler)
 
 
-class RoutesTest(unittest.TestCase):
+class RoutesTest(smtpsink.SinkTest):
     """One instance; a next-hop domain per case (transport_maps)."""
 
-    send = test_smtp.SmtpTest.send
-    expect = test_smtp.SmtpTest.expect
-    status = test_smtp.SmtpTest.status
-
-    @classmethod
-    def setUpClass(cls):
-        for rel in ("master/master", "qmgr/qmgr", "smtp/smtp", "smtp/lmtp",
-                    "sendmail/sendmail", "postdrop/postdrop"):
-            if not os.path.exists(os.path.join(e2e.BUILD, rel)):
-                raise unittest.SkipTest("SKIPPED LOUDLY: %s is not built"
-                                        % rel)
-        if not test_smtp.HAVE_AIOSMTPD:
-            raise unittest.SkipTest("SKIPPED LOUDLY: no aiosmtpd (run with "
-                                    "/usr/bin/python3)")
-        if not os.path.exists(dnsfake.WRAPPER):
-            raise unittest.SkipTest("SKIPPED LOUDLY: no libresolv-wrapper")
-        cls.top = tempfile.mkdtemp(prefix="postern-smtp-routes-")
-        os.chmod(cls.top, 0o755)
-        cls.sinks = []
-        cls.raw = []
-        try:
-            cls.setup_all()
-        except BaseException:
-            cls.cleanup()
-            raise
-
-    @classmethod
-    def net(cls, host):
-        return "127.0.%d.%d" % (cls.base, host)
-
-    @classmethod
-    def sink(cls, host, port, ctl=test_smtp.Controller, **kw):
-        h = test_smtp.Handler()
-        c = ctl(h, hostname=host, port=port, **kw)
-        c.start()
-        cls.sinks.append(c)
-        return h
+    PREFIX = "postern-smtp-routes-"
+    NEEDS = smtpsink.SinkTest.NEEDS + ("smtp/lmtp",)
+    BASE_OFFSET = 50  # a 127.0.X net apart from test_smtp's and DANE's
 
     @classmethod
     def script(cls, host, port, ehlo):
-        s = test_smtp.ScriptServer(host, port)
+        s = smtpsink.ScriptServer(host, port)
         s.EHLO = ehlo
         cls.raw.append(s)
         return s
 
     @classmethod
     def setup_all(cls):
-        # a 127.0.X net of our own, apart from test_smtp's and DANE's
-        cls.base = (os.getpid() + 50) % 200 + 20
         p = cls.port = e2e.free_port()
-        cls.cert = os.path.join(cls.top, "cert.pem")
-        key = os.path.join(cls.top, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
-                        "-nodes", "-keyout", key, "-out", cls.cert,
-                        "-days", "2", "-subj", "/CN=tls.test",
-                        "-addext", "subjectAltName=DNS:tls.test"],
-                       check=True, capture_output=True)
-        os.chmod(key, 0o644)
-
+        cls.cert, key = cls.make_cert()
         cls.plain = cls.sink(cls.net(1), p)
         cls.fallback = cls.sink(cls.net(5), p)
         cls.small = cls.script(cls.net(51), p,
@@ -138,17 +92,14 @@ class RoutesTest(unittest.TestCase):
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         cls.tls12 = cls.sink(cls.net(31), p, tls_context=ctx)
         cls.auth = cls.sink(cls.net(41), p,
-                            authenticator=test_smtp.authenticator,
+                            authenticator=smtpsink.authenticator,
                             auth_require_tls=False)
         # MX hosts that answer MAIL with 451, or greet with 421
         for host in (61, 62):
-            c = test_smtp.Controller(BusyHandler(), hostname=cls.net(host),
-                                     port=p)
-            c.start()
-            cls.sinks.append(c)
+            cls.sink(cls.net(host), p, handler=BusyHandler())
         for host in (71, 72):
-            cls.raw.append(test_smtp.RawServer(cls.net(host), p,
-                                               "421 4.3.2 busy"))
+            cls.raw.append(smtpsink.RawServer(cls.net(host), p,
+                                              "421 4.3.2 busy"))
         # [localhost] through the system's resolver (/etc/hosts)
         cls.local_port = e2e.free_port()
         cls.localhost = cls.sink("127.0.0.1", cls.local_port)
@@ -235,30 +186,6 @@ class RoutesTest(unittest.TestCase):
         os.makedirs(os.path.join(cls.top, "inst"))
         cls.inst = e2e.Instance(os.path.join(cls.top, "inst"), master, extra)
         cls.inst.start()
-
-    @classmethod
-    def write(cls, name, text):
-        with open(os.path.join(cls.top, name), "w") as f:
-            f.write(text)
-
-    @classmethod
-    def cleanup(cls):
-        if getattr(cls, "inst", None):
-            cls.inst.stop()
-        for c in cls.sinks:
-            try:
-                c.stop()
-            except Exception:
-                pass
-        for r in cls.raw:
-            r.stop()
-        if getattr(cls, "fake", None):
-            cls.fake.stop()
-        shutil.rmtree(cls.top, ignore_errors=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cleanup()
 
     def relay(self, host, addr, port=None):
         return re.escape("%s[%s]:%d" % (host, addr, port or self.port))

@@ -17,35 +17,19 @@ entropy; Postern only goes without the cache).
 import os
 import pwd
 import re
-import shutil
 import socket
 import ssl
 import stat
-import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
 import e2e
+import smtpsink
 
-try:
-    from aiosmtpd.controller import Controller
-    HAVE_AIOSMTPD = True
-except ImportError:
-    HAVE_AIOSMTPD = False
-
-MASTER_CF = """\
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-error     unix  -       -       n       -       -       error
-smtp      unix  -       -       n       -       -       smtp
+MASTER_CF = e2e.master_cf("pickup", "cleanup", "qmgr", "tlsmgr", "rewrite",
+                          "bounce", "defer", "trace", "error", "smtp",
+                          "postlog") + """\
 nocache   unix  -       -       n       -       -       smtp
   -o smtp_tls_session_cache_database=
 oneuse    unix  -       -       n       -       -       smtp
@@ -55,10 +39,9 @@ vfy       unix  -       -       n       -       -       smtp
   -o smtp_tls_secure_cert_match=tls.test
 nomgr     unix  -       -       n       -       -       smtp
   -o tlsmgr_service_name=nosuch
-postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
-QID = r"[0-9A-F]{6,}"
+QID = smtpsink.QID
 
 
 class Handler:
@@ -96,45 +79,22 @@ def attr_list(pairs):
     return out + b"\0"
 
 
-class TlsCacheTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        for rel in ("master/master", "qmgr/qmgr", "smtp/smtp",
-                    "tlsmgr/tlsmgr", "sendmail/sendmail"):
-            if not os.path.exists(os.path.join(e2e.BUILD, rel)):
-                raise unittest.SkipTest("SKIPPED LOUDLY: %s is not built"
-                                        % rel)
-        if not HAVE_AIOSMTPD:
-            raise unittest.SkipTest("SKIPPED LOUDLY: no aiosmtpd (run with "
-                                    "/usr/bin/python3)")
-        cls.top = tempfile.mkdtemp(prefix="postern-tlscache-")
-        os.chmod(cls.top, 0o755)
-        cls.ctl = None
-        cls.inst = None
-        try:
-            cls.setup_all()
-        except BaseException:
-            cls.cleanup()
-            raise
+class TlsCacheTest(smtpsink.SinkTest):
+    PREFIX = "postern-tlscache-"
+    NEEDS = ("master/master", "qmgr/qmgr", "smtp/smtp", "tlsmgr/tlsmgr",
+             "sendmail/sendmail")
+    DNS = False
+    SENDER = "snd@example.test"
 
     @classmethod
     def setup_all(cls):
-        base = os.getpid() % 200 + 20
-        cls.host = "127.0.%d.31" % base
-        cert = os.path.join(cls.top, "cert.pem")
-        key = os.path.join(cls.top, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
-                        "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "2", "-subj", "/CN=tls.test",
-                        "-addext", "subjectAltName=DNS:tls.test"],
-                       check=True, capture_output=True)
+        cls.host = cls.net(31)
+        cert, key = cls.make_cert()
         cls.port = e2e.free_port()
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(cert, key)
-        cls.sink = Handler()
-        cls.ctl = Controller(cls.sink, hostname=cls.host, port=cls.port,
-                             tls_context=ctx)
-        cls.ctl.start()
+        cls.server = cls.sink(cls.host, cls.port, handler=Handler(),
+                              tls_context=ctx)
         dest = "[%s]:%d" % (cls.host, cls.port)
         with open(os.path.join(cls.top, "transport"), "w") as f:
             for svc in ("smtp", "nocache", "oneuse", "vfy", "nomgr"):
@@ -157,39 +117,16 @@ class TlsCacheTest(unittest.TestCase):
                                 extra)
         cls.inst.start()
 
-    @classmethod
-    def cleanup(cls):
-        if cls.inst:
-            cls.inst.stop()
-        if cls.ctl:
-            try:
-                cls.ctl.stop()
-            except Exception:
-                pass
-        if not os.environ.get("SMTP_TEST_KEEP"):
-            shutil.rmtree(cls.top, ignore_errors=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cleanup()
-
     def send(self, rcpt):
-        r = e2e.run([os.path.join(self.inst.bin, "sendmail"), "-f",
-                     "snd@example.test", "--", rcpt],
-                    input="Subject: tls cache\n\nbody\n",
-                    env={"MAIL_CONFIG": self.inst.conf})
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        super().send(rcpt, "Subject: tls cache\n\nbody\n")
 
     def expect(self, pattern, timeout=60):
-        m = self.inst.wait_log(pattern, timeout)
-        self.assertIsNotNone(m, "no log line /%s/ in:\n%s"
-                             % (pattern, self.inst.log()[-6000:]))
-        return m
+        return super().expect(pattern, timeout)
 
     def deliver(self, rcpt):
         """Send one message; wait for the sink and the sent status."""
         self.send(rcpt)
-        m = self.sink.wait(rcpt)
+        m = self.server.wait(rcpt)
         st = self.expect(r"postfix/(\w+)\[(\d+)\]: %s: to=<%s>, relay=\S+, "
                          r".*status=sent" % (QID, re.escape(rcpt)))
         self.assertTrue(m["tls"])

@@ -18,18 +18,9 @@ import e2e
 USERS = ("pstsmtp1",)
 QID = r"[0-9A-F]{6,}"
 
-MASTER_CF = """\
+MASTER_CF = e2e.master_cf("cleanup", "qmgr", "rewrite", "bounce", "defer",
+                          "trace", "error", "retry", "local", "postlog") + """\
 127.0.0.1:PORT inet n   -       n       -       -       smtpd
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-local     unix  -       n       n       -       -       local
-postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 

@@ -60,7 +60,7 @@ s1@example.org 550 5.1.1 sender one
 s6@example.org 450 5.1.6 sender six
 """
 
-MASTER_CF = """\
+MASTER_CF = e2e.master_cf("cleanup", "rewrite", "postlog") + """\
 127.0.0.1:P0 inet n - n - - smtpd
 127.0.0.1:P1 inet n - n - - smtpd -o smtpd_delay_reject=no -o smtpd_client_restrictions=check_client_access,texthash:TOP/cli
 127.0.0.1:P2 inet n - n - - smtpd -o smtpd_delay_reject=no -o smtpd_helo_restrictions=check_helo_access,texthash:TOP/helo,reject_invalid_helo_hostname,reject_non_fqdn_helo_hostname -o smtpd_sender_restrictions=check_sender_access,texthash:TOP/snd,reject_non_fqdn_sender -o smtpd_data_restrictions=reject_unauth_pipelining -o smtpd_etrn_restrictions=reject -o smtpd_helo_required=yes
@@ -76,9 +76,6 @@ MASTER_CF = """\
 127.0.0.1:P12 inet n - n - - smtpd -o mynetworks=127.0.0.0/8 -o smtpd_relay_before_recipient_restrictions=no -o smtpd_recipient_restrictions=check_client_access,cidr:TOP/cidr,reject_unauth_destination
 127.0.0.1:P13 inet n - n - - smtpd -o smtpd_client_restrictions=check_reverse_client_hostname_access,texthash:TOP/rev
 127.0.0.1:P14 inet n - n - - smtpd -o soft_bounce=yes -o smtpd_sender_restrictions=check_sender_access,texthash:TOP/null,reject_unauth_pipelining
-cleanup   unix  n       -       n       -       0       cleanup
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 NPORTS = 15

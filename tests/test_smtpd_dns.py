@@ -19,17 +19,8 @@ import unittest
 import dnsfake
 import e2e
 
-MASTER_CF = """\
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
+MASTER_CF = e2e.master_cf("cleanup", "qmgr", "rewrite", "bounce", "defer",
+                          "trace", "error", "retry", "postlog")
 
 LISTS = {
     "rbl": "reject_rbl_client bl.test, permit",

@@ -20,13 +20,10 @@ import e2e
 QID = r"[0-9A-F]{6,}"
 HOST = "mx.example.test"
 
-MASTER_CF = """\
+MASTER_CF = e2e.master_cf("cleanup", "rewrite", "postlog") + """\
 127.0.0.1:PORT inet n   -       n       -       -       smtpd
 127.0.0.2:PORT inet n   -       n       -       -       smtpd
 127.0.0.3:PORT inet n   -       n       -       -       smtpd
-cleanup   unix  n       -       n       -       0       cleanup
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 EXTRA = """\

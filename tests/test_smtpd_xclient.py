@@ -19,7 +19,7 @@ import qfile
 
 QID = r"[0-9A-F]{6,}"
 
-MASTER_CF = """\
+MASTER_CF = e2e.master_cf("cleanup", "rewrite", "postlog") + """\
 127.0.0.1:PORT1 inet n   -       n       -       -       smtpd
 127.0.0.1:PORT2 inet n   -       n       -       -       smtpd
   -o smtpd_authorized_xclient_hosts= -o smtpd_authorized_xforward_hosts=
@@ -27,9 +27,6 @@ MASTER_CF = """\
   -o smtpd_upstream_proxy_protocol=haproxy
   -o smtpd_upstream_proxy_timeout=2s
   -o smtpd_forbid_unauth_pipelining=no
-cleanup   unix  n       -       n       -       0       cleanup
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 BANNER = b"220 mx.example.test ESMTP Postern\r\n"

@@ -111,23 +111,35 @@ smtp_rcpt_soft(struct smtp_session *s, size_t i, const char *dsn,
 	smtp_soften(rs->dsn);
 	str_set(rs->why, why);
 	str_set(rs->relay, str_ptr(s->relay));
+	str_set(rs->dtext, str_ptr(s->reply));
 }
 
-/* A final or soft outcome for recipient i from a server reply. */
+/*
+ * A final or soft outcome for recipient i from a server reply (s->reply,
+ * the notice's "Diagnostic-Code: smtp; REPLY").  Success is "relayed"
+ * ("delivered" from an LMTP server without DSN under lmtp_assume_final);
+ * a server that announced DSN got NOTIFY and sends the success notice.
+ */
 static void
 smtp_rcpt_result(struct smtp_session *s, size_t i, const char *dsn,
     const char *why)
 {
 	struct smtp_state *state = s->state;
 	struct deliver_rcpt *r = &state->req->rcpt[i];
+	struct deliver_diag diag = { .dtype = "smtp",
+		.dtext = str_ptr(s->reply),
+		.action = "relayed",
+		.notify_passed = s->dsn };
 
+	if (smtp_lmtp && !s->dsn && var_lmtp_assume_final)
+		diag.action = "delivered";
 	if (dsn[0] == '2') {
-		(void)deliver_sent(state->req, r, str_ptr(s->relay), dsn, "%s",
-		    why);
+		(void)deliver_sent_diag(state->req, r, str_ptr(s->relay), dsn,
+		    &diag, "%s", why);
 		state->rs[i].done = true;
 	} else if (dsn[0] == '5') {
-		(void)deliver_bounce(state->req, r, str_ptr(s->relay), dsn,
-		    "%s", why);
+		(void)deliver_bounce_diag(state->req, r, str_ptr(s->relay),
+		    dsn, &diag, "%s", why);
 		state->rs[i].done = true;
 	} else {
 		smtp_rcpt_soft(s, i, dsn, why);
@@ -156,6 +168,7 @@ smtp_fail_all(struct smtp_state *state, const char *relay, const char *dsn,
 			smtp_soften(rs->dsn);
 			str_set(rs->why, why);
 			str_set(rs->relay, relay ? relay : "none");
+			str_set(rs->dtext, "");
 		}
 	}
 }
@@ -165,11 +178,13 @@ void
 smtp_site_reply(struct smtp_session *s, const char *fmt_reason)
 {
 	struct str *dsn = str_new(0);
-	bool hard = s->code / 100 == 5;
 
 	smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
-	smtp_fail_all(s->state, str_ptr(s->relay), str_ptr(dsn), fmt_reason,
-	    hard);
+	if (str_ptr(dsn)[0] == '2')
+		str_ptr(dsn)[0] = '4'; /* not a success: kept for later */
+	for (size_t i = 0; i < s->state->req->rcpt_count; i++)
+		if (!s->state->rs[i].done)
+			smtp_rcpt_result(s, i, str_ptr(dsn), fmt_reason);
 	str_free(dsn);
 }
 

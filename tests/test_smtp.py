@@ -476,10 +476,10 @@ class SmtpTest(unittest.TestCase):
         data = m["data"].decode()
         self.assertIn("Status: 5.1.1\r\nRemote-MTA: dns; %s\r\n"
                       % self.net(1), data)
-        self.assertIn("Diagnostic-Code: X-Postfix; host %s[%s] said: 550 "
-                      "5.1.1\r\n    <rej1@relay.test>: Recipient address "
-                      "rejected: no such user (in reply to\r\n    RCPT TO "
-                      "command)" % (self.net(1), self.net(1)), data)
+        # the server's reply as Postfix 3.7 puts it (oracle): "smtp;"
+        self.assertIn("Diagnostic-Code: smtp; 550 5.1.1 <rej1@relay.test>: "
+                      "Recipient address rejected:\r\n    no such user\r\n",
+                      data)
 
     def test_mx_order_and_failover(self):
         """MX by preference: mx1 refuses the connection, mx2 greets with

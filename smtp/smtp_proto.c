@@ -477,6 +477,19 @@ smtp_transaction(struct smtp_session *s)
 		smtp_envelope_addr(s, addr, str_ptr(r->address));
 		str_fmt(cmd, "RCPT TO:<%s>", str_ptr(addr));
 		if (s->dsn) {
+			/* ORCPT before NOTIFY, as Postfix sends them. */
+			if (str_len(r->dsn_orcpt)) {
+				const char *semi =
+				    strchr(str_ptr(r->dsn_orcpt), ';');
+
+				if (semi) {
+					str_cat(cmd, " ORCPT=");
+					str_catn(cmd, str_ptr(r->dsn_orcpt),
+					    (size_t)(semi + 1 -
+						     str_ptr(r->dsn_orcpt)));
+					smtp_xtext(cmd, semi + 1);
+				}
+			}
 			if (r->notify & DSN_NOTIFY_NEVER)
 				str_cat(cmd, " NOTIFY=NEVER");
 			else if (r->notify) {
@@ -492,18 +505,6 @@ smtp_transaction(struct smtp_session *s)
 				}
 				if (r->notify & DSN_NOTIFY_DELAY)
 					str_catfmt(cmd, "%sDELAY", sep);
-			}
-			if (str_len(r->dsn_orcpt)) {
-				const char *semi =
-				    strchr(str_ptr(r->dsn_orcpt), ';');
-
-				if (semi) {
-					str_cat(cmd, " ORCPT=");
-					str_catn(cmd, str_ptr(r->dsn_orcpt),
-					    (size_t)(semi + 1 -
-						     str_ptr(r->dsn_orcpt)));
-					smtp_xtext(cmd, semi + 1);
-				}
 			}
 		}
 		if (smtp_cmd(s, SMTP_VAR(rcpt_timeout), str_ptr(cmd)) < 0)

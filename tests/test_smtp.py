@@ -585,10 +585,10 @@ class SmtpTest(unittest.TestCase):
         self.assertEqual(mail, "MAIL FROM:<public@example.net> SIZE=%s "
                          "BODY=8BITMIME RET=HDRS ENVID=env+2Bid+3D1"
                          % mail.split("SIZE=")[1].split()[0])
-        self.assertEqual(r1, "RCPT TO:<d1@dsn.test> NOTIFY=SUCCESS,DELAY "
-                         "ORCPT=rfc822;d1@dsn.test")
-        self.assertEqual(r2, "RCPT TO:<d2@dsn.test> NOTIFY=SUCCESS,DELAY "
-                         "ORCPT=rfc822;d2@dsn.test")
+        self.assertEqual(r1, "RCPT TO:<d1@dsn.test> ORCPT=rfc822;d1@dsn.test "
+                         "NOTIFY=SUCCESS,DELAY")
+        self.assertEqual(r2, "RCPT TO:<d2@dsn.test> ORCPT=rfc822;d2@dsn.test "
+                         "NOTIFY=SUCCESS,DELAY")
         self.assertEqual(data, "DATA")
 
     def test_verify_probe_sends_no_message(self):

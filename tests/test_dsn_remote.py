@@ -9,6 +9,7 @@ writes them (observed with Debian's 3.7.11 against loopback servers):
   no Remote-MTA;
 - a success notice (NOTIFY=SUCCESS) after smtp or lmtp delivery to a server
   without DSN says "Action: relayed" with "Diagnostic-Code: smtp; 250 ...";
+- the same from LMTP with lmtp_assume_final = yes says "delivered";
 - a server that announces DSN gets NOTIFY=... passed on and no success
   notice is sent here;
 - delay warnings and the expiry notice keep "smtp; 450 ..." for a reply and
@@ -40,6 +41,8 @@ showq     unix  n       -       n       -       -       showq
 error     unix  -       -       n       -       -       error
 smtp      unix  -       -       n       -       -       smtp
 lmtp      unix  -       -       n       -       -       lmtp
+lmtpf     unix  -       -       n       -       -       lmtp
+  -o lmtp_assume_final=yes
 postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
@@ -189,7 +192,9 @@ class DsnRemoteTest(unittest.TestCase):
             f.write("dsn.test smtp:[%s]:%d\n"
                     "lmtp.test lmtp:inet:%s:%d\n"
                     "dead.test smtp:[%s]:%d\n"
-                    % (cls.net(2), p, cls.net(3), p, cls.net(4), p))
+                    "final.test lmtpf:inet:%s:%d\n"
+                    % (cls.net(2), p, cls.net(3), p, cls.net(4), p,
+                       cls.net(3), p))
         extra = ("transport_maps = texthash:%s/transport\n"
                  "relayhost = [%s]:%d\n"
                  "smtp_connect_timeout = 5s\n"
@@ -312,6 +317,15 @@ class DsnRemoteTest(unittest.TestCase):
                       "Action: relayed\r\nStatus: 2.0.0\r\n"
                       "Remote-MTA: dns; %s\r\n"
                       "Diagnostic-Code: smtp; 250 2.0.0 <lok1@lmtp.test> "
+                      "delivered\r\n" % self.net(3), data)
+
+    def test_lmtp_assume_final(self):
+        """lmtp_assume_final = yes, server without DSN: "delivered"."""
+        self.send(["lok8@final.test"], "t-final", ["-N", "success"])
+        data = self.notice("t-final", "Successful Mail Delivery")
+        self.assertIn("Action: delivered\r\nStatus: 2.0.0\r\n"
+                      "Remote-MTA: dns; %s\r\n"
+                      "Diagnostic-Code: smtp; 250 2.0.0 <lok8@final.test> "
                       "delivered\r\n" % self.net(3), data)
 
     def test_delay_and_expiry(self):

@@ -539,10 +539,18 @@ smtp_transaction(struct smtp_session *s)
 		if (smtp_reply(s, SMTP_VAR(mail_timeout)) < 0)
 			goto io_mail;
 		if (s->code / 100 != 2) {
-			/* Read (and drop) the RCPT and DATA replies. */
+			/* Read (and drop) the RCPT and DATA replies; the
+			 * MAIL reply is the one to report. */
+			struct str *mail_reply = str_new(0);
+			int mail_code = s->code;
+
+			str_set(mail_reply, str_ptr(s->reply));
 			for (i = 0; i < nsent + !verify; i++)
 				if (smtp_reply(s, SMTP_VAR(rcpt_timeout)) < 0)
 					break;
+			s->code = mail_code;
+			str_set(s->reply, str_ptr(mail_reply));
+			str_free(mail_reply);
 			goto mail_rejected;
 		}
 		for (size_t k = 0; k < nsent; k++) {

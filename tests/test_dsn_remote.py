@@ -98,7 +98,17 @@ class Server:
                 elif cmd.startswith("MAIL"):
                     sender = line[line.index("<") + 1:line.index(">")]
                     rcpts = []
-                    out("250 2.1.0 Ok")
+                    if sender.startswith("badsnd"):
+                        out("550 5.7.1 <%s>: Sender address rejected: go "
+                            "away" % sender)
+                    else:
+                        out("250 2.1.0 Ok")
+                elif sender and sender.startswith("badsnd") and \
+                        cmd.startswith("RCPT"):
+                    out("503 5.5.1 Error: need MAIL command")
+                elif sender and sender.startswith("badsnd") and \
+                        cmd == "DATA":
+                    out("503 5.5.1 Error: need RCPT command")
                 elif cmd.startswith("RCPT"):
                     a = line[line.index("<") + 1:line.index(">")]
                     with self.lock:
@@ -226,9 +236,9 @@ class DsnRemoteTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.cleanup()
 
-    def send(self, rcpts, subject, opts=()):
+    def send(self, rcpts, subject, opts=(), sender="snd@relay.test"):
         r = e2e.run([os.path.join(self.inst.bin, "sendmail"), "-f",
-                     "snd@relay.test"] + list(opts) + ["--"] + rcpts,
+                     sender] + list(opts) + ["--"] + rcpts,
                     input="Subject: %s\n\nbody\n" % subject,
                     env={"MAIL_CONFIG": self.inst.conf})
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -265,6 +275,23 @@ class DsnRemoteTest(unittest.TestCase):
                       % (self.net(1), self.net(1)), text)
         self.assertNotIn("X-Postfix;", data)
         self.assertNotIn("ok1@relay.test", data)
+
+    def test_mail_from_reject(self):
+        """A pipelined MAIL FROM rejection: the MAIL reply (not the 503s
+        that follow it) in the log and the notice."""
+        self.send(["u9@relay.test"], "t-mailrej", sender="badsnd@relay.test")
+        self.assertIsNotNone(self.inst.wait_log(
+            r"to=<u9@relay\.test>, .* status=bounced \(host %s said: 550 "
+            r"5\.7\.1 <badsnd@relay\.test>: Sender address rejected: go "
+            r"away \(in reply to MAIL FROM command\)\)$"
+            % re.escape("%s[%s]" % (self.net(1), self.net(1))), 40),
+            self.inst.log()[-3000:])
+        data = self.notice("t-mailrej", "Undelivered Mail")
+        self.assertIn("Action: failed\r\nStatus: 5.7.1\r\n"
+                      "Remote-MTA: dns; %s\r\n"
+                      "Diagnostic-Code: smtp; 550 5.7.1 <badsnd@relay.test>: "
+                      "Sender address rejected:\r\n    go away\r\n"
+                      % self.net(1), data)
 
     def test_success_relayed(self):
         self.send(["ok2@relay.test"], "t-relayed", ["-N", "success"])

@@ -227,7 +227,16 @@ put_rcpt_dsn(struct stream *st, struct str *buf, struct str *ext,
 		return -1;
 	if (*e->mta && put_fmt(st, buf, "Remote-MTA: dns; %s", e->mta) < 0)
 		return -1;
-	if (*e->reason) {
+	/*
+	 * A server's reply as "smtp; REPLY" (an LMTP server's too); the
+	 * reason text when there was none (local errors, connection and DNS
+	 * failures), as Postfix 3.7 writes them.
+	 */
+	if (*e->dtype) {
+		str_fmt(buf, "Diagnostic-Code: %s; %s", e->dtype, e->dtext);
+		if (put_wrapped(st, str_ptr(buf)) < 0)
+			return -1;
+	} else if (*e->reason) {
 		str_fmt(buf, "Diagnostic-Code: X-Postfix; %s", e->reason);
 		if (put_wrapped(st, str_ptr(buf)) < 0)
 			return -1;

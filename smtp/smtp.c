@@ -120,11 +120,17 @@ smtp_deliver(struct smtp_state *state)
 			str_set(rs->dsn, "4.4.1");
 			str_set(rs->why, "delivery temporarily suspended");
 		}
-		(void)deliver_defer(req, &req->rcpt[i],
+		struct deliver_diag diag = { 0 };
+
+		if (str_len(rs->dtext) > 0) {
+			diag.dtype = "smtp";
+			diag.dtext = str_ptr(rs->dtext);
+		}
+		(void)deliver_defer_diag(req, &req->rcpt[i],
 		    strcmp(str_ptr(rs->relay), "none") == 0
 			? NULL
 			: str_ptr(rs->relay),
-		    str_ptr(rs->dsn), "%s", str_ptr(rs->why));
+		    str_ptr(rs->dsn), &diag, "%s", str_ptr(rs->why));
 	}
 out:
 	smtp_addr_free(&l);
@@ -151,6 +157,7 @@ smtp_request(struct deliver_request *req, int qfd, void *ctx, struct str *why)
 		state.rs[i].dsn = str_new(0);
 		state.rs[i].why = str_new(0);
 		state.rs[i].relay = str_new(0);
+		state.rs[i].dtext = str_new(0);
 		str_set(state.rs[i].relay, "none");
 	}
 	smtp_deliver(&state);
@@ -158,6 +165,7 @@ smtp_request(struct deliver_request *req, int qfd, void *ctx, struct str *why)
 		str_free(state.rs[i].dsn);
 		str_free(state.rs[i].why);
 		str_free(state.rs[i].relay);
+		str_free(state.rs[i].dtext);
 	}
 	free(state.rs);
 	str_free(state.dest_label);

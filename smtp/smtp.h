@@ -141,6 +141,7 @@ struct smtp_rcpt_state {
 	struct str *dsn;   /* last soft failure: status */
 	struct str *why;   /* its text, "" when none */
 	struct str *relay; /* its relay */
+	struct str *dtext; /* the server's reply behind why, "" when none */
 };
 
 /* One delivery request and what happened to it so far. */

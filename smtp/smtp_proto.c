@@ -111,23 +111,35 @@ smtp_rcpt_soft(struct smtp_session *s, size_t i, const char *dsn,
 	smtp_soften(rs->dsn);
 	str_set(rs->why, why);
 	str_set(rs->relay, str_ptr(s->relay));
+	str_set(rs->dtext, str_ptr(s->reply));
 }
 
-/* A final or soft outcome for recipient i from a server reply. */
+/*
+ * A final or soft outcome for recipient i from a server reply (s->reply,
+ * the notice's "Diagnostic-Code: smtp; REPLY").  Success is "relayed"
+ * ("delivered" from an LMTP server without DSN under lmtp_assume_final);
+ * a server that announced DSN got NOTIFY and sends the success notice.
+ */
 static void
 smtp_rcpt_result(struct smtp_session *s, size_t i, const char *dsn,
     const char *why)
 {
 	struct smtp_state *state = s->state;
 	struct deliver_rcpt *r = &state->req->rcpt[i];
+	struct deliver_diag diag = { .dtype = "smtp",
+		.dtext = str_ptr(s->reply),
+		.action = "relayed",
+		.notify_passed = s->dsn };
 
+	if (smtp_lmtp && !s->dsn && var_lmtp_assume_final)
+		diag.action = "delivered";
 	if (dsn[0] == '2') {
-		(void)deliver_sent(state->req, r, str_ptr(s->relay), dsn, "%s",
-		    why);
+		(void)deliver_sent_diag(state->req, r, str_ptr(s->relay), dsn,
+		    &diag, "%s", why);
 		state->rs[i].done = true;
 	} else if (dsn[0] == '5') {
-		(void)deliver_bounce(state->req, r, str_ptr(s->relay), dsn,
-		    "%s", why);
+		(void)deliver_bounce_diag(state->req, r, str_ptr(s->relay),
+		    dsn, &diag, "%s", why);
 		state->rs[i].done = true;
 	} else {
 		smtp_rcpt_soft(s, i, dsn, why);
@@ -156,6 +168,7 @@ smtp_fail_all(struct smtp_state *state, const char *relay, const char *dsn,
 			smtp_soften(rs->dsn);
 			str_set(rs->why, why);
 			str_set(rs->relay, relay ? relay : "none");
+			str_set(rs->dtext, "");
 		}
 	}
 }
@@ -165,11 +178,13 @@ void
 smtp_site_reply(struct smtp_session *s, const char *fmt_reason)
 {
 	struct str *dsn = str_new(0);
-	bool hard = s->code / 100 == 5;
 
 	smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
-	smtp_fail_all(s->state, str_ptr(s->relay), str_ptr(dsn), fmt_reason,
-	    hard);
+	if (str_ptr(dsn)[0] == '2')
+		str_ptr(dsn)[0] = '4'; /* not a success: kept for later */
+	for (size_t i = 0; i < s->state->req->rcpt_count; i++)
+		if (!s->state->rs[i].done)
+			smtp_rcpt_result(s, i, str_ptr(dsn), fmt_reason);
 	str_free(dsn);
 }
 
@@ -462,6 +477,19 @@ smtp_transaction(struct smtp_session *s)
 		smtp_envelope_addr(s, addr, str_ptr(r->address));
 		str_fmt(cmd, "RCPT TO:<%s>", str_ptr(addr));
 		if (s->dsn) {
+			/* ORCPT before NOTIFY, as Postfix sends them. */
+			if (str_len(r->dsn_orcpt)) {
+				const char *semi =
+				    strchr(str_ptr(r->dsn_orcpt), ';');
+
+				if (semi) {
+					str_cat(cmd, " ORCPT=");
+					str_catn(cmd, str_ptr(r->dsn_orcpt),
+					    (size_t)(semi + 1 -
+						     str_ptr(r->dsn_orcpt)));
+					smtp_xtext(cmd, semi + 1);
+				}
+			}
 			if (r->notify & DSN_NOTIFY_NEVER)
 				str_cat(cmd, " NOTIFY=NEVER");
 			else if (r->notify) {
@@ -477,18 +505,6 @@ smtp_transaction(struct smtp_session *s)
 				}
 				if (r->notify & DSN_NOTIFY_DELAY)
 					str_catfmt(cmd, "%sDELAY", sep);
-			}
-			if (str_len(r->dsn_orcpt)) {
-				const char *semi =
-				    strchr(str_ptr(r->dsn_orcpt), ';');
-
-				if (semi) {
-					str_cat(cmd, " ORCPT=");
-					str_catn(cmd, str_ptr(r->dsn_orcpt),
-					    (size_t)(semi + 1 -
-						     str_ptr(r->dsn_orcpt)));
-					smtp_xtext(cmd, semi + 1);
-				}
 			}
 		}
 		if (smtp_cmd(s, SMTP_VAR(rcpt_timeout), str_ptr(cmd)) < 0)
@@ -523,10 +539,18 @@ smtp_transaction(struct smtp_session *s)
 		if (smtp_reply(s, SMTP_VAR(mail_timeout)) < 0)
 			goto io_mail;
 		if (s->code / 100 != 2) {
-			/* Read (and drop) the RCPT and DATA replies. */
+			/* Read (and drop) the RCPT and DATA replies; the
+			 * MAIL reply is the one to report. */
+			struct str *mail_reply = str_new(0);
+			int mail_code = s->code;
+
+			str_set(mail_reply, str_ptr(s->reply));
 			for (i = 0; i < nsent + !verify; i++)
 				if (smtp_reply(s, SMTP_VAR(rcpt_timeout)) < 0)
 					break;
+			s->code = mail_code;
+			str_set(s->reply, str_ptr(mail_reply));
+			str_free(mail_reply);
 			goto mail_rejected;
 		}
 		for (size_t k = 0; k < nsent; k++) {

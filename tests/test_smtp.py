@@ -198,10 +198,10 @@ class SmtpTest(SinkTest):
         data = m["data"].decode()
         self.assertIn("Status: 5.1.1\r\nRemote-MTA: dns; %s\r\n"
                       % self.net(1), data)
-        self.assertIn("Diagnostic-Code: X-Postfix; host %s[%s] said: 550 "
-                      "5.1.1\r\n    <rej1@relay.test>: Recipient address "
-                      "rejected: no such user (in reply to\r\n    RCPT TO "
-                      "command)" % (self.net(1), self.net(1)), data)
+        # the server's reply as Postfix 3.7 puts it (oracle): "smtp;"
+        self.assertIn("Diagnostic-Code: smtp; 550 5.1.1 <rej1@relay.test>: "
+                      "Recipient address rejected:\r\n    no such user\r\n",
+                      data)
 
     def test_mx_order_and_failover(self):
         """MX by preference: mx1 refuses the connection, mx2 greets with
@@ -307,10 +307,10 @@ class SmtpTest(SinkTest):
         self.assertEqual(mail, "MAIL FROM:<public@example.net> SIZE=%s "
                          "BODY=8BITMIME RET=HDRS ENVID=env+2Bid+3D1"
                          % mail.split("SIZE=")[1].split()[0])
-        self.assertEqual(r1, "RCPT TO:<d1@dsn.test> NOTIFY=SUCCESS,DELAY "
-                         "ORCPT=rfc822;d1@dsn.test")
-        self.assertEqual(r2, "RCPT TO:<d2@dsn.test> NOTIFY=SUCCESS,DELAY "
-                         "ORCPT=rfc822;d2@dsn.test")
+        self.assertEqual(r1, "RCPT TO:<d1@dsn.test> ORCPT=rfc822;d1@dsn.test "
+                         "NOTIFY=SUCCESS,DELAY")
+        self.assertEqual(r2, "RCPT TO:<d2@dsn.test> ORCPT=rfc822;d2@dsn.test "
+                         "NOTIFY=SUCCESS,DELAY")
         self.assertEqual(data, "DATA")
 
     def test_verify_probe_sends_no_message(self):

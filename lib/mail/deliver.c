@@ -545,7 +545,7 @@ log_result(const struct deliver_request *req, const struct deliver_rcpt *r,
 static int
 append_log(const struct deliver_request *req, const struct deliver_rcpt *r,
     const char *logq, const char *dsn, const char *action, const char *text,
-    const char *relay)
+    const char *relay, const struct deliver_diag *diag)
 {
 	struct rcpt_log_entry ent;
 	struct str *why = str_new(0);
@@ -571,6 +571,10 @@ append_log(const struct deliver_request *req, const struct deliver_rcpt *r,
 	ent.action = action;
 	ent.reason = str_ptr(reason);
 	ent.mta = str_ptr(mta);
+	if (diag != NULL && diag->dtype != NULL) {
+		ent.dtype = diag->dtype;
+		ent.dtext = diag->dtext != NULL ? diag->dtext : "";
+	}
 	ent.time = (long)time(NULL);
 	ret = rcpt_log_append(logq, str_ptr(req->queue_id), &ent, why);
 	if (ret < 0)
@@ -654,7 +658,8 @@ result_verify(struct deliver_request *req, struct deliver_rcpt *r,
 {
 	const char *action = ok ? "deliverable" : "undeliverable";
 
-	if (append_log(req, r, QUEUE_TRACE, dsn, action, text, relay) < 0) {
+	if (append_log(req, r, QUEUE_TRACE, dsn, action, text, relay, NULL) <
+	    0) {
 		req->status |= DELIVER_STAT_DEFER;
 		log_result(req, r, relay, "4.3.0", "deferred",
 		    "bounce or trace service failure");
@@ -689,12 +694,14 @@ flush_register(const struct deliver_request *req, const struct deliver_rcpt *r)
 
 static int
 result_defer(struct deliver_request *req, struct deliver_rcpt *r,
-    const char *relay, const char *dsn, const char *text)
+    const char *relay, const char *dsn, const char *text,
+    const struct deliver_diag *diag)
 {
 	int ret;
 
 	req->status |= DELIVER_STAT_DEFER;
-	ret = append_log(req, r, QUEUE_DEFER, dsn, "delayed", text, relay);
+	ret =
+	    append_log(req, r, QUEUE_DEFER, dsn, "delayed", text, relay, diag);
 	log_result(req, r, relay, dsn, "deferred", text);
 	if (ret == 0)
 		flush_register(req, r);
@@ -710,89 +717,134 @@ soft_dsn(struct str *out, const char *dsn)
 		str_ptr(out)[0] = '4';
 }
 
+static int
+defer_text(struct deliver_request *req, struct deliver_rcpt *r,
+    const char *relay, const char *dsn, const struct deliver_diag *diag,
+    const char *text)
+{
+	if (req->flags & DELIVER_FLAG_VERIFY)
+		return result_verify(req, r, relay, dsn, false, text);
+	return result_defer(req, r, relay, dsn, text, diag);
+}
+
+static int
+bounce_text(struct deliver_request *req, struct deliver_rcpt *r,
+    const char *relay, const char *dsn, const struct deliver_diag *diag,
+    const char *text)
+{
+	struct str *soft;
+	int ret;
+
+	if (req->flags & DELIVER_FLAG_VERIFY)
+		return result_verify(req, r, relay, dsn, false, text);
+	if (var_soft_bounce) {
+		soft = str_new(0);
+		soft_dsn(soft, dsn);
+		ret = result_defer(req, r, relay, str_ptr(soft), text, diag);
+		str_free(soft);
+		return ret;
+	}
+	if (append_log(req, r, QUEUE_BOUNCE, dsn, "failed", text, relay, diag) <
+	    0) {
+		result_defer(req, r, relay, "4.3.0",
+		    "bounce or trace service failure", NULL);
+		return -1;
+	}
+	log_result(req, r, relay, dsn, "bounced", text);
+	return deliver_mark_done(req, r);
+}
+
+/*
+ * A success notice is due when the sender asked for one (NOTIFY=SUCCESS)
+ * and no server took that duty over, or when every delivery is recorded
+ * (sendmail -v).
+ */
+static int
+sent_text(struct deliver_request *req, struct deliver_rcpt *r,
+    const char *relay, const char *dsn, const struct deliver_diag *diag,
+    const char *text)
+{
+	bool notify = (r->notify & DSN_NOTIFY_SUCCESS) &&
+		      !(diag != NULL && diag->notify_passed);
+	const char *action = "delivered";
+
+	if (req->flags & DELIVER_FLAG_VERIFY)
+		return result_verify(req, r, relay, dsn, true, text);
+	if (diag != NULL && diag->action != NULL)
+		action = diag->action;
+	if ((notify || (req->flags & DELIVER_FLAG_RECORD_SUCCESS)) &&
+	    append_log(req, r, QUEUE_TRACE, dsn, action, text, relay, diag) <
+		0) {
+		result_defer(req, r, relay, "4.3.0",
+		    "bounce or trace service failure", NULL);
+		return -1;
+	}
+	log_result(req, r, relay, dsn, "sent", text);
+	return deliver_mark_done(req, r);
+}
+
+/* The six public forms: format the text, then one of the above. */
+#define DELIVER_FMT(call)                                                      \
+	do {                                                                   \
+		struct str *text = str_new(0);                                 \
+		va_list ap;                                                    \
+		int ret;                                                       \
+                                                                               \
+		va_start(ap, fmt);                                             \
+		str_vcatfmt(text, fmt, ap);                                    \
+		va_end(ap);                                                    \
+		ret = call(req, r, relay, dsn, diag, str_ptr(text));           \
+		str_free(text);                                                \
+		return ret;                                                    \
+	} while (0)
+
 int
 deliver_defer(struct deliver_request *req, struct deliver_rcpt *r,
     const char *relay, const char *dsn, const char *fmt, ...)
 {
-	struct str *text = str_new(0);
-	va_list ap;
-	int ret;
+	const struct deliver_diag *diag = NULL;
 
-	va_start(ap, fmt);
-	str_vcatfmt(text, fmt, ap);
-	va_end(ap);
-	if (req->flags & DELIVER_FLAG_VERIFY)
-		ret = result_verify(req, r, relay, dsn, false, str_ptr(text));
-	else
-		ret = result_defer(req, r, relay, dsn, str_ptr(text));
-	str_free(text);
-	return ret;
+	DELIVER_FMT(defer_text);
+}
+
+int
+deliver_defer_diag(struct deliver_request *req, struct deliver_rcpt *r,
+    const char *relay, const char *dsn, const struct deliver_diag *diag,
+    const char *fmt, ...)
+{
+	DELIVER_FMT(defer_text);
 }
 
 int
 deliver_bounce(struct deliver_request *req, struct deliver_rcpt *r,
     const char *relay, const char *dsn, const char *fmt, ...)
 {
-	struct str *text = str_new(0), *soft = str_new(0);
-	va_list ap;
-	int ret = -1;
+	const struct deliver_diag *diag = NULL;
 
-	va_start(ap, fmt);
-	str_vcatfmt(text, fmt, ap);
-	va_end(ap);
-	if (req->flags & DELIVER_FLAG_VERIFY) {
-		ret = result_verify(req, r, relay, dsn, false, str_ptr(text));
-		goto out;
-	}
-	if (var_soft_bounce) {
-		soft_dsn(soft, dsn);
-		ret = result_defer(req, r, relay, str_ptr(soft), str_ptr(text));
-		goto out;
-	}
-	if (append_log(req, r, QUEUE_BOUNCE, dsn, "failed", str_ptr(text),
-		relay) < 0) {
-		result_defer(req, r, relay, "4.3.0",
-		    "bounce or trace service failure");
-		goto out;
-	}
-	log_result(req, r, relay, dsn, "bounced", str_ptr(text));
-	if (deliver_mark_done(req, r) < 0)
-		goto out;
-	ret = 0;
-out:
-	str_free(text);
-	str_free(soft);
-	return ret;
+	DELIVER_FMT(bounce_text);
+}
+
+int
+deliver_bounce_diag(struct deliver_request *req, struct deliver_rcpt *r,
+    const char *relay, const char *dsn, const struct deliver_diag *diag,
+    const char *fmt, ...)
+{
+	DELIVER_FMT(bounce_text);
 }
 
 int
 deliver_sent(struct deliver_request *req, struct deliver_rcpt *r,
     const char *relay, const char *dsn, const char *fmt, ...)
 {
-	struct str *text = str_new(0);
-	va_list ap;
-	int ret = -1;
+	const struct deliver_diag *diag = NULL;
 
-	va_start(ap, fmt);
-	str_vcatfmt(text, fmt, ap);
-	va_end(ap);
-	if (req->flags & DELIVER_FLAG_VERIFY) {
-		ret = result_verify(req, r, relay, dsn, true, str_ptr(text));
-		goto out;
-	}
-	if (((r->notify & DSN_NOTIFY_SUCCESS) ||
-		(req->flags & DELIVER_FLAG_RECORD_SUCCESS)) &&
-	    append_log(req, r, QUEUE_TRACE, dsn, "delivered", str_ptr(text),
-		relay) < 0) {
-		result_defer(req, r, relay, "4.3.0",
-		    "bounce or trace service failure");
-		goto out;
-	}
-	log_result(req, r, relay, dsn, "sent", str_ptr(text));
-	if (deliver_mark_done(req, r) < 0)
-		goto out;
-	ret = 0;
-out:
-	str_free(text);
-	return ret;
+	DELIVER_FMT(sent_text);
+}
+
+int
+deliver_sent_diag(struct deliver_request *req, struct deliver_rcpt *r,
+    const char *relay, const char *dsn, const struct deliver_diag *diag,
+    const char *fmt, ...)
+{
+	DELIVER_FMT(sent_text);
 }

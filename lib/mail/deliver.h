@@ -36,6 +36,15 @@
  * deliver_defer(req, rcpt, relay, dsn, fmt, ...)  temporary failure: log
  *                             status=deferred, append to defer/QID; the
  *                             recipient stays in the queue file
+ * deliver_sent_diag(req, rcpt, relay, dsn, diag, fmt, ...),
+ * deliver_bounce_diag(...), deliver_defer_diag(...)  the same, with what a
+ *                             remote server said (struct deliver_diag; NULL
+ *                             is the plain function): the reply goes to the
+ *                             logs as the notice's "Diagnostic-Code: smtp;
+ *                             REPLY" (without it, "X-Postfix; TEXT"), the
+ *                             success action may be "relayed", and a server
+ *                             that took NOTIFY over (it announced DSN) gets
+ *                             no success notice of ours for NOTIFY=SUCCESS
  * deliver_mark_done(req, rcpt)  only mark the recipient done (no log): for
  *                             an agent that passed the recipient on to
  *                             another agent with DELIVER_FLAG_PASSED and
@@ -172,8 +181,8 @@
  * qmgr sets STORE (and FETCH) while more mail waits for the destination,
  * and FETCH alone while connections it asked to keep may still be cached.
  */
-#define DELIVER_FLAG_CONN_FETCH (1 << 5) /* look for a cached connection */
-#define DELIVER_FLAG_CONN_STORE (1 << 6) /* keep the connection afterwards */
+#define DELIVER_FLAG_CONN_FETCH     (1 << 5) /* look for a cached connection */
+#define DELIVER_FLAG_CONN_STORE     (1 << 6) /* keep the connection afterwards */
 
 /* Reply status (status=N). */
 #define DELIVER_STAT_OK    0
@@ -222,6 +231,14 @@ struct deliver_request {
 	size_t rcpt_alloc;
 };
 
+/* What a remote server said about a recipient (the *_diag functions). */
+struct deliver_diag {
+	const char *dtype;  /* "smtp" (LMTP too), or NULL: no server reply */
+	const char *dtext;  /* the reply, lines joined by spaces */
+	const char *action; /* success: "relayed" or "delivered" (NULL) */
+	bool notify_passed; /* the server took NOTIFY: no success notice */
+};
+
 struct deliver_request *deliver_request_new(void);
 struct deliver_request *deliver_request_free(struct deliver_request *);
 struct deliver_rcpt *deliver_rcpt_add(struct deliver_request *, const char *,
@@ -242,6 +259,15 @@ int deliver_bounce(struct deliver_request *, struct deliver_rcpt *,
     __attribute__((format(printf, 5, 6)));
 int deliver_defer(struct deliver_request *, struct deliver_rcpt *, const char *,
     const char *, const char *, ...) __attribute__((format(printf, 5, 6)));
+int deliver_sent_diag(struct deliver_request *, struct deliver_rcpt *,
+    const char *, const char *, const struct deliver_diag *, const char *, ...)
+    __attribute__((format(printf, 6, 7)));
+int deliver_bounce_diag(struct deliver_request *, struct deliver_rcpt *,
+    const char *, const char *, const struct deliver_diag *, const char *, ...)
+    __attribute__((format(printf, 6, 7)));
+int deliver_defer_diag(struct deliver_request *, struct deliver_rcpt *,
+    const char *, const char *, const struct deliver_diag *, const char *, ...)
+    __attribute__((format(printf, 6, 7)));
 int deliver_mark_done(struct deliver_request *, struct deliver_rcpt *);
 void deliver_delay_fmt(struct str *, long, long, int);
 

@@ -653,10 +653,85 @@ test_verify(struct test *t)
 		TEST_STR(t, list->entries[0].reason,
 		    "delivery via mx.example.com[192.0.2.1]:25: 250 ok");
 		TEST_STR(t, list->entries[0].mta, "mx.example.com");
+		TEST_STR(t, list->entries[0].dtype, "");
 	}
 	rcpt_log_list_free(list);
+	(void)rcpt_log_remove(QUEUE_TRACE, id);
 	deliver_request_free(req);
 	str_free(line);
+	str_free(why);
+}
+
+/*
+ * A server's reply: relayed with "smtp" diagnostics; no success notice of
+ * ours once the server took NOTIFY; bounce and defer keep the reply.
+ */
+static void
+test_diag(struct test *t)
+{
+	struct str *why = str_new(0);
+	struct deliver_request *req;
+	struct rcpt_log_list *list;
+	long off1, off2, doff;
+	const char *id = "4AB3C2D1E9";
+	const char *relay = "mx.example.com[192.0.2.1]:25";
+	struct deliver_diag diag = { .dtype = "smtp",
+		.dtext = "250 2.0.0 Ok: queued as X",
+		.action = "relayed" };
+
+	make_qfile(id, &off1, &off2, &doff);
+	req = agent_request(id, off1, off2, doff);
+	req->rcpt[0].notify = DSN_NOTIFY_SUCCESS;
+	req->rcpt[1].notify = DSN_NOTIFY_SUCCESS;
+	TEST_INT(t,
+	    deliver_sent_diag(req, &req->rcpt[0], relay, "2.0.0", &diag, "%s",
+		diag.dtext),
+	    0);
+	diag.notify_passed = true;
+	TEST_INT(t,
+	    deliver_sent_diag(req, &req->rcpt[1], relay, "2.0.0", &diag, "%s",
+		diag.dtext),
+	    0);
+	list = rcpt_log_read(QUEUE_TRACE, id, why);
+	TEST_TRUE(t, list != NULL && list->count == 1);
+	if (list && list->count == 1) {
+		TEST_STR(t, list->entries[0].action, "relayed");
+		TEST_STR(t, list->entries[0].dtype, "smtp");
+		TEST_STR(t, list->entries[0].dtext,
+		    "250 2.0.0 Ok: queued as X");
+	}
+	rcpt_log_list_free(list);
+	(void)rcpt_log_remove(QUEUE_TRACE, id);
+	deliver_request_free(req);
+
+	make_qfile(id, &off1, &off2, &doff);
+	req = agent_request(id, off1, off2, doff);
+	diag.dtext = "550 5.1.1 no such user";
+	TEST_INT(t,
+	    deliver_bounce_diag(req, &req->rcpt[0], relay, "5.1.1", &diag,
+		"host said: %s", diag.dtext),
+	    0);
+	diag.dtext = "450 4.2.0 later";
+	TEST_INT(t,
+	    deliver_defer_diag(req, &req->rcpt[1], relay, "4.2.0", &diag,
+		"host said: %s", diag.dtext),
+	    0);
+	list = rcpt_log_read(QUEUE_BOUNCE, id, why);
+	TEST_TRUE(t, list != NULL && list->count == 1);
+	if (list && list->count == 1) {
+		TEST_STR(t, list->entries[0].reason,
+		    "host said: 550 5.1.1 no such user");
+		TEST_STR(t, list->entries[0].dtext, "550 5.1.1 no such user");
+	}
+	rcpt_log_list_free(list);
+	list = rcpt_log_read(QUEUE_DEFER, id, why);
+	TEST_TRUE(t, list != NULL && list->count == 1);
+	if (list && list->count == 1)
+		TEST_STR(t, list->entries[0].dtext, "450 4.2.0 later");
+	rcpt_log_list_free(list);
+	(void)rcpt_log_remove(QUEUE_BOUNCE, id);
+	(void)rcpt_log_remove(QUEUE_DEFER, id);
+	deliver_request_free(req);
 	str_free(why);
 }
 
@@ -668,6 +743,7 @@ static const struct test_case cases[] = {
 	{ "results", test_results },
 	{ "passed", test_passed },
 	{ "verify", test_verify },
+	{ "diag", test_diag },
 	{ 0 },
 };
 

@@ -66,6 +66,11 @@ rcpt_log_encode(struct str *out, const struct rcpt_log_entry *ent)
 	rcpt_log_attr(out, "reason", ent->reason);
 	if (ent->mta != NULL && *ent->mta != 0)
 		rcpt_log_attr(out, "mta", ent->mta);
+	if (ent->dtype != NULL && *ent->dtype != 0) {
+		rcpt_log_attr(out, "diag_type", ent->dtype);
+		rcpt_log_attr(out, "diag_text",
+		    ent->dtext != NULL ? ent->dtext : "");
+	}
 	rcpt_log_num(out, "time", ent->time);
 	rec_cat(out, REC_TYPE_END, "", 0);
 }
@@ -228,6 +233,7 @@ out:
  * the list owns once the entry is accepted. */
 struct rcpt_log_work {
 	char *address, *orig, *orcpt, *status, *action, *reason, *mta;
+	char *dtype, *dtext;
 	long offset, time;
 	int notify;
 	bool have_offset, have_time;
@@ -244,6 +250,8 @@ rcpt_log_work_reset(struct rcpt_log_work *w)
 	free(w->action);
 	free(w->reason);
 	free(w->mta);
+	free(w->dtype);
+	free(w->dtext);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -322,6 +330,10 @@ rcpt_log_take(struct rcpt_log_work *w, const char *rec)
 		slot = &w->reason;
 	else if (NAME_IS("mta"))
 		slot = &w->mta;
+	else if (NAME_IS("diag_type"))
+		slot = &w->dtype;
+	else if (NAME_IS("diag_text"))
+		slot = &w->dtext;
 	else if (NAME_IS("offset") || NAME_IS("time") ||
 		 NAME_IS("notify_flags")) {
 		if (!rcpt_log_number(value, &num))
@@ -389,6 +401,8 @@ rcpt_log_keep(struct rcpt_log_list *list, struct rcpt_log_work *w,
 	e->action = rcpt_log_own(&w->action);
 	e->reason = rcpt_log_own(&w->reason);
 	e->mta = rcpt_log_own(&w->mta);
+	e->dtype = rcpt_log_own(&w->dtype);
+	e->dtext = rcpt_log_own(&w->dtext);
 	e->offset = w->offset;
 	e->time = w->time;
 	e->notify_flags = w->notify;
@@ -506,6 +520,8 @@ rcpt_log_list_free(struct rcpt_log_list *list)
 		free((char *)e->action);
 		free((char *)e->reason);
 		free((char *)e->mta);
+		free((char *)e->dtype);
+		free((char *)e->dtext);
 	}
 	free(list->entries);
 	free(list);

@@ -48,6 +48,12 @@
  *                                       deliverable or undeliverable
  *   A "reason=connect to ...: ..."      diagnostic text (may be empty)
  *   A "mta=mx.example.com"              remote MTA name, optional
+ *   A "diag_type=smtp"                  optional: the diagnostic came from
+ *                                       a server reply (Diagnostic-Code:
+ *                                       "smtp; TEXT"); absent, the
+ *                                       notice says "X-Postfix; REASON"
+ *   A "diag_text=550 5.1.1 <u@...>..."  with diag_type: the reply, its
+ *                                       lines joined by spaces
  *   A "time=1795314517"                 when the result happened (seconds)
  *   E ""                                end of entry
  *
@@ -89,6 +95,8 @@ struct rcpt_log_entry {
 	const char *action;       /* "delayed", "failed", "delivered", ... */
 	const char *reason;       /* diagnostic text */
 	const char *mta;          /* remote MTA name, "" if none */
+	const char *dtype;        /* diagnostic type "smtp", "" if none */
+	const char *dtext;        /* the server's reply, with dtype */
 	long time;                /* seconds since the epoch */
 };
 

@@ -31,6 +31,8 @@ static const struct rcpt_log_entry ent1 = {
 	.action = "delayed",
 	.reason = "connect to 127.0.0.1[127.0.0.1]:1: Connection refused",
 	.mta = "127.0.0.1",
+	.dtype = "smtp",
+	.dtext = "450 4.2.0 <y@dead.test>: try later",
 	.time = 1795314517,
 };
 
@@ -83,6 +85,11 @@ test_round_trip(struct test *t)
 		TEST_STR(t, a->reason, ent1.reason);
 		TEST_STR(t, a->mta, "127.0.0.1");
 		TEST_INT(t, a->time, 1795314517);
+		TEST_STR(t, a->dtype, "smtp");
+		TEST_STR(t, a->dtext, "450 4.2.0 <y@dead.test>: try later");
+		/* An entry without them (as older logs): empty. */
+		TEST_STR(t, b->dtype, "");
+		TEST_STR(t, b->dtext, "");
 		TEST_STR(t, b->address, "z@dead.test");
 		TEST_STR(t, b->orig_address, "");
 		TEST_STR(t, b->mta, "");

@@ -230,8 +230,13 @@ static void
 pipe_report(struct deliver_request *req, struct deliver_rcpt *r,
     enum pipe_kind kind, const char *dsn, const char *text)
 {
+	/* Success notices: "relayed" unless flag X says final delivery. */
+	static const struct deliver_diag relayed = { .action = "relayed" };
+
 	if (kind == PIPE_SENT)
-		(void)deliver_sent(req, r, pipe_cfg.service, dsn, "%s", text);
+		(void)deliver_sent_diag(req, r, pipe_cfg.service, dsn,
+		    (pipe_cfg.flags & PIPE_FLAG_FINAL) ? NULL : &relayed, "%s",
+		    text);
 	else if (kind == PIPE_DEFER)
 		(void)deliver_defer(req, r, pipe_cfg.service, dsn, "%s", text);
 	else

@@ -56,7 +56,7 @@ tbad      unix  -       n       n       -       -       pipe
 tsize     unix  -       n       n       -       -       pipe
   user=pstpipe1 size=300 argv=%(script)s ${recipient}
 tq        unix  -       n       n       -       -       pipe
-  flags=qRB user=pstpipe1 eol=\\r\\n null_sender= argv=%(script)s
+  flags=qRBX user=pstpipe1 eol=\\r\\n null_sender= argv=%(script)s
   ${sender} ${recipient}
 tslow     unix  -       n       n       -       -       pipe
   user=pstpipe1 argv=%(script)s ${recipient}
@@ -287,6 +287,34 @@ class PipeTest(unittest.TestCase):
                     "temporary failure. Command output: pipe: fatal: "
                     "pipe_command: execvp /nonexistent/cmd: No such file or "
                     "directory ")
+
+    def notice(self, rcpt, timeout=20):
+        """The success notice for rcpt that a pipe run received."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for path in glob.glob(os.path.join(self.out, "*.in")):
+                with open(path, "rb") as f:
+                    data = f.read().decode(errors="replace")
+                if "Final-Recipient: rfc822; %s" % rcpt in data:
+                    return data
+            time.sleep(0.1)
+        self.fail("no notice for %s:\n%s" % (rcpt, self.inst.log()[-3000:]))
+
+    def test_success_notice_final_flag(self):
+        """NOTIFY=SUCCESS: "relayed" without flag X, "delivered" with it
+        (Postfix 3.7, observed); the notice goes back through the pipe."""
+        for rcpt in ("okx@one.test", "okx@q.test"):
+            r = e2e.run([os.path.join(self.inst.bin, "sendmail"), "-N",
+                         "success", "-f", "notice@one.test", "--", rcpt],
+                        input="Subject: n\n\nbody\n",
+                        env={"MAIL_CONFIG": self.inst.conf})
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Action: relayed\nStatus: 2.0.0\nDiagnostic-Code: "
+                      "X-Postfix; delivery via tone: delivered via tone "
+                      "service", self.notice("okx@one.test"))
+        self.assertIn("Action: delivered\nStatus: 2.0.0\nDiagnostic-Code: "
+                      "X-Postfix; delivery via tq: delivered via tq service",
+                      self.notice("okx@q.test"))
 
     def test_unknown_macro(self):
         self.send(["x@macro.test"], "Subject: t\n\nhello\n")

@@ -471,8 +471,9 @@ mime_boundary(struct mime *m, const char *p, size_t n)
 		while (m->depth > i + 1)
 			mime_pop(m);
 		if (m->cb.boundary)
-			m->cb.boundary(m->ctx, n >= 4 + f->len &&
-						   memcmp(p + 2 + f->len, "--", 2) == 0);
+			m->cb.boundary(m->ctx,
+			    n >= 4 + f->len &&
+				memcmp(p + 2 + f->len, "--", 2) == 0);
 		if (n >= 4 + f->len && memcmp(p + 2 + f->len, "--", 2) == 0) {
 			mime_pop(m);
 			m->state = ST_BODY;

@@ -24,6 +24,9 @@
  *   smtp_soften(dsn)             5.X.Y -> 4.X.Y
  *   smtp_fail_all(state, relay, dsn, why, hard)  every pending recipient
  *   smtp_reply_dsn(code, text, out)  the enhanced status code of a reply
+ *   smtp_loop_check(sess)        the greeting/EHLO reply in sess->reply
+ *                                names this host (SMTP to port 25 only)
+ *   smtp_loop_fail(sess)         fail the session as a mail loop
  * smtp_reuse.c  connection reuse through scache (smtp_connection_cache_*)
  *   smtp_reuse_init()               once, before the jail
  *   smtp_reuse_policy(state)        may this request fetch/store?
@@ -204,6 +207,8 @@ void smtp_soften(struct str *);
 void smtp_reply_dsn(int, const char *, struct str *);
 void smtp_fail_all(struct smtp_state *, const char *, const char *,
     const char *, bool);
+bool smtp_loop_check(const struct smtp_session *);
+void smtp_loop_fail(struct smtp_session *);
 
 /* smtp_reuse.c */
 void smtp_reuse_init(void);

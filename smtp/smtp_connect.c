@@ -251,6 +251,10 @@ smtp_hello(struct smtp_session *s)
 		break;
 	}
 	if (s->code / 100 == 2) {
+		if (smtp_loop_check(s)) {
+			smtp_loop_fail(s);
+			goto out;
+		}
 		smtp_ehlo_features(s, raw);
 		ret = 0;
 		goto out;
@@ -431,6 +435,9 @@ again:
 		}
 		goto quit;
 	}
+	if (smtp_loop_check(s))
+		msg_warn("host %s greeted me with my own hostname %s",
+		    str_ptr(s->relay), var_myhostname);
 	if (smtp_hello(s) < 0)
 		goto close;
 

@@ -12,12 +12,18 @@
  * that is still pending.  Reasons and their "(in reply to X command)",
  * "lost connection with H[A] while S" and "conversation with H[A] timed
  * out while S" are Postfix's words.
+ *
+ * Mail loops: a server on port 25 whose EHLO reply names this host
+ * (myhostname) is this host; the delivery fails (smtp_loop_fail).  8-bit
+ * content for a server without 8BITMIME is converted on the fly
+ * (mime_down.c) unless disable_mime_output_conversion = yes.
  */
 #include <sys/types.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "lib/util/alloc.h"
@@ -29,6 +35,7 @@
 #include "lib/mail/deliver.h"
 #include "lib/mail/dsn.h"
 #include "lib/mail/maps.h"
+#include "lib/mail/mime_down.h"
 #include "lib/mail/params.h"
 #include "lib/mail/record.h"
 #include "lib/mail/smtputf8.h"
@@ -207,6 +214,51 @@ smtp_site_io(struct smtp_session *s, const char *what)
 }
 
 /*
+ * Is the server this host?  The first word of the greeting or EHLO reply
+ * in s->reply is myhostname (in any case).  As in Postfix, only SMTP to
+ * port 25 asks: LMTP servers and content filters on other ports may
+ * share the host's name.
+ */
+bool
+smtp_loop_check(const struct smtp_session *s)
+{
+	const char *p = str_ptr(s->reply);
+	size_t n = strlen(var_myhostname);
+
+	if (smtp_lmtp || s->addr->family == AF_UNIX || s->addr->port != 25)
+		return false;
+	if (strlen(p) < 4)
+		return false;
+	p += 4; /* "220 ", "250-" */
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return n > 0 && strncasecmp(p, var_myhostname, n) == 0 &&
+	       (p[n] == 0 || p[n] == ' ' || p[n] == '\t');
+}
+
+/*
+ * The EHLO reply names this host: a most preferred server (a relay
+ * host, the best MX) bounces the mail with 5.4.6, another one is skipped
+ * (4.4.6) for the next, as in Postfix.
+ */
+void
+smtp_loop_fail(struct smtp_session *s)
+{
+	struct smtp_state *state = s->state;
+	struct str *why = str_new(0);
+
+	msg_warn("host %s replied to HELO/EHLO with my own hostname %s",
+	    str_ptr(s->relay), var_myhostname);
+	str_fmt(why, "mail for %s loops back to myself",
+	    str_ptr(state->req->nexthop));
+	if (!state->best && !state->last)
+		msg_info("%s: %s", str_ptr(state->req->queue_id), str_ptr(why));
+	smtp_fail_all(state, str_ptr(s->relay), state->best ? "5.4.6" : "4.4.6",
+	    str_ptr(why), state->best);
+	str_free(why);
+}
+
+/*
  * Read one reply within timeout seconds: 0 with s->code and s->reply
  * (its lines joined by spaces, as Postfix logs them), or -1.
  */
@@ -316,20 +368,68 @@ smtp_has_8bit(const char *p)
 	return false;
 }
 
+/* Where the message content goes: the session, with column state. */
+struct smtp_body_out {
+	struct smtp_session *s;
+	int prev;   /* the last record's type */
+	long col;   /* output column */
+	long limit; /* smtp_line_length_limit, 0: none */
+};
+
 /*
- * The message content from the queue file, with CRLF, dot-stuffing and
- * lines broken at smtp_line_length_limit ("<CR><LF><SPACE>"): 0, -1 on a
- * write error, -2 when the queue file is bad.
+ * One content record to the server: CRLF after a complete line,
+ * dot-stuffing, lines broken at smtp_line_length_limit
+ * ("<CR><LF><SPACE>"): 0 or -1 on a write error.
  */
 static int
-smtp_send_body(struct smtp_session *s)
+smtp_body_write(void *ctx, int type, const char *p, size_t left)
+{
+	struct smtp_body_out *o = ctx;
+	struct stream *st = o->s->st;
+
+	if (o->prev == REC_TYPE_NORM) {
+		o->col = 0;
+		if (left > 0 && p[0] == '.' && stream_write(st, ".", 1) < 0)
+			return -1;
+	}
+	while (left > 0) {
+		size_t n = left;
+
+		if (o->limit > 0 && o->col + (long)n > o->limit)
+			n = (size_t)(o->limit - o->col);
+		if (n > 0 && stream_write(st, p, n) < 0)
+			return -1;
+		p += n;
+		left -= n;
+		o->col += (long)n;
+		if (left > 0) {
+			if (stream_write(st, "\r\n ", 3) < 0)
+				return -1;
+			o->col = 1;
+		}
+	}
+	if (type == REC_TYPE_NORM && stream_write(st, "\r\n", 2) < 0)
+		return -1;
+	o->prev = type;
+	return 0;
+}
+
+/*
+ * The message content from the queue file, converted to 7 bit when
+ * downgrade is set: 0, -1 on a write error, -2 when the queue file is
+ * bad.
+ */
+static int
+smtp_send_body(struct smtp_session *s, bool downgrade)
 {
 	struct deliver_request *req = s->state->req;
+	struct smtp_body_out o = { .s = s, .prev = REC_TYPE_NORM };
+	struct mime_down *down = NULL;
 	struct str *buf = str_new(0);
 	struct stream *q = NULL;
-	int fd, type, prev = REC_TYPE_NORM, ret = -2;
-	long col = 0, limit = SMTP_VAR(line_length_limit);
+	int fd, type, ret = -2;
 
+	o.limit = SMTP_VAR(line_length_limit);
 	if ((fd = dup(s->state->qfd)) < 0 ||
 	    lseek(fd, req->data_offset, SEEK_SET) < 0) {
 		if (fd >= 0)
@@ -337,56 +437,33 @@ smtp_send_body(struct smtp_session *s)
 		goto out;
 	}
 	q = stream_open(fd);
+	if (downgrade)
+		down = mime_down_new(smtp_body_write, &o);
 	stream_set_timeout(s->st, SMTP_VAR(data_xfer_timeout) * 1000);
 	while ((type = rec_get(q, buf, SMTP_REC_MAX)) == REC_TYPE_NORM ||
 	       type == REC_TYPE_CONT) {
-		const char *p = str_ptr(buf);
-		size_t left = str_len(buf);
-
-		if (prev == REC_TYPE_NORM) {
-			col = 0;
-			if (left > 0 && p[0] == '.' &&
-			    stream_write(s->st, ".", 1) < 0) {
-				ret = -1;
-				goto out;
-			}
-		}
-		while (left > 0) {
-			size_t n = left;
-
-			if (limit > 0 && col + (long)n > limit)
-				n = (size_t)(limit - col);
-			if (n > 0 && stream_write(s->st, p, n) < 0) {
-				ret = -1;
-				goto out;
-			}
-			p += n;
-			left -= n;
-			col += (long)n;
-			if (left > 0) {
-				if (stream_write(s->st, "\r\n ", 3) < 0) {
-					ret = -1;
-					goto out;
-				}
-				col = 1;
-			}
-		}
-		if (type == REC_TYPE_NORM &&
-		    stream_write(s->st, "\r\n", 2) < 0) {
+		if ((down ? mime_down_update(down, type, str_ptr(buf),
+				str_len(buf))
+			  : smtp_body_write(&o, type, str_ptr(buf),
+				str_len(buf))) < 0) {
 			ret = -1;
 			goto out;
 		}
-		prev = type;
 	}
 	if (type != REC_TYPE_XTRA)
 		goto out;
+	if (down && mime_down_finish(down) < 0) {
+		ret = -1;
+		goto out;
+	}
 	/* An unterminated last line still ends before the dot. */
-	if (prev == REC_TYPE_CONT && stream_write(s->st, "\r\n", 2) < 0) {
+	if (o.prev == REC_TYPE_CONT && stream_write(s->st, "\r\n", 2) < 0) {
 		ret = -1;
 		goto out;
 	}
 	ret = 0;
 out:
+	mime_down_free(down);
 	stream_close(q);
 	str_free(buf);
 	return ret;
@@ -404,6 +481,12 @@ smtp_transaction(struct smtp_session *s)
 	    xcalloc(req->rcpt_count ? req->rcpt_count : 1, sizeof(*sent));
 	size_t nsent = 0, naccepted = 0, i;
 	bool utf8 = false;
+	/*
+	 * Postfix converts whatever is not labelled 7bit (BODY=7BIT) for a
+	 * server without 8BITMIME, and then sends no SIZE: the size changes.
+	 */
+	bool downgrade = !var_disable_mime_output_conversion && !s->eightbit &&
+			 strcmp(str_ptr(req->encoding), "7bit") != 0;
 	/* An address probe (sendmail -bv) stops after RCPT. */
 	bool verify = (req->flags & DELIVER_FLAG_VERIFY) != 0;
 
@@ -437,7 +520,7 @@ smtp_transaction(struct smtp_session *s)
 	smtp_envelope_addr(s, addr, str_ptr(req->sender));
 	str_fmt(cmd, "MAIL FROM:<%s>", str_ptr(addr));
 	if (s->esmtp) {
-		if (s->size && req->data_size > 0)
+		if (s->size && req->data_size > 0 && !downgrade)
 			str_catfmt(cmd, " SIZE=%ld", req->data_size);
 		if (s->eightbit) {
 			if (strcmp(str_ptr(req->encoding), "8bit") == 0)
@@ -603,7 +686,7 @@ smtp_transaction(struct smtp_session *s)
 	}
 
 	/* The message. */
-	switch (smtp_send_body(s)) {
+	switch (smtp_send_body(s, downgrade)) {
 	case -1:
 		smtp_site_io(s, "sending message body");
 		goto out;

@@ -470,6 +470,10 @@ mime_boundary(struct mime *m, const char *p, size_t n)
 			continue;
 		while (m->depth > i + 1)
 			mime_pop(m);
+		if (m->cb.boundary)
+			m->cb.boundary(m->ctx,
+			    n >= 4 + f->len &&
+				memcmp(p + 2 + f->len, "--", 2) == 0);
 		if (n >= 4 + f->len && memcmp(p + 2 + f->len, "--", 2) == 0) {
 			mime_pop(m);
 			m->state = ST_BODY;
@@ -488,6 +492,8 @@ mime_header_block_end(struct mime *m, size_t n)
 {
 	if (m->state == ST_PRIMARY && m->cb.header_end)
 		m->cb.header_end(m->ctx);
+	if (m->cb.block_end)
+		m->cb.block_end(m->ctx, (int)m->state);
 	if (n > 0) {
 		/* Postfix inserts the missing separator after the message
 		 * headers only, not in attachments (signatures). */
@@ -559,6 +565,8 @@ mime_finish(struct mime *m)
 		mime_flush_header(m);
 		if (m->state == ST_PRIMARY && m->cb.header_end)
 			m->cb.header_end(m->ctx);
+		if (m->cb.block_end)
+			m->cb.block_end(m->ctx, (int)m->state);
 		m->state = ST_BODY;
 	}
 	m->finished = true;

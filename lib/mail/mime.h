@@ -65,6 +65,14 @@
  *   error(ctx, bit, text, len)  an error kind seen for the first time, with
  *                      the text that shows it (the header); Postfix's
  *                      cleanup logs "reject: mime-error TEXT: HEADER ..."
+ *   block_end(ctx, class)  a header block of any class is over (primary,
+ *                      a body part's, an attached message's), before the
+ *                      body record that ended it; also at mime_finish when
+ *                      the content ends inside headers.  Converters (the
+ *                      smtp client's 8BITMIME downgrade) add headers here
+ *   boundary(ctx, closing)  the next body() record is a MIME boundary line
+ *                      of an open multipart: "--b--" (closing true, the
+ *                      epilogue follows) or "--b" (a part's headers follow)
  *
  * A header is a line "Name: value" followed by continuation lines (that
  * start with a space or tab).  Lines and pieces are added to it while it
@@ -122,6 +130,8 @@ struct mime_callbacks {
 	void (*header_end)(void *);
 	void (*body)(void *, int, const char *, size_t);
 	void (*error)(void *, int, const char *, size_t);
+	void (*block_end)(void *, int);
+	void (*boundary)(void *, bool);
 };
 
 struct mime;

@@ -68,6 +68,7 @@ msg_attr(struct deliver_request *req, const char *data)
 	} map[] = {
 #define F(n, f) { n, offsetof(struct deliver_request, f) }
 		F("rewrite_context", rewrite_context),
+		F("encoding", encoding), /* BODY=7BIT or BODY=8BITMIME */
 		F("client_name", client_name),
 		F("client_address", client_addr),
 		F("client_port", client_port),

@@ -49,6 +49,8 @@
  *                             an agent that passed the recipient on to
  *                             another agent with DELIVER_FLAG_PASSED and
  *                             got a final status back; 0/-1 as above
+ * deliver_rcpt_offset_ok(req, offset)  can an R record be at offset (in
+ *                             the envelope or after the content)?
  * deliver_delay_fmt(out, sec, usec, maxdig)  Postfix's delay number
  *                             (2 significant digits, whole seconds from 10 s,
  *                             at most maxdig decimals, trailing zeros cut):
@@ -248,6 +250,7 @@ int deliver_request_send(struct stream *, const struct deliver_request *,
 int deliver_reply_read(struct stream *, int *, struct str *)
     __attribute__((warn_unused_result));
 
+bool deliver_rcpt_offset_ok(const struct deliver_request *, long);
 int deliver_request_read(struct stream *, struct deliver_request *,
     struct str *) __attribute__((warn_unused_result));
 int deliver_reply_send(struct stream *, const struct deliver_request *);

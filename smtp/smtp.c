@@ -196,6 +196,7 @@ smtp_pre_jail(const char *service, char **argv)
 	smtp_tls_init();
 	smtp_sasl_init();
 	smtp_reuse_init();
+	smtp_hbc_init();
 }
 
 int

@@ -54,6 +54,19 @@
  *   smtp_sasl_passwd(state, sess, user, pass)  the credentials for this
  *                 server from smtp_sasl_password_maps: true when found
  *   smtp_sasl_auth(sess, user, pass, why)  0, or -1 with why
+ * smtp_hbc.c    smtp_header_checks & co. on the content being sent
+ *   smtp_hbc_init()                 open the tables (before the jail)
+ *   smtp_hbc_new(&out, &ctx, qid, downgrade)  a stage that writes the
+ *                 checked content through out(ctx, ...) (a mime_down_out_fn)
+ *                 and replaces them with its own input; NULL (out and ctx
+ *                 unchanged) when no table is configured; downgrade: its
+ *                 input comes from mime_down
+ *   smtp_hbc_update(h, type, p, n)  one record (a mime_down_out_fn):
+ *                 0, or -1 once writing failed or a lookup failed
+ *   smtp_hbc_finish(h)              end of the content: 0 or -1
+ *   smtp_hbc_fail(sess)             defer the pending recipients for it
+ *   smtp_hbc_done(h, ret)           free h (NULL ok); returns ret, or
+ *                 -3 when ret is -1 because a table lookup failed
  *
  * The client is one program for the smtp and lmtp services: run as
  * "lmtp" (master.cf command name, or a link of that name) it speaks LMTP
@@ -73,6 +86,7 @@
 #include "lib/util/str.h"
 #include "lib/util/stream.h"
 #include "lib/mail/deliver.h"
+#include "lib/mail/mime_down.h"
 #include "lib/mail/params.h"
 
 extern bool smtp_lmtp; /* speaking LMTP */
@@ -241,5 +255,14 @@ void smtp_sasl_init(void);
 bool smtp_sasl_passwd(struct smtp_session *, struct str *, struct str *);
 int smtp_sasl_auth(struct smtp_session *, const char *, const char *,
     struct str *);
+
+/* smtp_hbc.c */
+struct smtp_hbc;
+void smtp_hbc_init(void);
+struct smtp_hbc *smtp_hbc_new(mime_down_out_fn **, void **, const char *, bool);
+int smtp_hbc_update(void *, int, const char *, size_t);
+int smtp_hbc_finish(struct smtp_hbc *);
+void smtp_hbc_fail(struct smtp_session *);
+int smtp_hbc_done(struct smtp_hbc *, int);
 
 #endif

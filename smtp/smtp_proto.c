@@ -417,7 +417,7 @@ smtp_body_write(void *ctx, int type, const char *p, size_t left)
 /*
  * The message content from the queue file, converted to 7 bit when
  * downgrade is set: 0, -1 on a write error, -2 when the queue file is
- * bad.
+ * bad, -3 when a smtp_*_checks lookup failed.
  */
 static int
 smtp_send_body(struct smtp_session *s, bool downgrade)
@@ -425,6 +425,9 @@ smtp_send_body(struct smtp_session *s, bool downgrade)
 	struct deliver_request *req = s->state->req;
 	struct smtp_body_out o = { .s = s, .prev = REC_TYPE_NORM };
 	struct mime_down *down = NULL;
+	struct smtp_hbc *hbc = NULL; /* smtp_header_checks, smtp_hbc.c */
+	mime_down_out_fn *sink = smtp_body_write;
+	void *sink_ctx = &o;
 	struct str *buf = str_new(0);
 	struct stream *q = NULL;
 	int fd, type, ret = -2;
@@ -437,22 +440,24 @@ smtp_send_body(struct smtp_session *s, bool downgrade)
 		goto out;
 	}
 	q = stream_open(fd);
+	hbc = smtp_hbc_new(&sink, &sink_ctx, str_ptr(req->queue_id), downgrade);
 	if (downgrade)
-		down = mime_down_new(smtp_body_write, &o);
+		down = mime_down_new(sink, sink_ctx);
 	stream_set_timeout(s->st, SMTP_VAR(data_xfer_timeout) * 1000);
 	while ((type = rec_get(q, buf, SMTP_REC_MAX)) == REC_TYPE_NORM ||
 	       type == REC_TYPE_CONT) {
 		if ((down ? mime_down_update(down, type, str_ptr(buf),
 				str_len(buf))
-			  : smtp_body_write(&o, type, str_ptr(buf),
-				str_len(buf))) < 0) {
+			  : sink(sink_ctx, type, str_ptr(buf), str_len(buf))) <
+		    0) {
 			ret = -1;
 			goto out;
 		}
 	}
 	if (type != REC_TYPE_XTRA)
 		goto out;
-	if (down && mime_down_finish(down) < 0) {
+	if ((down && mime_down_finish(down) < 0) ||
+	    (hbc && smtp_hbc_finish(hbc) < 0)) {
 		ret = -1;
 		goto out;
 	}
@@ -463,6 +468,7 @@ smtp_send_body(struct smtp_session *s, bool downgrade)
 	}
 	ret = 0;
 out:
+	ret = smtp_hbc_done(hbc, ret);
 	mime_down_free(down);
 	stream_close(q);
 	str_free(buf);
@@ -694,6 +700,9 @@ smtp_transaction(struct smtp_session *s)
 		msg_warn("%s: queue file read error", str_ptr(req->queue_id));
 		smtp_fail_all(state, str_ptr(s->relay), "4.3.0",
 		    "error reading message: queue file format error", false);
+		goto out;
+	case -3: /* DATA left unfinished: the server drops it */
+		smtp_hbc_fail(s);
 		goto out;
 	}
 	if (smtp_cmd(s, SMTP_VAR(data_done_timeout), ".") < 0)

@@ -26,6 +26,7 @@ static const char *const hbc_names[HBC_TABLES] = {
 
 struct hbc {
 	struct maps *maps[HBC_TABLES]; /* NULL: no table */
+	char *names[HBC_TABLES];       /* parameter names, with the prefix */
 	struct str *key;
 };
 
@@ -55,15 +56,36 @@ static const struct {
 struct hbc *
 hbc_new(const char *hdr, const char *mime, const char *nested, const char *body)
 {
+	return hbc_new_named("", hdr, mime, nested, body);
+}
+
+struct hbc *
+hbc_new_named(const char *prefix, const char *hdr, const char *mime,
+    const char *nested, const char *body)
+{
 	struct hbc *h = xcalloc(1, sizeof(*h));
 	const char *specs[HBC_TABLES] = { hdr, mime, nested, body };
 
-	for (int i = 0; i < HBC_TABLES; i++)
+	for (int i = 0; i < HBC_TABLES; i++) {
+		struct str *name = str_new(40);
+
+		str_fmt(name, "%s%s", prefix, hbc_names[i]);
+		h->names[i] = str_steal(name);
 		if (specs[i] && specs[i][strspn(specs[i], " \t\r\n,")])
 			h->maps[i] =
-			    maps_new(hbc_names[i], specs[i], DICT_FLAGS_READ);
+			    maps_new(h->names[i], specs[i], DICT_FLAGS_READ);
+	}
 	h->key = str_new(100);
 	return h;
+}
+
+bool
+hbc_active(const struct hbc *h)
+{
+	for (int i = 0; i < HBC_TABLES; i++)
+		if (h->maps[i] != NULL)
+			return true;
+	return false;
 }
 
 struct hbc *
@@ -71,8 +93,10 @@ hbc_free(struct hbc *h)
 {
 	if (h == NULL)
 		return NULL;
-	for (int i = 0; i < HBC_TABLES; i++)
+	for (int i = 0; i < HBC_TABLES; i++) {
 		maps_free(h->maps[i]);
+		free(h->names[i]);
+	}
 	str_free(h->key);
 	free(h);
 	return NULL;
@@ -84,7 +108,11 @@ hbc_parse(const char *value, struct hbc_result *res)
 	const char *map = res->map_name ? res->map_name : "header_checks";
 	size_t cmd_len = strcspn(value, " \t");
 	const char *text = value + cmd_len + strspn(value + cmd_len, " \t");
+	size_t map_len = strlen(map);
+	bool body =
+	    map_len >= 11 && strcmp(map + map_len - 11, "body_checks") == 0;
 
+	res->value = value;
 	if (res->text == NULL)
 		res->text = str_new(100);
 	for (size_t i = 0; i < sizeof(hbc_actions) / sizeof(hbc_actions[0]);
@@ -102,8 +130,7 @@ hbc_parse(const char *value, struct hbc_result *res)
 				    hbc_actions[i].name, map);
 				return res->action = HBC_BAD;
 			}
-			if (strcmp(map, "body_checks") != 0 &&
-			    mime_header_name(text, NULL) == NULL) {
+			if (!body && mime_header_name(text, NULL) == NULL) {
 				str_fmt(res->text,
 				    "bad %s header text \"%s\" in %s map -- need \"headername: headervalue\"",
 				    hbc_actions[i].name, text, map);
@@ -151,7 +178,8 @@ hbc_lookup(struct hbc *h, enum hbc_table table, const char *key,
 	struct maps *maps = h->maps[table];
 	const char *value;
 
-	res->map_name = hbc_names[table];
+	res->map_name = h->names[table];
+	res->value = NULL;
 	if (res->text == NULL)
 		res->text = str_new(100);
 	str_reset(res->text);

@@ -8,6 +8,11 @@
  *                        NULL for none).  Tables are opened read-only with
  *                        maps_new(); one that cannot be opened makes its
  *                        lookups fail (HBC_DEFER)
+ * hbc_new_named(prefix, hdr, mime, nested, body)  the same for a program
+ *                        whose parameters carry a prefix ("smtp_",
+ *                        "lmtp_"): the tables and res->map_name are
+ *                        named "smtp_header_checks" and so on
+ * hbc_active(h)          at least one of the four tables is configured
  * hbc_free(h)            close (NULL ok); returns NULL
  * hbc_header(h, class, text, res)  look up one logical header, the whole
  *                        text "Name: value" with its "\n"s as mime gives it.
@@ -23,7 +28,7 @@
  *                        (pure; used by the two above).  res->map_name
  *                        names the table for the warning text (NULL:
  *                        "header_checks"); PREPEND and REPLACE text must
- *                        start with "Name:" unless it is "body_checks"
+ *                        start with "Name:" unless it ends in "body_checks"
  * Each returns the action (res->action too); res->map_name is the table's
  * parameter name ("header_checks", "mime_header_checks",
  * "nested_header_checks", "body_checks"); res->text holds the text after
@@ -56,6 +61,7 @@
 #ifndef HBC_H
 #define HBC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/util/str.h"
@@ -83,11 +89,15 @@ struct hbc_result {
 	enum hbc_action action;
 	struct str *text;     /* the action's argument */
 	const char *map_name; /* "header_checks", "body_checks" ... */
+	const char *value;    /* the table's answer, NULL when none */
 };
 
 struct hbc;
 
 struct hbc *hbc_new(const char *, const char *, const char *, const char *);
+struct hbc *hbc_new_named(const char *, const char *, const char *,
+    const char *, const char *);
+bool hbc_active(const struct hbc *);
 struct hbc *hbc_free(struct hbc *);
 enum hbc_action hbc_header(struct hbc *, int, const char *,
     struct hbc_result *);

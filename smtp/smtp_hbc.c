@@ -35,8 +35,10 @@
  * - SIZE= announces the queue file's size, whatever the checks change;
  *   written lines are dot-stuffed and broken at smtp_line_length_limit
  *   by the writer as any other
- * Body lines are looked up when they are whole lines; a line longer than
- * a queue file record passes unchecked.
+ * - a line longer than a queue file record (line_length_limit) is looked
+ *   up piece by piece, each piece on its own: REPLACE keeps the piece's
+ *   kind (the line goes on after the text), PREPEND's text ends a line,
+ *   IGNORE and STRIP drop the piece only
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -61,7 +63,7 @@ struct smtp_hbc {
 	bool downgrade;     /* mime_down writes our input */
 	int err;            /* -1: stop (write or lookup error) */
 	bool lookup_failed; /* the stop was a lookup error */
-	int prev;           /* type of the last body record */
+	int type;           /* type of the record looked up */
 	struct hbc_result res;
 	struct str *line; /* the line looked up, NUL-terminated */
 };
@@ -142,8 +144,9 @@ sh_act(struct smtp_hbc *h, enum hbc_action action, const char *where)
 		sh_log(h, "warning", where);
 		return true;
 	case HBC_REPLACE:
+		/* A replaced piece of a long line leaves the line open. */
 		sh_log(h, "replace", where);
-		sh_write(h, REC_TYPE_NORM, text, strlen(text));
+		sh_write(h, h->type, text, strlen(text));
 		return false;
 	case HBC_PREPEND:
 		sh_log(h, "prepend", where);
@@ -178,6 +181,7 @@ sh_header(void *ctx, int class, const char *text, size_t len)
 	if (h->err)
 		return;
 	str_setn(h->line, text, len);
+	h->type = REC_TYPE_NORM;
 	/* The downgrade's own labels are not looked up. */
 	if (h->downgrade &&
 	    (strcmp(str_ptr(h->line), "Content-Transfer-Encoding: 7bit") == 0 ||
@@ -196,13 +200,13 @@ static void
 sh_body(void *ctx, int type, const char *p, size_t n)
 {
 	struct smtp_hbc *h = ctx;
-	bool whole = type == REC_TYPE_NORM && h->prev == REC_TYPE_NORM;
 
-	h->prev = type;
 	if (h->err)
 		return;
-	if (whole && n > 0) {
+	/* As Postfix: every record, a piece of a long line too. */
+	if (n > 0) {
 		str_setn(h->line, p, n);
+		h->type = type;
 		if (!sh_act(h, hbc_body(smtp_hbc_tables, p, n, &h->res),
 			"body"))
 			return;
@@ -229,7 +233,7 @@ smtp_hbc_new(mime_down_out_fn **out, void **ctx, const char *queue_id,
 	*ctx = h;
 	h->queue_id = queue_id;
 	h->downgrade = downgrade;
-	h->prev = REC_TYPE_NORM;
+	h->type = REC_TYPE_NORM;
 	h->line = str_new(100);
 	h->mime = mime_new(&cb, h,
 	    var_disable_mime_input_processing ? MIME_FLAG_DISABLE : 0);

@@ -78,6 +78,8 @@ BC = r"""/^body-ignore/ IGNORE
 /^body-reject/ REJECT
 /^\.dot/ REPLACE .dot replaced
 /^8bit-body/ REPLACE 8bit-body replaced
+/^x{20}/ PREPEND short
+/^y{20}/ PREPEND short
 """
 
 NO8BIT = ("250-no8bit.test\r\n250-PIPELINING\r\n250-SIZE 10000000\r\n"
@@ -214,6 +216,25 @@ class HbcTest(smtpsink.SinkTest):
             self.line(text)
         self.expect(r"postfix/smtp\[\d+\]: warning: unsupported command in "
                     r"smtp_body_checks map: REJECT$")
+
+    def test_long_line(self):
+        """A line longer than a queue file record (2048 bytes) is looked
+        up piece by piece, as Postfix does: the replaced first piece keeps
+        the line open, PREPEND text ends a line, then lines are broken at
+        998 bytes."""
+        self.send("l@hbc.test", head("long") + "\nbody-replace" +
+                  "x" * 3000 + "\n" + "y" * 2048 + "body-info tail\nend\n")
+        y = b"y" * 2048 + b"body-info tail"
+        self.assertEqual(self.data(self.s8, "long"),
+                         b"Subject: long\r\n\r\nbody replacedshort\r\n" +
+                         b"x" * 964 + b"\r\nshort\r\n" + y[:998] +
+                         b"\r\n " + y[998:1995] + b"\r\n " + y[1995:] +
+                         b"\r\nend\r\n")
+        self.line("replace: body body-replace" + "x" * 48 +
+                  ": body replaced")
+        self.line("prepend: body " + "x" * 60 + ": short")
+        self.line("prepend: body " + "y" * 60 + ": short")
+        self.line("info: body body-info tail: binfo")
 
     def test_mime(self):
         """Part headers to the mime table (X-Ignore there is not ignored),

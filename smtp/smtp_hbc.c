@@ -26,9 +26,9 @@
  *   and the line passes; PREPEND/REPLACE without usable text get hbc.c's
  *   warnings ("PREPEND action without text in smtp_header_checks map")
  * - a lookup error: "warning: QID: smtp header checks lookup error" (or
- *   "smtp body checks"); the delivery is deferred (4.3.0, "local data
- *   error while talking to HOST[ADDR]") and the connection is closed
- *   without ending the DATA
+ *   "smtp body checks", lmtp too); the delivery is deferred (4.3.0,
+ *   "local data error while talking to HOST[ADDR]") and the connection
+ *   is closed without ending the DATA
  * - with the 8BITMIME downgrade the checks see the converted message
  *   (quoted-printable bodies), but not the Content-Transfer-Encoding
  *   headers the conversion writes; PREPEND/REPLACE text is not converted

@@ -318,7 +318,8 @@ class HbcTest(smtpsink.SinkTest):
                          b"Subject: broken\r\nX-Other: kept\r\n\r\n"
                          b"body\r\n")
         self.expect(r"postfix/smtp\[\d+\]: warning: regexp map "
-                    r"%s/brk, line 2: " % re.escape(self.top))
+                    r"%s/brk, line 2: Unmatched \( or \\\($"
+                    % re.escape(self.top))
 
     def test_lookup_error(self):
         """A table that cannot be read: deferred, DATA left unended."""

@@ -240,10 +240,51 @@ test_defer(struct test *t)
 	str_free(b);
 }
 
+/*
+ * The smtp client's tables: prefixed names (in the warnings too), the
+ * raw answer, "smtp_body_checks" taking any REPLACE text.
+ */
+static void
+test_named(struct test *t)
+{
+	struct str *h = str_new(100), *b = str_new(100);
+	struct hbc_result res = { 0 };
+	struct hbc *hbc;
+
+	str_fmt(h, "regexp:%s",
+	    write_table("shc", "/^X-A:/ REJECT no way\n/^X-B:/ PREPEND x\n"));
+	str_fmt(b, "regexp:%s", write_table("sbc", "/^x/ REPLACE plain\n"));
+	hbc = hbc_new_named("smtp_", str_ptr(h), "", NULL, str_ptr(b));
+	TEST_INT(t, hbc_active(hbc), 1);
+	TEST_INT(t, hbc_header(hbc, MIME_CLASS_PRIMARY, "X-A: 1", &res),
+	    HBC_REJECT);
+	TEST_STR(t, res.map_name, "smtp_header_checks");
+	TEST_STR(t, res.value, "REJECT no way");
+	TEST_INT(t, hbc_header(hbc, MIME_CLASS_PRIMARY, "X-B: 1", &res),
+	    HBC_BAD);
+	TEST_STR(t, str_ptr(res.text),
+	    "bad PREPEND header text \"x\" in smtp_header_checks map -- "
+	    "need \"headername: headervalue\"");
+	TEST_INT(t, hbc_header(hbc, MIME_CLASS_PRIMARY, "X-C: 1", &res),
+	    HBC_DUNNO);
+	TEST_INT(t, res.value == NULL, 1);
+	TEST_INT(t, hbc_body(hbc, "xyz", 3, &res), HBC_REPLACE);
+	TEST_STR(t, res.map_name, "smtp_body_checks");
+	TEST_STR(t, str_ptr(res.text), "plain");
+	hbc_free(hbc);
+	hbc = hbc_new_named("lmtp_", "", NULL, " ", "");
+	TEST_INT(t, hbc_active(hbc), 0);
+	hbc_free(hbc);
+	str_free(res.text);
+	str_free(h);
+	str_free(b);
+}
+
 static const struct test_case cases[] = {
 	{ "parse", test_parse },
 	{ "tables", test_tables },
 	{ "defer", test_defer },
+	{ "named", test_named },
 	{ 0 },
 };
 

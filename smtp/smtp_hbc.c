@@ -159,9 +159,9 @@ sh_act(struct smtp_hbc *h, enum hbc_action action, const char *where)
 		return false;
 	case HBC_BAD:
 		/* hbc.c's text when PREPEND or REPLACE lack a usable text. */
-		if ((cmd_len == 7 &&
-			(strncasecmp(value, "PREPEND", 7) == 0 ||
-			    strncasecmp(value, "REPLACE", 7) == 0))) {
+		if (cmd_len == 7 &&
+		    (strncasecmp(value, "PREPEND", 7) == 0 ||
+			strncasecmp(value, "REPLACE", 7) == 0)) {
 			msg_warn("%s", text);
 			return true;
 		}

@@ -27,6 +27,10 @@
  *   smtp_loop_check(sess)        the greeting/EHLO reply in sess->reply
  *                                names this host (SMTP to port 25 only)
  *   smtp_loop_fail(sess)         fail the session as a mail loop
+ * smtp_body.c   the message content after DATA
+ *   smtp_send_body(sess, downgrade)  0, -1 on a write error, -2 when the
+ *                                queue file is bad, -3 when a smtp_*_checks
+ *                                lookup failed
  * smtp_reuse.c  connection reuse through scache (smtp_connection_cache_*)
  *   smtp_reuse_init()               once, before the jail
  *   smtp_reuse_policy(state)        may this request fetch/store?
@@ -255,6 +259,9 @@ void smtp_sasl_init(void);
 bool smtp_sasl_passwd(struct smtp_session *, struct str *, struct str *);
 int smtp_sasl_auth(struct smtp_session *, const char *, const char *,
     struct str *);
+
+/* smtp_body.c */
+int smtp_send_body(struct smtp_session *, bool);
 
 /* smtp_hbc.c */
 struct smtp_hbc;

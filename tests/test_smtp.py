@@ -22,7 +22,7 @@ import unittest
 
 import dnsfake
 import e2e
-from smtpsink import (Handler, LmtpController, RawServer, ScriptServer,
+from smtpsink import (QID, Handler, LmtpController, RawServer, ScriptServer,
                       SinkTest, authenticator)
 
 MASTER_CF = e2e.master_cf("pickup", "cleanup", "qmgr", "rewrite", "bounce",
@@ -166,8 +166,10 @@ class SmtpTest(SinkTest):
                             for o in m["mail_options"]), m["mail_options"])
         data = m["data"].decode()
         self.assertIn("\r\n.dot line\r\n..two dots\r\n", data)
-        # smtp_line_length_limit 998: the long line is broken
+        # smtp_line_length_limit 998: the long line is broken, logged once
         self.assertIn("x" * 998 + "\r\n " + "x" * 202 + "\r\n", data)
+        self.expect(r"postfix/smtp\[\d+\]: %s: breaking line > 998 bytes "
+                    r"with <CR><LF>SPACE$" % QID)
 
     def test_rcpt_reject_bounce_and_defer(self):
         """550 to RCPT bounces with the server's words, 450 defers, the

@@ -59,7 +59,7 @@ BENCH_MESSAGES (default 5000), BENCH_SESSIONS (default 20), BENCH_SIZE
 (bytes per message, default 4096), BENCH_WORKLOADS (default "relay,local"),
 BENCH_WAIT (seconds before a stuck run gives up, default 300),
 BENCH_PROFILE=strace (run `strace -c -f` on the Postern instance's
-processes for one extra relay run and print the summary).
+processes for one extra run of the first workload and print the summary).
 """
 import os
 import shutil
@@ -418,10 +418,10 @@ def measure(side, workload, n, sessions, size):
             "mem": peak, "procs": procs}
 
 
-def strace_profile(base, port, sink_port, n, sessions, size):
-    """strace -c -f on the Postern instance for one relay run: attached to
-    every process of the started instance (master included, so that what
-    it forks later is traced too)."""
+def strace_profile(base, port, sink_port, n, sessions, size, workload):
+    """strace -c -f on the Postern instance for one run of workload:
+    attached to every process of the started instance (master included,
+    so that what it forks later is traced too)."""
     d = os.path.join(base, "profile")
     os.makedirs(d)
     os.chmod(d, 0o755)
@@ -436,7 +436,7 @@ def strace_profile(base, port, sink_port, n, sessions, size):
                                   stderr=subprocess.DEVNULL)
         time.sleep(2)     # let strace attach
         try:
-            r = measure(side, "relay", n, sessions, size)
+            r = measure(side, workload, n, sessions, size)
         finally:
             tracer.send_signal(2)
             tracer.wait()
@@ -595,7 +595,7 @@ def main():
             sink_port = e2e.free_port()
             sink = start_sink(sink_port)
             strace_profile(base, e2e.free_port(), sink_port, n, sessions,
-                           size)
+                           size, workloads[0])
     except Stuck as e:
         keep = True
         print("make bench: %s\nkept %s%s" % (e, base,

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/util/hex.h"
 #include "lib/util/alloc.h"
 #include "lib/util/str.h"
 #include "smtpd/smtpd.h"
@@ -123,18 +124,6 @@ smtpd_xattr_neuter(char *value)
 			*cp = '?';
 }
 
-static int
-smtpd_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* xtext (RFC 3461): "+XX" stands for the byte XX; -1 when malformed. */
 static int
 smtpd_xtext_decode(struct str *out, const char *in)
@@ -147,8 +136,8 @@ smtpd_xtext_decode(struct str *out, const char *in)
 			str_catc(out, *cp);
 			continue;
 		}
-		if ((hi = smtpd_hexval(cp[1])) < 0 ||
-		    (lo = smtpd_hexval(cp[2])) < 0)
+		if ((hi = hex_digit(cp[1])) < 0 ||
+		    (lo = hex_digit(cp[2])) < 0)
 			return -1;
 		if (hi == 0 && lo == 0)
 			return -1;

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util/hex.h"
 #include "lib/util/argv.h"
 #include "lib/util/dict.h"
 #include "lib/util/event.h"
@@ -206,7 +207,7 @@ tlsmgr_lookup(struct tlsmgr_cache *c, const char *id)
 		msg_info("read %s TLS cache entry %s: time=%lld [data %zu "
 			 "bytes]",
 		    c->type, id, (long long)when, str_len(tlsmgr_val));
-	tlsmgr_hex_encode(tlsmgr_buf, str_ptr(tlsmgr_val), str_len(tlsmgr_val));
+	hex_encode(tlsmgr_buf, str_ptr(tlsmgr_val), str_len(tlsmgr_val));
 	attr_put_long(tlsmgr_rep, "status", TLSMGR_STAT_OK);
 	attr_put(tlsmgr_rep, "session", str_ptr(tlsmgr_buf));
 }
@@ -219,7 +220,7 @@ tlsmgr_update(struct tlsmgr_cache *c, const char *id)
 	time_t now = time(NULL);
 
 	if (hex == NULL ||
-	    tlsmgr_hex_decode(tlsmgr_val, hex, strlen(hex)) < 0 ||
+	    hex_decode(tlsmgr_val, hex, strlen(hex)) < 0 ||
 	    str_len(tlsmgr_val) == 0) {
 		msg_warn("malformed %s session update for %s: the session is "
 			 "missing or not hex",

@@ -24,6 +24,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "lib/util/hex.h"
 #include "lib/util/msg.h"
 #include "lib/util/safe_open.h"
 #include "lib/util/str.h"
@@ -51,16 +52,6 @@ static int tls_lifetime;
 static int tls_loglevel;
 static EVP_CIPHER *tls_ticket_cipher;
 
-static int
-tls_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* One line of the file; 0 or -1 when malformed. */
 static int
 tls_key_parse(const char *line, struct tls_key *k)
@@ -77,8 +68,8 @@ tls_key_parse(const char *line, struct tls_key *k)
 		return -1;
 	p = end + 1;
 	for (i = 0; i < TLS_KEY_BYTES; i++) {
-		if ((hi = tls_hexval(p[2 * i])) < 0 ||
-		    (lo = tls_hexval(p[2 * i + 1])) < 0)
+		if ((hi = hex_digit(p[2 * i])) < 0 ||
+		    (lo = hex_digit(p[2 * i + 1])) < 0)
 			return -1;
 		raw[i] = (unsigned char)(hi << 4 | lo);
 	}

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util/hex.h"
 #include "lib/util/msg.h"
 #include "lib/util/sock.h"
 #include "lib/util/str.h"
@@ -23,53 +24,11 @@ static struct str *tlsmgr_path;
 static time_t tlsmgr_down_until; /* leave tlsmgr alone until then */
 
 void
-tlsmgr_hex_encode(struct str *out, const void *p, size_t len)
-{
-	static const char digits[] = "0123456789ABCDEF";
-	const unsigned char *b = p;
-
-	str_reset(out);
-	for (size_t i = 0; i < len; i++) {
-		str_catc(out, digits[b[i] >> 4]);
-		str_catc(out, digits[b[i] & 0xf]);
-	}
-}
-
-static int
-tlsmgr_hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-int
-tlsmgr_hex_decode(struct str *out, const char *hex, size_t len)
-{
-	int hi, lo;
-
-	str_reset(out);
-	if (len % 2)
-		return -1;
-	for (size_t i = 0; i < len; i += 2) {
-		if ((hi = tlsmgr_hex_digit((unsigned char)hex[i])) < 0 ||
-		    (lo = tlsmgr_hex_digit((unsigned char)hex[i + 1])) < 0)
-			return -1;
-		str_catc(out, hi << 4 | lo);
-	}
-	return 0;
-}
-
-void
 tlsmgr_entry_encode(struct str *out, time_t when, const void *p, size_t len)
 {
 	struct str *hex = str_new(2 * len + 1);
 
-	tlsmgr_hex_encode(hex, p, len);
+	hex_encode(hex, p, len);
 	str_fmt(out, "%lld:%s", (long long)when, str_ptr(hex));
 	str_free(hex);
 }
@@ -93,7 +52,7 @@ tlsmgr_entry_decode(const char *entry, time_t *when, struct str *out)
 		return -1;
 	len = strlen(p);
 	if (len == 0 || len > 2 * (size_t)TLSMGR_SESSION_MAX ||
-	    tlsmgr_hex_decode(out, p, len) < 0)
+	    hex_decode(out, p, len) < 0)
 		return -1;
 	*when = (time_t)t;
 	return 0;
@@ -208,7 +167,7 @@ tlsmgr_clnt_lookup(const char *type, const char *id, struct str *blob)
 	if (status != TLSMGR_STAT_OK)
 		return 0;
 	if ((hex = attr_get(tlsmgr_rep, "session")) == NULL ||
-	    tlsmgr_hex_decode(blob, hex, strlen(hex)) < 0 || str_len(blob) == 0)
+	    hex_decode(blob, hex, strlen(hex)) < 0 || str_len(blob) == 0)
 		return tlsmgr_clnt_fail("malformed reply");
 	return 1;
 }
@@ -223,7 +182,7 @@ tlsmgr_clnt_update(const char *type, const char *id, const void *blob,
 	if (strlen(id) > TLSMGR_ID_MAX || len == 0 || len > TLSMGR_SESSION_MAX)
 		return -1;
 	hex = str_new(2 * len + 1);
-	tlsmgr_hex_encode(hex, blob, len);
+	hex_encode(hex, blob, len);
 	tlsmgr_clnt_start("update", type, id);
 	attr_put(tlsmgr_req, "session", str_ptr(hex));
 	str_free(hex);

@@ -11,9 +11,6 @@
  *                        0, or -1 (refused, or tlsmgr unreachable)
  * tlsmgr_clnt_delete(type, id)  forget an entry: 0, or -1
  * tlsmgr_clnt_close()    drop the connection to the service
- * tlsmgr_hex_encode(out, p, len)  p as upper-case hex into out
- * tlsmgr_hex_decode(out, hex, len)  the bytes of len hex digits into
- *                        out: 0, or -1 (odd length, not a hex digit)
  * tlsmgr_entry_encode(out, when, p, len)  a database entry: "TIME:HEX",
  *                        the creation time and the session
  * tlsmgr_entry_decode(entry, &when, out)  the reverse: 0, or -1 for a
@@ -62,9 +59,6 @@ int tlsmgr_clnt_lookup(const char *, const char *, struct str *);
 int tlsmgr_clnt_update(const char *, const char *, const void *, size_t);
 int tlsmgr_clnt_delete(const char *, const char *);
 void tlsmgr_clnt_close(void);
-void tlsmgr_hex_encode(struct str *, const void *, size_t);
-int tlsmgr_hex_decode(struct str *, const char *, size_t)
-    __attribute__((warn_unused_result));
 void tlsmgr_entry_encode(struct str *, time_t, const void *, size_t);
 int tlsmgr_entry_decode(const char *, time_t *, struct str *)
     __attribute__((warn_unused_result));

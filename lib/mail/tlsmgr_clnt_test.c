@@ -1,32 +1,12 @@
 /*
- * tlsmgr_clnt_test - the hex coding of sessions on the wire and the
- * "TIME:HEX" database entries that tlsmgr reads back: every malformed
- * entry (a corrupt database) is refused, never guessed at.
+ * tlsmgr_clnt_test - the "TIME:HEX" database entries that tlsmgr reads
+ * back: every malformed entry (a corrupt database) is refused, never
+ * guessed at.
  */
 #include <string.h>
 
 #include "lib/util/test.h"
 #include "lib/mail/tlsmgr_clnt.h"
-
-static void
-test_hex(struct test *t)
-{
-	static const unsigned char bin[] = { 0x00, 0x01, 0xab, 0xff, 0x7f };
-	struct str *hex = str_new(0), *back = str_new(0);
-
-	tlsmgr_hex_encode(hex, bin, sizeof(bin));
-	TEST_STR(t, str_ptr(hex), "0001ABFF7F");
-	TEST_INT(t, tlsmgr_hex_decode(back, str_ptr(hex), str_len(hex)), 0);
-	TEST_INT(t, (int)str_len(back), (int)sizeof(bin));
-	TEST_TRUE(t, memcmp(str_ptr(back), bin, sizeof(bin)) == 0);
-	TEST_INT(t, tlsmgr_hex_decode(back, "abcd", 4), 0);
-	TEST_INT(t, (int)str_len(back), 2);
-	TEST_INT(t, tlsmgr_hex_decode(back, "abc", 3), -1);
-	TEST_INT(t, tlsmgr_hex_decode(back, "zz", 2), -1);
-	TEST_INT(t, tlsmgr_hex_decode(back, "0 ", 2), -1);
-	str_free(hex);
-	str_free(back);
-}
 
 static void
 test_entry(struct test *t)
@@ -75,7 +55,6 @@ test_entry(struct test *t)
 }
 
 static const struct test_case cases[] = {
-	{ "hex", test_hex },
 	{ "entry", test_entry },
 	{ 0 },
 };

@@ -116,7 +116,6 @@
  * smtpd_proxy_parse(buf, len, hdr, why) a PROXY v1/v2 header: 0, or -1
  *                                 with Postfix's reason
  * smtpd_proxy_escape(out, buf, len) bytes as the haproxy warning shows them
- * smtpd_valid_hostname(name)      Postfix's valid_hostname()
  *
  * Session set-up (smtpd.c), for XCLIENT and PROXY:
  * smtpd_peer_trust(state)         recompute state->trusted (mynetworks)
@@ -373,7 +372,6 @@ void smtpd_xattr_free(struct smtpd_xattrs *);
 int smtpd_proxy_parse(const char *, size_t, struct smtpd_proxy_hdr *,
     const char **) __attribute__((warn_unused_result));
 void smtpd_proxy_escape(struct str *, const char *, size_t);
-bool smtpd_valid_hostname(const char *);
 
 /* smtpd_standalone.c: smtpd -S on a pipe (sendmail -bs) */
 int smtpd_standalone_begin(struct stream *);

@@ -24,6 +24,7 @@
 
 #include "lib/util/alloc.h"
 #include "lib/util/argv.h"
+#include "lib/util/hostname.h"
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
 #include "lib/mail/config.h"
@@ -634,34 +635,20 @@ smtpd_access_login(struct smtpd_state *state,
 	    state->sasl_username);
 }
 
-/* RFC 1035 host name syntax, as Postfix's valid_hostname. */
+/* valid_hostname(), with one trailing dot allowed (a rooted name). */
 bool
 smtpd_access_hostname(const char *name)
 {
-	size_t label = 0, len = strlen(name);
-	const char *p;
-	bool alpha = false;
+	size_t len = strlen(name);
+	char *copy;
+	bool ok;
 
-	if (len == 0 || len > 255 || name[0] == '.')
-		return false;
-	for (p = name; *p; p++) {
-		if (*p == '.') {
-			if (label == 0 || p[-1] == '-')
-				return false;
-			label = 0;
-		} else if (isalnum((unsigned char)*p) || *p == '_' ||
-			   (*p == '-' && label > 0)) {
-			if (++label > 63)
-				return false;
-			if (!isdigit((unsigned char)*p))
-				alpha = true;
-		} else
-			return false;
-	}
-	/* a trailing hyphen, or all digits and dots (an address) */
-	if (p[-1] == '-')
-		return false;
-	return alpha;
+	if (len == 0 || len > HOSTNAME_MAX || name[len - 1] != '.')
+		return valid_hostname(name);
+	copy = xstrndup(name, len - 1);
+	ok = valid_hostname(copy);
+	free(copy);
+	return ok;
 }
 
 /* "[1.2.3.4]" or "[IPv6:...]": an address literal as HELO argument. */

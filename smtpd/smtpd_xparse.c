@@ -13,8 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lib/util/hex.h"
 #include "lib/util/alloc.h"
+#include "lib/util/hex.h"
+#include "lib/util/hostname.h"
 #include "lib/util/str.h"
 #include "smtpd/smtpd.h"
 
@@ -44,47 +45,6 @@ static const char *smtpd_xattr_names[SMTPD_XA_COUNT] = {
 	    (1u << SMTPD_XA_PORT) | (1u << SMTPD_XA_PROTO) |                   \
 	    (1u << SMTPD_XA_HELO) | (1u << SMTPD_XA_IDENT) |                   \
 	    (1u << SMTPD_XA_SOURCE))
-
-/*
- * A host name as Postfix's valid_hostname() wants it: at most 255 bytes,
- * labels of at most 63 letters, digits, '-' or '_', not starting or
- * ending with '-', no empty label, and not all numeric.
- */
-bool
-smtpd_valid_hostname(const char *name)
-{
-	const char *cp;
-	size_t label = 0;
-	bool numeric = true;
-
-	if (*name == 0 || strlen(name) > 255)
-		return false;
-	for (cp = name; *cp; cp++) {
-		unsigned char c = (unsigned char)*cp;
-
-		if (c == '.') {
-			if (label == 0 || cp[-1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (++label > 63)
-			return false;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    c == '_') {
-			numeric = false;
-		} else if (c == '-') {
-			numeric = false;
-			if (label == 1)
-				return false;
-		} else if (c < '0' || c > '9') {
-			return false;
-		}
-	}
-	if (label == 0 || cp[-1] == '-')
-		return false;
-	return !numeric;
-}
 
 /* An address attribute: IPv4, or IPv6 after "IPV6:" (any case). */
 static bool
@@ -177,7 +137,7 @@ smtpd_xattr_value(bool xforward, int attr, char *value, int *status,
 			*status = unavail ? SMTPD_XV_UNAVAIL : SMTPD_XV_TEMP;
 			return 0;
 		}
-		if (smtpd_valid_hostname(value))
+		if (valid_hostname(value))
 			return 0;
 		break;
 	case SMTPD_XA_ADDR:

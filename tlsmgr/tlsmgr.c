@@ -37,10 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/util/hex.h"
 #include "lib/util/argv.h"
 #include "lib/util/dict.h"
 #include "lib/util/event.h"
+#include "lib/util/hex.h"
 #include "lib/util/msg.h"
 #include "lib/util/str.h"
 #include "lib/util/stream.h"

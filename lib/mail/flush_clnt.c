@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "lib/util/hostname.h"
 #include "lib/util/msg.h"
 #include "lib/util/sock.h"
 #include "lib/util/str.h"
@@ -17,42 +18,6 @@
 #include "lib/mail/attr.h"
 #include "lib/mail/flush_clnt.h"
 #include "lib/mail/params.h"
-
-/* Postfix's valid_hostname(), without its warnings. */
-static bool
-flush_clnt_hostname_ok(const char *name)
-{
-	const char *cp;
-	size_t label = 0;
-	bool numeric = true;
-
-	if (*name == 0 || strlen(name) > FLUSH_SITE_MAX)
-		return false;
-	for (cp = name; *cp; cp++) {
-		unsigned char c = (unsigned char)*cp;
-
-		if (c == '.') {
-			if (label == 0 || cp[-1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (++label > 63)
-			return false;
-		if (isalpha(c) || c == '_') {
-			numeric = false;
-		} else if (c == '-') {
-			numeric = false;
-			if (label == 1)
-				return false;
-		} else if (!isdigit(c)) {
-			return false;
-		}
-	}
-	if (label == 0 || cp[-1] == '-')
-		return false;
-	return !numeric;
-}
 
 /* Postfix's valid_mailhost_literal(): "[IPv4]" or "[IPv6:addr]". */
 static bool
@@ -75,7 +40,7 @@ flush_clnt_literal_ok(const char *name)
 bool
 flush_clnt_site_ok(const char *site)
 {
-	return flush_clnt_hostname_ok(site) || flush_clnt_literal_ok(site);
+	return valid_hostname(site) || flush_clnt_literal_ok(site);
 }
 
 bool

@@ -6,7 +6,7 @@ set -e
 export DEBIAN_FRONTEND=noninteractive
 need="autoconf make gcc clang pkg-config libssl-dev libdb-dev libpcre2-dev python3 man-db"
 # servers and clients the tests start: Dovecot (SASL, LMTP), resolv_wrapper (DNS), swaks
-testdeps="dovecot-core dovecot-lmtpd libresolv-wrapper swaks python3-aiosmtpd openssl"
+testdeps="dovecot-core dovecot-lmtpd libresolv-wrapper swaks python3-aiosmtpd openssl iproute2"
 oracle="postfix postfix-pcre"
 missing=""
 for p in $need $testdeps $oracle; do

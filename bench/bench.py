@@ -44,11 +44,11 @@ collide on its lock and the loser sleeps a second), and for Postfix
 in_flow_delay = 0 (Postern has no in-flow control, which is what 0 means;
 Postfix's 1 s makes its results depend on earlier runs).  Durability is
 the same: both fsync the queue file before smtpd's 250 and the mbox before
-local reports success.  Postfix's master.cf has its scache service, as
-Debian's default master.cf does: Postfix's smtp reuses connections to the
-sink on demand; Postern has no connection cache yet.  It also has
-proxymap, which Postfix's smtpd needs for local_recipient_maps
-(proxy:unix:passwd.byname); Postern's reads the password file itself.
+local reports success.  Both master.cf files have the scache service, as
+Debian's default master.cf does: smtp reuses connections to the sink on
+demand.  Postfix's also has proxymap, which its smtpd needs for
+local_recipient_maps (proxy:unix:passwd.byname); Postern's smtpd reads
+the password file itself.
 
 The queues and the mail spool live on a private journaled ext4 file system
 (a loop mount, removed at the end): the root file system of these machines
@@ -59,7 +59,11 @@ BENCH_MESSAGES (default 5000), BENCH_SESSIONS (default 20), BENCH_SIZE
 (bytes per message, default 4096), BENCH_WORKLOADS (default "relay,local"),
 BENCH_WAIT (seconds before a stuck run gives up, default 300),
 BENCH_PROFILE=strace (run `strace -c -f` on the Postern instance's
-processes for one extra run of the first workload and print the summary).
+processes for one extra run of the first workload and print the summary),
+BENCH_PROFILE=perf (one extra run of the first workload per side under
+`perf trace -s -a`, summed by program: for each, the milliseconds per
+message spent in each system call, blocked time included -- where a
+serial stage such as local waits -- next to the other side's).
 """
 import os
 import shutil
@@ -94,9 +98,9 @@ error     unix  -       -       n       -       -       error
 local     unix  -       n       n       -       -       local
 anvil     unix  -       -       n       -       1       anvil
 postlog   unix-dgram n  -       n       -       1       postlogd
+scache    unix  -       -       n       -       1       scache
 """
 POSTFIX_ONLY_CF = """\
-scache    unix  -       -       n       -       1       scache
 proxymap  unix  -       -       n       -       -       proxymap
 """
 
@@ -448,6 +452,78 @@ def strace_profile(base, port, sink_port, n, sessions, size, workload):
         print(f.read())
 
 
+def perf_summary(path):
+    """perf trace -s output summed by program: {comm: {syscall: [calls,
+    msec]}}."""
+    import re
+    out, cur = {}, None
+    head = re.compile(r"^\s*(\S.*?) \((\d+)\), \d+ events")
+    row = re.compile(r"^\s+(\w+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s")
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = head.match(line)
+            if m:
+                cur = out.setdefault(m.group(1), {})
+                continue
+            m = row.match(line)
+            if m and cur is not None:
+                c = cur.setdefault(m.group(1), [0, 0.0])
+                c[0] += int(m.group(2))
+                c[1] += float(m.group(4))
+    return out
+
+
+def perf_profile(base, n, sessions, size, workload):
+    """One run per side under perf trace -s -a; where each program's
+    system call time goes, per message, side by side."""
+    import e2e
+    sums = {}
+    for name in ("Postern", "Postfix"):
+        d = os.path.join(base, "perf-" + name)
+        os.makedirs(d)
+        os.chmod(d, 0o755)
+        sink_port, port = e2e.free_port(), e2e.free_port()
+        sink = start_sink(sink_port)
+        side = (Postern if name == "Postern" else Postfix)(d, port,
+                                                           sink_port)
+        out = os.path.join(base, "perf-%s.txt" % name)
+        side.start()
+        try:
+            tracer = subprocess.Popen(["perf", "trace", "-s", "-a", "-o",
+                                       out], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            time.sleep(2)     # let perf set up its events
+            try:
+                r = measure(side, workload, n, sessions, size)
+            finally:
+                tracer.send_signal(2)
+                tracer.wait()
+            print("under perf trace: %s %.0f msgs/s, %.2f CPU ms/msg"
+                  % (name, r["rate"], r["cpu"]), flush=True)
+        finally:
+            side.stop()
+            sink.terminate()
+            sink.wait()
+        sums[name] = perf_summary(out)
+    progs = ("smtpd", "cleanup", "qmgr", "local", "smtp", "trivial-rewrite",
+             "postlogd", "master")
+    print("system call time, ms per message (calls per message), %s:"
+          % workload)
+    for prog in progs:
+        a, b = sums["Postern"].get(prog, {}), sums["Postfix"].get(prog, {})
+        if not a and not b:
+            continue
+        ta = sum(v[1] for v in a.values()) / n
+        tb = sum(v[1] for v in b.values()) / n
+        print("  %-16s Postern %7.3f   Postfix %7.3f" % (prog, ta, tb))
+        calls = sorted(set(a) | set(b), key=lambda c: -max(
+            a.get(c, [0, 0])[1], b.get(c, [0, 0])[1]))
+        for c in calls[:8]:
+            va, vb = a.get(c, [0, 0.0]), b.get(c, [0, 0.0])
+            print("    %-14s %7.3f (%5.1f)   %7.3f (%5.1f)"
+                  % (c, va[1] / n, va[0] / n, vb[1] / n, vb[0] / n))
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -596,6 +672,8 @@ def main():
             sink = start_sink(sink_port)
             strace_profile(base, e2e.free_port(), sink_port, n, sessions,
                            size, workloads[0])
+        if os.environ.get("BENCH_PROFILE") == "perf":
+            perf_profile(base, n, sessions, size, workloads[0])
     except Stuck as e:
         keep = True
         print("make bench: %s\nkept %s%s" % (e, base,

@@ -7,6 +7,7 @@ private tables, never /etc/postfix.  Tests that compare with Debian's Postfix
 """
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
@@ -233,7 +234,13 @@ class Instance:
                               capture_output=True, text=True, env=e,
                               timeout=timeout)
 
+    # Instances started and not stopped: the runner prints the digest of
+    # each when a test fails, ahead of the test's own report.
+    live = []
+
     def start(self):
+        if self not in Instance.live:
+            Instance.live.append(self)
         r = self.postfix("start")
         if r.returncode != 0:
             raise AssertionError("postfix start failed: %s%s\nlog:\n%s"
@@ -243,6 +250,8 @@ class Instance:
     def stop(self):
         """Stop the instance if it runs; wait until no process is left."""
         import time
+        if self in Instance.live:
+            Instance.live.remove(self)
         if self.master_pid() is not None:
             self.postfix("stop")
         deadline = time.time() + 10
@@ -283,6 +292,17 @@ class Instance:
                 return f.read()
         except OSError:
             return ""
+
+    # What says why mail did not move: problems, crashes, deferrals.
+    DIGEST = re.compile(r"warning|fatal|panic|error|killed|status=(?!sent)"
+                        r"|reject|timeout|lost connection")
+    NOISE = re.compile(r"postfix-script\[\d+\]: warning: not ")
+
+    def digest(self, lines=12):
+        """The last log lines that matter for a failure, kept short."""
+        out = [ln[:240] for ln in self.log().splitlines()
+               if Instance.DIGEST.search(ln) and not Instance.NOISE.search(ln)]
+        return out[-lines:]
 
     def wait_log(self, pattern, timeout=10):
         """Wait until the log matches the regex pattern; the match or None."""

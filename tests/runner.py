@@ -11,6 +11,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 
+def digest():
+    """The log lines that matter of each running instance: first, so that
+    a report cut short still says why mail did not move."""
+    try:
+        import e2e
+    except ImportError:
+        return
+    for inst in e2e.Instance.live:
+        lines = inst.digest()
+        print("  log digest of %s (%d lines):" % (inst.conf, len(lines)))
+        for ln in lines:
+            print("  | " + ln)
+    sys.stdout.flush()
+
+
 class Result(unittest.TextTestResult):
     def addSuccess(self, test):
         super().addSuccess(test)
@@ -19,11 +34,13 @@ class Result(unittest.TextTestResult):
     def addFailure(self, test, err):
         super().addFailure(test, err)
         print("FAIL", test.id(), flush=True)
+        digest()
         print(self._exc_info_to_string(err, test), flush=True)
 
     def addError(self, test, err):
         super().addError(test, err)
         print("FAIL", test.id(), "(error)", flush=True)
+        digest()
         print(self._exc_info_to_string(err, test), flush=True)
 
     def addSkip(self, test, reason):

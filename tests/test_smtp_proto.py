@@ -481,14 +481,9 @@ class DowngradeTest(unittest.TestCase):
         self.assertEqual(m["mail"], "MAIL FROM:<snd@example.org>")
         self.assertEqual(strip_received(m["data"]), self.sent_as_is(MSG_T4))
 
-
     def test_7bit_label_keeps_size(self):
         """BODY=7BIT: not converted, so SIZE is sent (Postfix)."""
         m = self.deliver(self.seven, "s3@n7.test", MSG_T4, ["-B7BIT"])
-        if m["mail"] == "MAIL FROM:<snd@example.org>":
-            self.skipTest("SKIPPED LOUDLY: qmgr does not pass the queue "
-                          "file's encoding=7bit to the delivery agents yet "
-                          "(only 8bit, from the size record)")
         self.assertRegex(m["mail"], r"^MAIL FROM:<snd@example\.org> "
                          r"SIZE=\d+$")
 

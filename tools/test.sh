@@ -27,7 +27,10 @@ cat "$log/checks.out"
 
 echo "== sanitizer build (ASan + UBSan)"
 asan_dir=$(mktemp -d)
-chmod 755 "$asan_dir"
+# Sticky and world-writable: daemons that run as mail_owner or as a
+# recipient write their reports here too (a sanitizer that cannot open its
+# log file dies without a report).
+chmod 1777 "$asan_dir"
 export ASAN_OPTIONS="log_path=$asan_dir/asan:detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="log_path=$asan_dir/ubsan:print_stacktrace=1:halt_on_error=1"
 make -s -j2 O=build-asan HARDEN="-fsanitize=address,undefined -fno-sanitize-recover=all -g -O1 -fno-omit-frame-pointer" \

@@ -60,10 +60,9 @@ BENCH_MESSAGES (default 5000), BENCH_SESSIONS (default 20), BENCH_SIZE
 BENCH_WAIT (seconds before a stuck run gives up, default 300),
 BENCH_PROFILE=strace (run `strace -c -f` on the Postern instance's
 processes for one extra run of the first workload and print the summary),
-BENCH_PROFILE=perf (one extra run of the first workload per side under
-`perf trace -s -a`, summed by program: for each, the milliseconds per
-message spent in each system call, blocked time included -- where a
-serial stage such as local waits -- next to the other side's).
+BENCH_PROFILE=sched (one extra run of the first workload per side, its
+qmgr and delivery agent sampled from /proc: where each spends a message's
+time, on CPU or blocked in which system call, side by side).
 """
 import os
 import shutil
@@ -452,76 +451,170 @@ def strace_profile(base, port, sink_port, n, sessions, size, workload):
         print(f.read())
 
 
-def perf_summary(path):
-    """perf trace -s output summed by program: {comm: {syscall: [calls,
-    msec]}}."""
-    import re
-    out, cur = {}, None
-    head = re.compile(r"^\s*(\S.*?) \((\d+)\), \d+ events")
-    row = re.compile(r"^\s+(\w+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s")
-    with open(path, errors="replace") as f:
-        for line in f:
-            m = head.match(line)
-            if m:
-                cur = out.setdefault(m.group(1), {})
-                continue
-            m = row.match(line)
-            if m and cur is not None:
-                c = cur.setdefault(m.group(1), [0, 0.0])
-                c[0] += int(m.group(2))
-                c[1] += float(m.group(4))
+def comm_pids(cg, names):
+    """{comm: pid} of the cgroup's processes named in names."""
+    out = {}
+    for pid in cg.pids():
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if comm in names:
+            out[comm] = pid
     return out
 
 
-def perf_profile(base, n, sessions, size, workload):
-    """One run per side under perf trace -s -a; where each program's
-    system call time goes, per message, side by side."""
+# x86_64 system call numbers the samples name (others print as numbers).
+SYSCALLS = {0: "read", 1: "write", 2: "open", 3: "close", 4: "stat",
+            5: "fstat", 7: "poll", 8: "lseek", 17: "pread64",
+            18: "pwrite64", 20: "writev", 23: "select", 42: "connect",
+            43: "accept", 44: "sendto", 45: "recvfrom", 46: "sendmsg",
+            47: "recvmsg", 61: "wait4", 72: "fcntl", 73: "flock",
+            74: "fsync", 75: "fdatasync", 82: "rename", 87: "unlink",
+            232: "epoll_wait", 257: "openat", 262: "newfstatat",
+            264: "renameat", 270: "pselect6", 271: "ppoll",
+            281: "epoll_pwait", 288: "accept4", 316: "renameat2",
+            441: "epoll_pwait2"}
+
+
+def sample_state(pid):
+    """What a process does right now: "on CPU" (running or runnable) or
+    the name of the system call it is blocked in."""
+    with open("/proc/%d/stat" % pid) as f:
+        state = f.read().rsplit(")", 1)[1].split()[0]
+    if state == "R":
+        return "on CPU"
+    with open("/proc/%d/syscall" % pid) as f:
+        word = f.read().split()[0]
+    if word == "running":
+        return "on CPU"
+    try:
+        return SYSCALLS.get(int(word), "syscall %s" % word)
+    except ValueError:
+        return word
+
+
+def mean_delays(maillog):
+    """The mean of each part of delays=a/b/c/d over the status=sent
+    lines: before the queue manager, in active/ waiting for a delivery
+    agent, connection setup, transmission."""
+    import re
+    tot, k = [0.0] * 4, 0
+    with open(maillog, errors="replace") as f:
+        for line in f:
+            m = re.search(r"delays=([\d.]+)/([\d.]+)/([\d.]+)/([\d.]+), "
+                          r".*status=sent", line)
+            if m:
+                k += 1
+                for i in range(4):
+                    tot[i] += float(m.group(i + 1))
+    return [x / max(k, 1) for x in tot]
+
+
+def sched_profile(base, n, sessions, size, workload):
+    """Where the pipeline spends its time: one run per side with max_use =
+    100000 (qmgr and the delivery agent stay one process each), sampling
+    the state of every smtpd, cleanup, qmgr and agent process from /proc
+    as often as Python manages (on CPU, or the system call it is blocked
+    in), nothing attached to them.  Printed as process-milliseconds per
+    message, side by side, with the mean delays= parts from the log and
+    the agent's CPU and run-queue wait from /proc/PID/schedstat."""
     import e2e
-    sums = {}
+    agent = "local" if workload == "local" else "smtp"
+    res = {}
     for name in ("Postern", "Postfix"):
-        d = os.path.join(base, "perf-" + name)
+        d = os.path.join(base, "sched-" + name)
         os.makedirs(d)
         os.chmod(d, 0o755)
         sink_port, port = e2e.free_port(), e2e.free_port()
         sink = start_sink(sink_port)
         side = (Postern if name == "Postern" else Postfix)(d, port,
                                                            sink_port)
-        out = os.path.join(base, "perf-%s.txt" % name)
+        with open(os.path.join(side.conf, "main.cf"), "a") as f:
+            f.write("max_use = 100000\n")
+        progs = ("smtpd", "cleanup", "qmgr", agent)
+        box = {"samples": {p: {} for p in progs}, "count": 0}
+        stop = threading.Event()
+
+        def sampler():
+            while not stop.is_set():
+                pids = comm_pids(side.cg, ("qmgr", agent))
+                if len(pids) == 2:
+                    break
+                time.sleep(0.002)
+            else:
+                return
+            box["pids"] = pids
+            with open("/proc/%d/schedstat" % pids[agent]) as f:
+                box["sched0"] = [int(x) for x in f.read().split()]
+            box["log0"] = LogCounter(side.maillog)
+            box["log0"].poll()
+            box["t0"] = time.perf_counter()
+            while not stop.is_set():
+                # every process of these programs (smtpd and cleanup
+                # run several): process-milliseconds per message
+                for pid in side.cg.pids():
+                    try:
+                        with open("/proc/%d/comm" % pid) as f:
+                            prog = f.read().strip()
+                        if prog not in progs:
+                            continue
+                        st = sample_state(pid)
+                    except (OSError, IndexError):
+                        continue
+                    h = box["samples"][prog]
+                    h[st] = h.get(st, 0) + 1
+                box["count"] += 1
+                time.sleep(0.0003)
+
         side.start()
         try:
-            tracer = subprocess.Popen(["perf", "trace", "-s", "-a", "-o",
-                                       out], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
-            time.sleep(2)     # let perf set up its events
-            try:
-                r = measure(side, workload, n, sessions, size)
-            finally:
-                tracer.send_signal(2)
-                tracer.wait()
-            print("under perf trace: %s %.0f msgs/s, %.2f CPU ms/msg"
-                  % (name, r["rate"], r["cpu"]), flush=True)
+            th = threading.Thread(target=sampler, daemon=True)
+            th.start()
+            r = measure(side, workload, n, sessions, size)
+            stop.set()
+            th.join()
+            if "t0" not in box:
+                raise Stuck("%s: no %s process to sample" % (name, agent))
+            t1 = time.perf_counter()
+            with open("/proc/%d/schedstat" % box["pids"][agent]) as f:
+                sched1 = [int(x) for x in f.read().split()]
+            done = n - box["log0"].sent
+            wall = (t1 - box["t0"]) * 1000
+            res[name] = {
+                "rate": r["rate"], "cycle": wall / done,
+                "cpu": (sched1[0] - box["sched0"][0]) / 1e6 / done,
+                "runq": (sched1[1] - box["sched0"][1]) / 1e6 / done,
+                # each sample stands for wall / count milliseconds
+                "per": wall / max(box["count"], 1) / done,
+                "samples": box["samples"], "count": box["count"],
+                "delays": mean_delays(side.maillog)}
         finally:
+            stop.set()
             side.stop()
             sink.terminate()
             sink.wait()
-        sums[name] = perf_summary(out)
-    progs = ("smtpd", "cleanup", "qmgr", "local", "smtp", "trivial-rewrite",
-             "postlogd", "master")
-    print("system call time, ms per message (calls per message), %s:"
-          % workload)
-    for prog in progs:
-        a, b = sums["Postern"].get(prog, {}), sums["Postfix"].get(prog, {})
-        if not a and not b:
-            continue
-        ta = sum(v[1] for v in a.values()) / n
-        tb = sum(v[1] for v in b.values()) / n
-        print("  %-16s Postern %7.3f   Postfix %7.3f" % (prog, ta, tb))
-        calls = sorted(set(a) | set(b), key=lambda c: -max(
-            a.get(c, [0, 0])[1], b.get(c, [0, 0])[1]))
-        for c in calls[:8]:
-            va, vb = a.get(c, [0, 0.0]), b.get(c, [0, 0.0])
-            print("    %-14s %7.3f (%5.1f)   %7.3f (%5.1f)"
-                  % (c, va[1] / n, va[0] / n, vb[1] / n, vb[0] / n))
+    a, b = res["Postern"], res["Postfix"]
+    print("%s workload: where %s, qmgr, cleanup and smtpd spend their "
+          "time, process-ms per message (%d and %d samples)"
+          % (workload, agent, a["count"], b["count"]))
+    print("  %-26s %19s %19s" % ("", "Postern", "Postfix"))
+    print("  %-26s %19.0f %19.0f" % ("msgs/s", a["rate"], b["rate"]))
+    print("  %-26s %19s %19s" % ("mean delays=a/b/c/d (s)", "/".join(
+        "%.2f" % x for x in a["delays"]), "/".join("%.2f" % x
+                                                   for x in b["delays"])))
+    for key, what in (("cycle", " wall per message"), ("cpu", " CPU"),
+                      ("runq", " waiting for a CPU")):
+        print("  %-26s %19.3f %19.3f" % (agent + what, a[key], b[key]))
+    for prog in (agent, "qmgr", "cleanup", "smtpd"):
+        ha, hb = a["samples"][prog], b["samples"][prog]
+        keys = sorted(set(ha) | set(hb), key=lambda k: -max(
+            ha.get(k, 0) * a["per"], hb.get(k, 0) * b["per"]))
+        print("  %s:" % prog)
+        for k in keys[:10]:
+            print("    %-24s %19.3f %19.3f" % (k, ha.get(k, 0) * a["per"],
+                                               hb.get(k, 0) * b["per"]))
 
 
 def cpu_model():
@@ -672,8 +765,8 @@ def main():
             sink = start_sink(sink_port)
             strace_profile(base, e2e.free_port(), sink_port, n, sessions,
                            size, workloads[0])
-        if os.environ.get("BENCH_PROFILE") == "perf":
-            perf_profile(base, n, sessions, size, workloads[0])
+        if os.environ.get("BENCH_PROFILE") == "sched":
+            sched_profile(base, n, sessions, size, workloads[0])
     except Stuck as e:
         keep = True
         print("make bench: %s\nkept %s%s" % (e, base,

@@ -4,8 +4,8 @@
  * patched at the end, and the durable finish (queue.h).
  *
  * Crash safety: the file is created in incoming/ without the complete mark
- * and gets it only in queue_finish(), after E is written and the data is
- * synced; a message to hold is renamed into hold/ before it is finished.
+ * and gets it only in queue_finish(), after E is written, in the fsync
+ * that makes the data durable; a message to hold is renamed into hold/ before it is finished.
  * A crash or kill -9 at any earlier point leaves a file that no reader
  * takes.  Every write error turns into CLEANUP_STAT_WRITE and the file is
  * removed.

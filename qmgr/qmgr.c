@@ -15,7 +15,7 @@
  * F forgets dead destinations.  At start it moves whatever a crash left
  * in active/ back to incoming/ and resumes at once.
  * Crash safety: a message is in exactly one queue at any time (queue_move
- * is a rename with directory fsyncs); recipients are crossed off by the
+ * is a rename; into deferred/ with directory fsyncs); recipients are crossed off by the
  * agents only after their results are recorded, so a crash can duplicate
  * a delivery, never lose one.
  */
@@ -42,8 +42,8 @@
 #include "lib/mail/rcpt_log.h"
 #include "qmgr/qmgr.h"
 
-/* Renames into active/ made durable together (one sync for the batch). */
-#define QMGR_MOVE_BATCH 100
+/* Files of incoming/ moved into active/ per round of the event loop. */
+#define QMGR_SCAN_STEP 2
 
 static int active_msgs;    /* messages in memory */
 static long active_rcpts;  /* their recipients */
@@ -265,112 +265,112 @@ activate(const char *id)
 }
 
 /*
- * Make a batch of renames into active/ durable (both directories synced,
- * as queue_move does, once per pair of directories for the whole batch),
- * then read and queue the messages.
+ * Move one file of queue into active/ and queue it for delivery, if it is
+ * complete (and due, with check_time); true when it was taken.
+ *
+ * The rename is not followed by directory fsyncs, as in Postfix: the
+ * message is durable already (cleanup synced it and its directory before
+ * the 250), a rename leaves it under one of the two names after a crash
+ * (and active/ goes back to incoming/ at start), and the journal commits
+ * it before any later change to the file (its removal after delivery).
  */
-static struct argv *
-scan_flush(const char *queue, struct argv *batch)
+static bool
+take(const char *queue, const char *id, bool check_time, time_t now)
 {
-	struct str *why = str_new(0), *from = str_new(0), *to = str_new(0);
-	struct argv *synced = argv_new();
-	bool ok = true;
-
-	for (size_t i = 0; i < batch->argc && ok; i++) {
-		size_t j;
-
-		/* The directory pair: the paths without the file name. */
-		queue_path(from, queue, batch->argv[i]);
-		queue_path(to, QUEUE_ACTIVE, batch->argv[i]);
-		str_truncate(from, str_len(from) - strlen(batch->argv[i]));
-		str_truncate(to, str_len(to) - strlen(batch->argv[i]));
-		str_cat(from, str_ptr(to));
-		for (j = 0; j < synced->argc; j++)
-			if (strcmp(synced->argv[j], str_ptr(from)) == 0)
-				break;
-		if (j < synced->argc)
-			continue;
-		argv_add(synced, str_ptr(from));
-		if (queue_move_sync(queue, batch->argv[i], QUEUE_ACTIVE, why) <
-		    0) {
-			msg_warn("%s: %s", batch->argv[i], str_ptr(why));
-			ok = false;
-		}
-	}
-	for (size_t i = 0; i < batch->argc && ok; i++)
-		activate(batch->argv[i]);
-	argv_free(synced);
-	str_free(from);
-	str_free(to);
-	str_free(why);
-	argv_free(batch);
-	return argv_new();
-}
-
-/*
- * Move what is due in queue into active/ and queue it for delivery, while
- * there is room; *more tells that a limit stopped the scan.  With yield,
- * stop after a batch (rescan goes on in a later round of the event loop)
- * so that deliveries start while a long incoming queue is read.
- */
-static void
-scan(const char *queue, bool check_time, bool yield, bool *more)
-{
-	struct queue_scan *qs = queue_scan_open(queue);
 	struct str *path = str_new(0), *why = str_new(0);
-	struct argv *batch = argv_new();
-	time_t now = time(NULL);
-	const char *id;
-	int moved = 0;
+	struct stat st;
+	bool taken = false;
 
-	*more = false;
-	if (qs == NULL) {
-		msg_warn("scan %s: %m", queue);
-		goto out;
-	}
-	while ((id = queue_scan_next(qs)) != NULL) {
-		struct stat st;
-
-		if (batch->argc > 0 && (batch->argc >= QMGR_MOVE_BATCH ||
-					   active_msgs + (int)batch->argc >=
-					       var_qmgr_message_active_limit ||
-					   !room()))
-			batch = scan_flush(queue, batch);
-		if (yield && moved >= QMGR_MOVE_BATCH) {
-			/* Let deliveries start; go on in a later round. */
-			*more = true;
-			event_timer(rescan, NULL, 0);
-			break;
-		}
-		if (!room()) {
-			*more = true;
-			break;
-		}
-		queue_path(path, queue, id);
-		if (lstat(str_ptr(path), &st) < 0 || !S_ISREG(st.st_mode) ||
-		    !queue_complete(&st))
-			continue;
-		if (check_time && st.st_mtime > now)
-			continue;
+	queue_path(path, queue, id);
+	if (lstat(str_ptr(path), &st) == 0 && S_ISREG(st.st_mode) &&
+	    queue_complete(&st) && !(check_time && st.st_mtime > now)) {
 		if (queue_move_rename(queue, id, QUEUE_ACTIVE, why) < 0) {
 			msg_warn("%s: %s", id, str_ptr(why));
 		} else {
-			argv_add(batch, id);
-			moved++;
+			activate(id);
+			taken = true;
 		}
 	}
-	batch = scan_flush(queue, batch);
-	queue_scan_close(qs);
-out:
-	argv_free(batch);
 	str_free(path);
 	str_free(why);
+	return taken;
+}
+
+/*
+ * incoming/ is read a few files per round of the event loop, from one
+ * open directory scan, so that replies from the delivery agents and the
+ * next deliveries are never kept waiting behind a long incoming queue
+ * (Postfix feeds one message per round).  A wakeup during a scan starts
+ * another once it ends, for a file it may have passed already; a full
+ * active queue ends the scan until a message leaves (more_incoming).
+ */
+static struct queue_scan *in_scan;
+static bool in_again;
+
+static void
+incoming_step(int ev, void *ctx)
+{
+	time_t now = time(NULL);
+	const char *id;
+	int taken = 0;
+
+	(void)ev;
+	while (taken < QMGR_SCAN_STEP) {
+		if (!room()) {
+			more_incoming = true;
+			in_again = false;
+			in_scan = queue_scan_close(in_scan);
+			return;
+		}
+		if ((id = queue_scan_next(in_scan)) == NULL) {
+			in_scan = queue_scan_close(in_scan);
+			if (in_again)
+				scan_incoming();
+			return;
+		}
+		if (take(QUEUE_INCOMING, id, false, now))
+			taken++;
+	}
+	event_timer(incoming_step, ctx, 0);
 }
 
 static void
 scan_incoming(void)
 {
-	scan(QUEUE_INCOMING, false, true, &more_incoming);
+	if (in_scan != NULL) {
+		in_again = true;
+		return;
+	}
+	in_again = false;
+	more_incoming = false;
+	if ((in_scan = queue_scan_open(QUEUE_INCOMING)) == NULL) {
+		msg_warn("scan %s: %m", QUEUE_INCOMING);
+		return;
+	}
+	incoming_step(0, NULL);
+}
+
+/* All of deferred/ that is due, while there is room. */
+static void
+scan(const char *queue, bool check_time, bool *more)
+{
+	struct queue_scan *qs = queue_scan_open(queue);
+	time_t now = time(NULL);
+	const char *id;
+
+	*more = false;
+	if (qs == NULL) {
+		msg_warn("scan %s: %m", queue);
+		return;
+	}
+	while ((id = queue_scan_next(qs)) != NULL) {
+		if (!room()) {
+			*more = true;
+			break;
+		}
+		(void)take(queue, id, check_time, now);
+	}
+	queue_scan_close(qs);
 }
 
 static void
@@ -380,7 +380,7 @@ scan_deferred(void)
 
 	ignore_time = false;
 	qmgr_dlv_forget(); /* a new queue run */
-	scan(QUEUE_DEFERRED, check, false, &more_deferred);
+	scan(QUEUE_DEFERRED, check, &more_deferred);
 }
 
 static void

@@ -11,13 +11,15 @@
  * queue_create(queue, id, why)   a new, empty, unique file in queue: returns
  *                                its descriptor (mode 0600, O_EXCL, close on
  *                                exec) and its ID in id, or -1 with why
- * queue_finish(fd, queue, id, mode, why)  make the file durable and mark it
- *                                complete: fsync, fchmod(mode) (0700 for
- *                                queue files, 0744 in maildrop), fsync,
- *                                fsync of the directory; 0 or -1 with why
+ * queue_finish(fd, queue, id, mode, why)  mark the file complete and make
+ *                                it durable: fchmod(mode) (0700 for queue
+ *                                files, 0744 in maildrop), fsync, fsync of
+ *                                the directory; 0 or -1 with why
  * queue_move(from, id, to, why)  rename between queues (making hash
  *                                subdirectories as needed) and fsync both
  *                                directories; 0 or -1 with why (errno kept)
+ *                                (qmgr's moves into active/ are plain
+ *                                renames: queue_move_rename)
  * queue_move_rename(from, id, to, why)  queue_move's rename alone, and
  * queue_move_sync(from, id, to, why)    its directory fsyncs alone: for a
  *                                batch of moves (qmgr's scan of incoming/),
@@ -76,14 +78,15 @@
  *                               time > 0; qmgr rewrites it)
  *
  * Crash safety.  A queue file counts only when its last record (E) is
- * written, the data fsynced, the complete mark set, fsynced again and the
- * directory fsynced (queue_finish).  cleanup reports success to its client
- * only after that, so an acknowledged message is on disk; a crash before
- * leaves a file without the mark, which readers skip (and postsuper/qmgr
- * clean up), so a half file is never delivered.  Moving between queues is
- * a rename followed by fsync of both directories (the new one first) before
- * the file is used in its new queue, so a crash leaves the file in one
- * queue or the other, never in none.  Readers check the version,
+ * written, the complete mark set, the file fsynced and the directory
+ * fsynced (queue_finish).  cleanup reports success to its client only
+ * after that, so an acknowledged message is on disk; a crash before leaves
+ * a file without the mark, which readers skip (and postsuper/qmgr clean
+ * up), or one whose data did not all reach the disk, which fails the
+ * checks below, so a half file is never delivered.  Moving between queues
+ * is a rename, so a crash leaves the file in one queue or the other, never
+ * in none; queue_move also fsyncs both directories (the new one first)
+ * before the file is used in its new queue.  Readers check the version,
  * every record length against the file size, the record order and the E
  * record; anything else goes to corrupt/ with a warning naming the file.
  */

@@ -239,7 +239,7 @@ test_create_finish(struct test *t)
 	str_reset(why);
 	TEST_INT(t, queue_finish(-1, "incoming", "ABCDE1", 0700, why), -1);
 	TEST_STR(t, str_ptr(why),
-	    "fsync queue file incoming/ABCDE1: Bad file descriptor");
+	    "change queue file incoming/ABCDE1 mode: Bad file descriptor");
 	str_free(id);
 	str_free(why);
 	str_free(path);

@@ -6,8 +6,10 @@
  * and commands chdir there first, as Postfix's clients do.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/util/alloc.h"
 #include "lib/util/msg.h"
@@ -20,6 +22,46 @@
 
 static struct stream *tr_stream;
 static struct attr_list *tr_req, *tr_rep;
+
+/*
+ * One-entry caches, as Postfix's clients keep: a process that asks the same
+ * question again within TR_CACHE_TIME seconds (qmgr and local for every
+ * message to one recipient, cleanup for every message from one sender)
+ * gets the last answer without a round trip.  Only complete answers are
+ * kept, never a failure.
+ */
+#define TR_CACHE_TIME 30
+
+struct tr_cache {
+	time_t expire;
+	struct str *k1, *k2;      /* rule or sender, address */
+	struct str *v1, *v2, *v3; /* address; transport, nexthop, recipient */
+	int flags;
+};
+
+static struct tr_cache rw_cache, rs_cache;
+
+static bool
+tr_cache_hit(struct tr_cache *c, const char *k1, const char *k2)
+{
+	return c->k1 != NULL && *k2 != 0 && time(NULL) < c->expire &&
+	    strcmp(str_ptr(c->k1), k1) == 0 && strcmp(str_ptr(c->k2), k2) == 0;
+}
+
+static void
+tr_cache_keep(struct tr_cache *c, const char *k1, const char *k2)
+{
+	if (c->k1 == NULL) {
+		c->k1 = str_new(32);
+		c->k2 = str_new(64);
+		c->v1 = str_new(64);
+		c->v2 = str_new(16);
+		c->v3 = str_new(64);
+	}
+	str_set(c->k1, k1);
+	str_set(c->k2, k2);
+	c->expire = time(NULL) + TR_CACHE_TIME;
+}
 
 static void
 tr_disconnect(void)
@@ -101,6 +143,10 @@ rewrite_addr(const char *rule, const char *addr, struct str *result)
 {
 	const char *value;
 
+	if (tr_cache_hit(&rw_cache, rule, addr)) {
+		str_set(result, str_ptr(rw_cache.v1));
+		return 0;
+	}
 	tr_init();
 	attr_put(tr_req, "request", "rewrite");
 	attr_put(tr_req, "rule", rule);
@@ -114,6 +160,8 @@ rewrite_addr(const char *rule, const char *addr, struct str *result)
 		return -1;
 	}
 	str_set(result, value);
+	tr_cache_keep(&rw_cache, rule, addr);
+	str_set(rw_cache.v1, value);
 	if (msg_verbose)
 		msg_info("rewrite_addr: %s: %s -> %s", rule, addr, value);
 	return 0;
@@ -125,9 +173,18 @@ resolve_addr(const char *sender, const char *addr, struct resolve_reply *r)
 	const char *transport, *nexthop, *recipient;
 	long flags;
 
+	if (sender == NULL)
+		sender = "";
+	if (tr_cache_hit(&rs_cache, sender, addr)) {
+		r->flags = rs_cache.flags;
+		str_set(r->transport, str_ptr(rs_cache.v1));
+		str_set(r->nexthop, str_ptr(rs_cache.v2));
+		str_set(r->recipient, str_ptr(rs_cache.v3));
+		return 0;
+	}
 	tr_init();
 	attr_put(tr_req, "request", "resolve");
-	attr_put(tr_req, "sender", sender != NULL ? sender : "");
+	attr_put(tr_req, "sender", sender);
 	attr_put(tr_req, "address", addr);
 	if (tr_request() < 0)
 		return -1;
@@ -145,6 +202,13 @@ resolve_addr(const char *sender, const char *addr, struct resolve_reply *r)
 	str_set(r->transport, transport);
 	str_set(r->nexthop, nexthop);
 	str_set(r->recipient, recipient);
+	if (!(r->flags & RESOLVE_FLAG_FAIL)) {
+		tr_cache_keep(&rs_cache, sender, addr);
+		rs_cache.flags = r->flags;
+		str_set(rs_cache.v1, transport);
+		str_set(rs_cache.v2, nexthop);
+		str_set(rs_cache.v3, recipient);
+	}
 	if (msg_verbose)
 		msg_info("resolve_addr: %s -> (%s:%s) %s flags=%d", addr,
 		    transport, nexthop, recipient, r->flags);

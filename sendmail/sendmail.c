@@ -223,38 +223,6 @@ sm_has_line_break(const char *p)
 	return strpbrk(p, "\r\n") != NULL;
 }
 
-/* Start postdrop -r with pipes to and from it. */
-static pid_t
-sm_postdrop(struct stream **to, struct stream **from)
-{
-	struct str *path = str_new(100);
-	int in[2], out[2];
-	pid_t pid;
-
-	str_fmt(path, "%s/postdrop", var_command_directory);
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
-		msg_fatal("pipe: %m");
-	if ((pid = fork()) < 0)
-		msg_fatal("fork: %m");
-	if (pid == 0) {
-		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
-			msg_fatal("dup2: %m");
-		if (msg_verbose)
-			execl(str_ptr(path), "postdrop", "-r", "-v",
-			    (char *)NULL);
-		else
-			execl(str_ptr(path), "postdrop", "-r", (char *)NULL);
-		msg_fatal("%s(%ld): unable to execute %s -r: %m",
-		    str_ptr(sm_user), sm_uid, str_ptr(path));
-	}
-	close(in[0]);
-	close(out[1]);
-	*to = stream_open(in[1]);
-	*from = stream_open(out[0]);
-	str_free(path);
-	return pid;
-}
-
 /* Wait for postdrop; fatal unless it says the file is safe. */
 static void
 sm_postdrop_done(pid_t pid, bool ok)
@@ -373,7 +341,13 @@ sm_enqueue(const struct sm_opts *o, struct argv *rcpts)
 		sm_gecos(getpwuid((uid_t)sm_uid), fullname);
 	sm_clean_fullname(fullname);
 
-	pid = sm_postdrop(&to, &from);
+	{
+		struct str *who = str_new(0);
+
+		str_fmt(who, "%s(%ld)", str_ptr(sm_user), sm_uid);
+		pid = submit_postdrop(&to, &from, str_ptr(who));
+		str_free(who);
+	}
 	if (attr_read(from, al, SM_ATTR_LIMIT) < 0 ||
 	    !attr_expect(al, "protocol", POSTDROP_PROTOCOL) ||
 	    attr_get(al, "queue_id") == NULL)

@@ -120,33 +120,6 @@ smtpd_sa_socket(struct stream *st)
 	return 0;
 }
 
-/* Start "postdrop -r" with pipes; its pid, or -1. */
-static pid_t
-smtpd_sa_postdrop(struct stream **to, struct stream **from)
-{
-	struct str *path = str_new(100);
-	int in[2], out[2];
-	pid_t pid;
-
-	str_fmt(path, "%s/postdrop", var_command_directory);
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
-		msg_fatal("pipe: %m");
-	if ((pid = fork()) < 0)
-		msg_fatal("fork: %m");
-	if (pid == 0) {
-		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
-			_exit(1);
-		execl(str_ptr(path), "postdrop", "-r", (char *)NULL);
-		msg_fatal("execl %s: %m", str_ptr(path));
-	}
-	close(in[0]);
-	close(out[1]);
-	*to = stream_open(in[1]);
-	*from = stream_open(out[0]);
-	str_free(path);
-	return pid;
-}
-
 /* Is this envelope record one that postdrop accepts from sendmail? */
 static bool
 smtpd_sa_pass(int type, const struct str *data)
@@ -180,7 +153,7 @@ smtpd_sa_relay(int fd)
 	int type, status;
 	bool done = false;
 
-	pid = smtpd_sa_postdrop(&to, &from);
+	pid = submit_postdrop(&to, &from, "smtpd");
 	if (attr_read(from, al, SMTPD_SA_ATTR_MAX) < 0 ||
 	    !attr_expect(al, "protocol", POSTDROP_PROTOCOL) ||
 	    (id = attr_get(al, "queue_id")) == NULL)

@@ -88,6 +88,18 @@ scache_clnt_open(void)
 	return 0;
 }
 
+/* Start the request list: its name first. */
+static void
+scache_clnt_begin(const char *request)
+{
+	if (scache_req == NULL) {
+		scache_req = attr_new();
+		scache_rep = attr_new();
+	}
+	attr_reset(scache_req);
+	attr_put(scache_req, "request", request);
+}
+
 /*
  * Send scache_req with fd (or none), read the reply: 0 with its status
  * in *status and a passed descriptor in *fdp (-1: none), or -1 (logged,
@@ -100,10 +112,6 @@ scache_clnt_request(int fd, long *status, int *fdp)
 	int rfd = -1;
 
 	*fdp = -1;
-	if (scache_req == NULL) {
-		scache_req = attr_new();
-		scache_rep = attr_new();
-	}
 	if (scache_stream == NULL && scache_clnt_open() < 0)
 		return -1;
 	errno = 0;
@@ -134,12 +142,7 @@ scache_clnt_save_endp(int ttl, const char *label, const char *prop, int fd)
 	long status;
 	int rfd, ret;
 
-	if (scache_req == NULL) {
-		scache_req = attr_new();
-		scache_rep = attr_new();
-	}
-	attr_reset(scache_req);
-	attr_put(scache_req, "request", "save_endp");
+	scache_clnt_begin("save_endp");
 	attr_put_long(scache_req, "ttl", ttl);
 	attr_put(scache_req, "label", label);
 	attr_put(scache_req, "prop", prop);
@@ -160,12 +163,7 @@ scache_clnt_save_dest(int ttl, const char *label, const char *prop,
 	long status;
 	int rfd;
 
-	if (scache_req == NULL) {
-		scache_req = attr_new();
-		scache_rep = attr_new();
-	}
-	attr_reset(scache_req);
-	attr_put(scache_req, "request", "save_dest");
+	scache_clnt_begin("save_dest");
 	attr_put_long(scache_req, "ttl", ttl);
 	attr_put(scache_req, "label", label);
 	attr_put(scache_req, "prop", prop);
@@ -184,12 +182,7 @@ scache_clnt_find(const char *request, const char *label)
 	long status;
 	int rfd;
 
-	if (scache_req == NULL) {
-		scache_req = attr_new();
-		scache_rep = attr_new();
-	}
-	attr_reset(scache_req);
-	attr_put(scache_req, "request", request);
+	scache_clnt_begin(request);
 	attr_put(scache_req, "label", label);
 	if (scache_clnt_request(-1, &status, &rfd) < 0)
 		return -1;

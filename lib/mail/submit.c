@@ -1,12 +1,17 @@
 /*
  * submit - the record grammar of a local submission (see submit.h).
  */
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "lib/util/msg.h"
 #include "lib/util/str.h"
+#include "lib/util/stream.h"
 #include "lib/mail/cleanup_proto.h"
+#include "lib/mail/params.h"
 #include "lib/mail/record.h"
 #include "lib/mail/submit.h"
 
@@ -210,4 +215,35 @@ submit_check(struct submit_state *s, int type, const char *p, size_t len,
 	default:
 		return submit_bad(why, "record after end:", type);
 	}
+}
+
+pid_t
+submit_postdrop(struct stream **to, struct stream **from, const char *who)
+{
+	struct str *path = str_new(100);
+	int in[2], out[2];
+	pid_t pid;
+
+	str_fmt(path, "%s/postdrop", var_command_directory);
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		msg_fatal("pipe: %m");
+	if ((pid = fork()) < 0)
+		msg_fatal("fork: %m");
+	if (pid == 0) {
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+			msg_fatal("dup2: %m");
+		if (msg_verbose)
+			execl(str_ptr(path), "postdrop", "-r", "-v",
+			    (char *)NULL);
+		else
+			execl(str_ptr(path), "postdrop", "-r", (char *)NULL);
+		msg_fatal("%s: unable to execute %s -r: %m", who,
+		    str_ptr(path));
+	}
+	close(in[0]);
+	close(out[1]);
+	*to = stream_open(in[1]);
+	*from = stream_open(out[0]);
+	str_free(path);
+	return pid;
 }

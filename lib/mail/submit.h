@@ -47,6 +47,7 @@
 #ifndef SUBMIT_H
 #define SUBMIT_H
 
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -76,6 +77,16 @@ struct submit_state {
 	long rcpt_count;
 	struct str *sender;
 };
+
+/*
+ * submit_postdrop(to, from, who)  start "postdrop -r" (with -v when
+ *                        msg_verbose) with pipes to its standard input and
+ *                        from its standard output; its pid.  Failing to
+ *                        run it is fatal: who (e.g. "user(1000)") and
+ *                        "unable to execute PATH -r: REASON".
+ */
+struct stream;
+pid_t submit_postdrop(struct stream **, struct stream **, const char *);
 
 void submit_init(struct submit_state *, int);
 void submit_free(struct submit_state *);

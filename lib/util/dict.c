@@ -272,9 +272,9 @@ dict_surrogate_sequence(struct dict *d, int func, const char **key,
 }
 
 /*
- * As Postfix, the reason is logged once when the surrogate is made: the
- * table may never be used in this process, but the mistake must not go
- * unnoticed.
+ * As Postfix, the reason is logged once, as an error, when the surrogate
+ * is made: the table may never be used in this process, but the mistake
+ * must not go unnoticed (and enough of them end the process, msg_error).
  */
 struct dict *
 dict_surrogate(const char *spec, const char *why_text)
@@ -294,6 +294,6 @@ dict_surrogate(const char *spec, const char *why_text)
 	d->delete = dict_surrogate_delete;
 	d->sequence = dict_surrogate_sequence;
 	if (why_text && *why_text)
-		msg_warn("%s", why_text);
+		msg_error("%s", why_text);
 	return d;
 }

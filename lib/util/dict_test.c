@@ -201,7 +201,7 @@ test_surrogate(struct test *t)
 	const char *k, *v;
 
 	TEST_STR(t, test_log_text(),
-	    "warning: open database /nonexistent.db: No such file or directory\n");
+	    "error: open database /nonexistent.db: No such file or directory\n");
 	TEST_STR(t, d->type, "hash");
 	TEST_STR(t, d->name, "/nonexistent");
 	TEST_TRUE(t, dict_get(d, "a") == NULL);

@@ -289,6 +289,15 @@ schedule(void)
 	event_timer(dispatch, NULL, 0);
 }
 
+static bool dispatching; /* inside dispatch(): do not enter it again */
+
+/*
+ * An entry is over.  After a delivery the next one starts first, and the
+ * finished message's bookkeeping (its log, the queue file's removal) runs
+ * while the agent accepts the connection and greets: with one delivery
+ * at a time (local_destination_concurrency_limit = 1) that bookkeeping is
+ * otherwise part of every delivery's cycle.
+ */
 static void
 entry_done(struct qentry *e, bool running)
 {
@@ -305,9 +314,13 @@ entry_done(struct qentry *e, bool running)
 	}
 	deliver_request_free(e->req);
 	free(e);
-	if (--m->pending == 0)
+	m->pending--;
+	if (running && !dispatching)
+		dispatch(0, NULL);
+	else
+		schedule();
+	if (m->pending == 0)
 		qmgr_msg_done(m);
-	schedule();
 }
 
 static void
@@ -393,6 +406,7 @@ dispatch(int ev, void *ctx)
 {
 	(void)ev;
 	(void)ctx;
+	dispatching = true;
 	for (struct qdest *d = dests, *next; d; d = next) {
 		next = d->next;
 		while (d->head != NULL) {
@@ -438,6 +452,7 @@ dispatch(int ev, void *ctx)
 		}
 		dest_release(d);
 	}
+	dispatching = false;
 }
 
 static bool

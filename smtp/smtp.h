@@ -23,6 +23,8 @@
  *   smtp_site_io(sess, while)    the session failed with an I/O error
  *   smtp_soften(dsn)             5.X.Y -> 4.X.Y
  *   smtp_fail_all(state, relay, dsn, why, hard)  every pending recipient
+ *   smtp_fail_all_reply(..., reply)  the same with the server's reply
+ *                                behind it (Diagnostic-Code: smtp; REPLY)
  *   smtp_reply_dsn(code, text, out)  the enhanced status code of a reply
  *   smtp_loop_check(sess)        the greeting/EHLO reply in sess->reply
  *                                names this host (SMTP to port 25 only)
@@ -223,6 +225,8 @@ void smtp_site_reply(struct smtp_session *, const char *);
 void smtp_site_io(struct smtp_session *, const char *);
 void smtp_soften(struct str *);
 void smtp_reply_dsn(int, const char *, struct str *);
+void smtp_fail_all_reply(struct smtp_state *, const char *, const char *,
+    const char *, bool, const char *);
 void smtp_fail_all(struct smtp_state *, const char *, const char *,
     const char *, bool);
 bool smtp_loop_check(const struct smtp_session *);

@@ -427,8 +427,9 @@ again:
 			struct str *dsn = str_new(0);
 
 			smtp_reply_dsn(s->code, str_ptr(s->reply), dsn);
-			smtp_fail_all(state, str_ptr(s->relay), str_ptr(dsn),
-			    str_ptr(why), false);
+			smtp_fail_all_reply(state, str_ptr(s->relay),
+			    str_ptr(dsn), str_ptr(why), false,
+			    str_ptr(s->reply));
 			str_free(dsn);
 		} else {
 			smtp_site_reply(s, str_ptr(why));
@@ -519,8 +520,9 @@ again:
 				str_set(dsn, "4.7.0");
 			if (SMTP_VAR(sasl_auth_soft_bounce))
 				smtp_soften(dsn);
-			smtp_fail_all(state, str_ptr(s->relay), str_ptr(dsn),
-			    str_ptr(why), str_ptr(dsn)[0] == '5');
+			smtp_fail_all_reply(state, str_ptr(s->relay),
+			    str_ptr(dsn), str_ptr(why), str_ptr(dsn)[0] == '5',
+			    s->code >= 400 ? str_ptr(s->reply) : NULL);
 			str_free(dsn);
 			goto quit;
 		}

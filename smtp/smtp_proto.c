@@ -149,29 +149,41 @@ smtp_rcpt_result(struct smtp_session *s, size_t i, const char *dsn,
 
 /*
  * Every pending recipient fails the same way: bounced when hard, else
- * kept with the reason.  relay NULL logs relay=none.
+ * kept with the reason.  relay NULL logs relay=none.  reply: the server's
+ * reply behind the failure (the notices' "Diagnostic-Code: smtp; REPLY",
+ * as Postfix's smtp_site_fail), or NULL.
  */
 void
-smtp_fail_all(struct smtp_state *state, const char *relay, const char *dsn,
-    const char *why, bool hard)
+smtp_fail_all_reply(struct smtp_state *state, const char *relay,
+    const char *dsn, const char *why, bool hard, const char *reply)
 {
+	struct deliver_diag diag = { .dtype = "smtp", .dtext = reply };
+
 	for (size_t i = 0; i < state->req->rcpt_count; i++) {
 		struct smtp_rcpt_state *rs = &state->rs[i];
 
 		if (rs->done)
 			continue;
 		if (hard) {
-			(void)deliver_bounce(state->req, &state->req->rcpt[i],
-			    relay, dsn, "%s", why);
+			(void)deliver_bounce_diag(state->req,
+			    &state->req->rcpt[i], relay, dsn,
+			    reply ? &diag : NULL, "%s", why);
 			rs->done = true;
 		} else {
 			str_set(rs->dsn, dsn);
 			smtp_soften(rs->dsn);
 			str_set(rs->why, why);
 			str_set(rs->relay, relay ? relay : "none");
-			str_set(rs->dtext, "");
+			str_set(rs->dtext, reply ? reply : "");
 		}
 	}
+}
+
+void
+smtp_fail_all(struct smtp_state *state, const char *relay, const char *dsn,
+    const char *why, bool hard)
+{
+	smtp_fail_all_reply(state, relay, dsn, why, hard, NULL);
 }
 
 /* The session failed as a whole with a server reply. */

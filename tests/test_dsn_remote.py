@@ -52,8 +52,9 @@ class Server:
     (rej*: 550 at RCPT, multi*: multi-line 550, tmp*: 450, lrej*: LMTP 550
     after DATA); records every transaction."""
 
-    def __init__(self, host, port, dsn=False, lmtp=False):
-        self.dsn, self.lmtp = dsn, lmtp
+    def __init__(self, host, port, dsn=False, lmtp=False,
+                 greeting="220 sink.test ESMTP"):
+        self.dsn, self.lmtp, self.greeting = dsn, lmtp, greeting
         self.messages = []
         self.rcpt_lines = []
         self.lock = threading.Lock()
@@ -81,7 +82,11 @@ class Server:
             f.write((s + "\r\n").encode())
 
         try:
-            out("220 sink.test ESMTP")
+            out(self.greeting)
+            if not self.greeting.startswith("220"):
+                f.readline()    # QUIT
+                out("221 2.0.0 bye")
+                return
             sender, rcpts = None, []
             while True:
                 line = f.readline()
@@ -196,15 +201,18 @@ class DsnRemoteTest(unittest.TestCase):
         cls.plain = Server(cls.net(1), p)
         cls.dsn = Server(cls.net(2), p, dsn=True)
         cls.lmtp = Server(cls.net(3), p, lmtp=True)
-        cls.servers = [cls.plain, cls.dsn, cls.lmtp]
+        cls.greet = Server(cls.net(5), p,
+                           greeting="554 5.7.1 no service for you")
+        cls.servers = [cls.plain, cls.dsn, cls.lmtp, cls.greet]
         # net(4): nothing listens
         with open(os.path.join(cls.top, "transport"), "w") as f:
             f.write("dsn.test smtp:[%s]:%d\n"
                     "lmtp.test lmtp:inet:%s:%d\n"
                     "dead.test smtp:[%s]:%d\n"
                     "final.test lmtpf:inet:%s:%d\n"
+                    "greet.test smtp:[%s]:%d\n"
                     % (cls.net(2), p, cls.net(3), p, cls.net(4), p,
-                       cls.net(3), p))
+                       cls.net(3), p, cls.net(5), p))
         extra = ("transport_maps = texthash:%s/transport\n"
                  "relayhost = [%s]:%d\n"
                  "smtp_connect_timeout = 5s\n"
@@ -275,6 +283,24 @@ class DsnRemoteTest(unittest.TestCase):
                       % (self.net(1), self.net(1)), text)
         self.assertNotIn("X-Postfix;", data)
         self.assertNotIn("ok1@relay.test", data)
+
+    def test_5xx_greeting_diagnostic(self):
+        """A 5xx greeting (smtp_skip_5xx_greeting = yes: deferred): the
+        notices carry the server's reply, as Postfix's smtp_site_fail."""
+        self.send(["u5@greet.test"], "t-greet")
+        self.assertIsNotNone(self.inst.wait_log(
+            r"to=<u5@greet\.test>, .* status=deferred \(host %s refused "
+            r"to talk to me: 554 5\.7\.1 no service for you\)$"
+            % re.escape("%s[%s]" % (self.net(5), self.net(5))), 40),
+            self.inst.log()[-3000:])
+        data = self.notice("t-greet", "Delayed Mail")
+        self.assertIn("Final-Recipient: rfc822; u5@greet.test\r\n"
+                      "Original-Recipient: rfc822;u5@greet.test\r\n"
+                      "Action: delayed\r\nStatus: 4.7.1\r\n"
+                      "Remote-MTA: dns; %s\r\n"
+                      "Diagnostic-Code: smtp; 554 5.7.1 no service for you"
+                      "\r\n" % self.net(5), data)
+        self.assertNotIn("X-Postfix;", data)
 
     def test_mail_from_reject(self):
         """A pipelined MAIL FROM rejection: the MAIL reply (not the 503s

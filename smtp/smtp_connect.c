@@ -13,8 +13,10 @@
 #include <netinet/in.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,9 +49,116 @@ smtp_connect_init(void)
 		    SMTP_DISCARD_EHLO_MAPS, DICT_FLAGS_READ);
 }
 
-/* A non-blocking connect within smtp_connect_timeout: fd or -1. */
+/* s without the [] around it, in out. */
+static void
+smtp_unbracket(struct str *out, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 2 && s[0] == '[' && s[n - 1] == ']')
+		str_setn(out, s + 1, n - 2);
+	else
+		str_set(out, s);
+}
+
+/*
+ * Does inet_interfaces name exactly one address of family, and not a
+ * loopback one?  Then it is in out.  Only numerical addresses count: a
+ * host name, "all" or "loopback-only" means no single known address.
+ */
+static bool
+smtp_one_interface(int family, struct str *out)
+{
+	struct argv *ifs = argv_split(var_inet_interfaces, ", \t\r\n");
+	struct str *item = str_new(64);
+	int other_family = family == AF_INET ? AF_INET6 : AF_INET;
+	int count = 0;
+	bool unknown = false;
+
+	for (size_t i = 0; i < ifs->argc; i++) {
+		unsigned char b[16];
+
+		smtp_unbracket(item, ifs->argv[i]);
+		if (inet_pton(family, str_ptr(item), b) == 1) {
+			count++;
+			str_set(out, str_ptr(item));
+			if (family == AF_INET ? b[0] == 127
+					      : memcmp(b, &in6addr_loopback,
+						    16) == 0)
+				unknown = true;
+		} else if (inet_pton(other_family, str_ptr(item), b) != 1) {
+			unknown = true;
+		}
+	}
+	argv_free(ifs);
+	str_free(item);
+	return count == 1 && !unknown;
+}
+
+/*
+ * The source address for family: smtp_bind_address(6), else the one
+ * address of that family in inet_interfaces when it is not a loopback
+ * address (Postfix's rule for virtual IP hosting).  "" for none.
+ */
+static const char *
+smtp_bind_source(int family, const char **param)
+{
+	static struct str *buf;
+	const char *value = family == AF_INET ? SMTP_VAR(bind_address)
+					      : SMTP_VAR(bind_address6);
+
+	*param = family == AF_INET
+		     ? (smtp_lmtp ? "lmtp_bind_address" : "smtp_bind_address")
+		     : (smtp_lmtp ? "lmtp_bind_address6" : "smtp_bind_address6");
+	if (buf == NULL)
+		buf = str_new(64);
+	if (*value) {
+		smtp_unbracket(buf, value);
+		return str_ptr(buf);
+	}
+	return smtp_one_interface(family, buf) ? str_ptr(buf) : "";
+}
+
+/*
+ * Bind fd to the source address for family, as Postfix's
+ * smtp_connect_addr: a malformed one is fatal; one that cannot be bound
+ * is a warning, or with smtp_bind_address_enforce a deferral ("4.4.0
+ * server configuration error").  0, or -1 with dsn and why.
+ */
 static int
-smtp_connect(struct smtp_session *s, struct str *why)
+smtp_bind(int fd, int family, const char **dsn, struct str *why)
+{
+	const char *param, *src = smtp_bind_source(family, &param);
+	struct addrinfo hints = { 0 }, *res;
+	int err;
+
+	if (*src == 0)
+		return 0;
+	hints.ai_family = family;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if ((err = getaddrinfo(src, NULL, &hints, &res)) != 0)
+		msg_fatal("smtp_connect_addr: bad %s parameter: %s: %s", param,
+		    src, gai_strerror(err));
+	err = bind(fd, res->ai_addr, res->ai_addrlen) < 0 ? errno : 0;
+	freeaddrinfo(res);
+	if (err == 0)
+		return 0;
+	msg_warn("smtp_connect_addr: bind %s: %s", src, strerror(err));
+	if (!SMTP_VAR(bind_address_enforce))
+		return 0;
+	*dsn = "4.4.0";
+	str_set(why, "server configuration error");
+	return -1;
+}
+
+/*
+ * A non-blocking connect within smtp_connect_timeout: fd, or -1 with why
+ * and the status in *dsn (4.4.1, 4.4.0 for a source address that cannot
+ * be bound under smtp_bind_address_enforce).
+ */
+static int
+smtp_connect(struct smtp_session *s, const char **dsn, struct str *why)
 {
 	struct smtp_addr *a = s->addr;
 	struct sockaddr_storage ss;
@@ -83,9 +192,14 @@ smtp_connect(struct smtp_session *s, struct str *why)
 		memcpy(&sin6->sin6_addr, a->bytes, 16);
 		len = sizeof(*sin6);
 	}
+	*dsn = "4.4.1";
 	fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		str_fmt(why, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (a->family != AF_UNIX && smtp_bind(fd, a->family, dsn, why) < 0) {
+		close(fd);
 		return -1;
 	}
 	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
@@ -357,6 +471,7 @@ smtp_session(struct smtp_state *state, struct smtp_addr *a)
 	struct smtp_session sess = { 0 }, *s = &sess;
 	struct smtp_tls_policy pol = { 0 };
 	struct str *why = str_new(0);
+	const char *conn_dsn;
 	bool plain_retry = false;
 	int fd;
 
@@ -392,14 +507,14 @@ smtp_session(struct smtp_state *state, struct smtp_addr *a)
 	}
 
 again:
-	if ((fd = smtp_connect(s, why)) < 0) {
+	if ((fd = smtp_connect(s, &conn_dsn, why)) < 0) {
 		/*
 		 * Postfix logs each failed TCP connection, the last one too;
 		 * a UNIX socket's failure only in the status=deferred line.
 		 */
 		if (a->family != AF_UNIX)
 			msg_info("%s", str_ptr(why));
-		smtp_fail_all(state, NULL, "4.4.1", str_ptr(why), false);
+		smtp_fail_all(state, NULL, conn_dsn, str_ptr(why), false);
 		goto done;
 	}
 	s->st = stream_open(fd);

@@ -66,6 +66,7 @@ class Handler:
                 "tls": session.ssl is not None,
                 "auth": session.authenticated,
                 "helo": session.host_name,
+                "peer": session.peer,
             })
         return "250 2.0.0 Ok: queued as SINK%d" % len(self.messages)
 

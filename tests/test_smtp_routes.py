@@ -44,6 +44,14 @@ v4pref    unix  -       -       n       -       -       smtp
   -o smtp_address_preference=ipv4
 nodns     unix  -       -       n       -       -       smtp
   -o disable_dns_lookups=yes
+bind      unix  -       -       n       -       -       smtp
+  -o smtp_bind_address=[BINDADDR]
+bindbad   unix  -       -       n       -       -       smtp
+  -o smtp_bind_address=192.0.2.1
+bindenf   unix  -       -       n       -       -       smtp
+  -o smtp_bind_address=192.0.2.1 -o smtp_bind_address_enforce=yes
+bindjunk  unix  -       -       n       -       -       smtp
+  -o smtp_bind_address=junk
 """
 
 
@@ -155,6 +163,10 @@ class RoutesTest(smtpsink.SinkTest):
             "mail451b.test": "sess3:mail451.test:%d" % p,
             "greet421.test": "smtp:greet421.test:%d" % p,
             "nodns.test": "nodns:localhost:%d" % cls.local_port,
+            "bind.test": "bind:[%s]:%d" % (cls.net(1), p),
+            "bindbad.test": "bindbad:[%s]:%d" % (cls.net(1), p),
+            "bindenf.test": "bindenf:[%s]:%d" % (cls.net(1), p),
+            "bindjunk.test": "bindjunk:[%s]:%d" % (cls.net(1), p),
         })
         if cls.v6:
             transport["v6.test"] = "smtp:[::1]:%d" % cls.v6_port
@@ -182,13 +194,44 @@ class RoutesTest(smtpsink.SinkTest):
                  % (cls.top, cls.top, cls.cert,
                     "all" if cls.v6 else "ipv4")) + f.main_cf()
         master = MASTER_CF.replace("FALLBACK", cls.net(5)).replace(
-            "PORT", str(p))
+            "PORT", str(p)).replace("BINDADDR", cls.net(9))
         os.makedirs(os.path.join(cls.top, "inst"))
         cls.inst = e2e.Instance(os.path.join(cls.top, "inst"), master, extra)
         cls.inst.start()
 
     def relay(self, host, addr, port=None):
         return re.escape("%s[%s]:%d" % (host, addr, port or self.port))
+
+    # -- source address (observed with Postfix 3.7) ---------------------
+
+    def test_bind_address(self):
+        """smtp_bind_address: the server sees that source address."""
+        self.send("u20@bind.test", "Subject: bind\n\nbody\n")
+        self.status("u20@bind.test", self.relay(self.net(1), self.net(1)),
+                    "2.0.0", "sent", r"250 2\.0\.0 Ok: queued as SINK\d+")
+        m = self.plain.wait(lambda m: "u20@bind.test" in m["rcpts"])
+        self.assertEqual(m["peer"][0], self.net(9))
+
+    def test_bind_address_unusable(self):
+        """An address of no interface here: a warning, and delivery goes
+        on from any address; with smtp_bind_address_enforce it defers."""
+        self.send("u21@bindbad.test", "Subject: bindbad\n\nbody\n")
+        self.status("u21@bindbad.test", self.relay(self.net(1), self.net(1)),
+                    "2.0.0", "sent", r"250 2\.0\.0 Ok: queued as SINK\d+")
+        self.expect(r"postfix/smtp\[\d+\]: warning: smtp_connect_addr: "
+                    r"bind 192\.0\.2\.1: Cannot assign requested address$")
+        self.send("u22@bindenf.test", "Subject: bindenf\n\nbody\n")
+        self.status("u22@bindenf.test", "none", "4.4.0", "deferred",
+                    r"server configuration error")
+        self.expect(r"postfix/smtp\[\d+\]: server configuration error$")
+        self.assertIsNone(self.plain.wait(
+            lambda m: "u22@bindenf.test" in m["rcpts"], timeout=1))
+
+    def test_bind_address_malformed(self):
+        self.send("u23@bindjunk.test", "Subject: bindjunk\n\nbody\n")
+        self.expect(r"postfix/smtp\[\d+\]: fatal: smtp_connect_addr: bad "
+                    r"smtp_bind_address parameter: junk: Name or service "
+                    r"not known$")
 
     # -- protocol limits ------------------------------------------------
 

@@ -12,12 +12,13 @@
  * Runs as mail_owner under master, one resident process (maxproc 1),
  * chroot allowed.  Woken through public/qmgr: I and W scan incoming/, D
  * deferred/, A ignores the deferred files' time stamps on the next scan,
- * F forgets dead destinations.  At start it moves whatever a crash left
- * in active/ back to incoming/ and resumes at once.
- * Crash safety: a message is in exactly one queue at any time (queue_move
- * is a rename; into deferred/ with directory fsyncs); recipients are crossed off by the
- * agents only after their results are recorded, so a crash can duplicate
- * a delivery, never lose one.
+ * F forgets dead destinations.  Scans read a few files per round of the
+ * event loop, between the agents' replies.  At start it moves whatever a
+ * crash left in active/ back to incoming/ and resumes at once.
+ * Crash safety: a message is in exactly one queue at any time (a move is
+ * a rename; into deferred/ followed by directory fsyncs); recipients are
+ * crossed off by the agents only after their results are recorded, so a
+ * crash can duplicate a delivery, never lose one.
  */
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -42,8 +43,9 @@
 #include "lib/mail/rcpt_log.h"
 #include "qmgr/qmgr.h"
 
-/* Files of incoming/ moved into active/ per round of the event loop. */
+/* Per round of the event loop: files moved into active/, files looked at. */
 #define QMGR_SCAN_STEP 2
+#define QMGR_SCAN_LOOK 100
 
 static int active_msgs;    /* messages in memory */
 static long active_rcpts;  /* their recipients */
@@ -297,90 +299,92 @@ take(const char *queue, const char *id, bool check_time, time_t now)
 }
 
 /*
- * incoming/ is read a few files per round of the event loop, from one
- * open directory scan, so that replies from the delivery agents and the
- * next deliveries are never kept waiting behind a long incoming queue
+ * incoming/ and deferred/ are read a few files per round of the event
+ * loop, each from one open directory scan, so that replies from the
+ * delivery agents and the next deliveries never wait behind a long queue
  * (Postfix feeds one message per round).  A wakeup during a scan starts
- * another once it ends, for a file it may have passed already; a full
- * active queue ends the scan until a message leaves (more_incoming).
+ * another once it ends (for a file it may have passed already); a full
+ * active queue ends the scan until a message leaves (*more).
  */
-static struct queue_scan *in_scan;
-static bool in_again;
+struct qscan {
+	const char *queue;
+	struct queue_scan *qs;
+	bool again;      /* woken during the scan: scan again after it */
+	bool check_time; /* deferred/: only the files whose time has come */
+	bool *more;      /* a full active queue ended the scan */
+	void (*restart)(void);
+};
+
+static struct qscan in_scan = { .queue = QUEUE_INCOMING,
+	.more = &more_incoming,
+	.restart = scan_incoming };
+static struct qscan def_scan = { .queue = QUEUE_DEFERRED,
+	.more = &more_deferred,
+	.restart = scan_deferred };
 
 static void
-incoming_step(int ev, void *ctx)
+scan_step(int ev, void *ctx)
 {
+	struct qscan *sc = ctx;
 	time_t now = time(NULL);
 	const char *id;
-	int taken = 0;
+	int taken = 0, seen = 0;
 
 	(void)ev;
-	while (taken < QMGR_SCAN_STEP) {
+	while (taken < QMGR_SCAN_STEP && seen < QMGR_SCAN_LOOK) {
 		if (!room()) {
-			more_incoming = true;
-			in_again = false;
-			in_scan = queue_scan_close(in_scan);
+			*sc->more = true;
+			sc->again = false;
+			sc->qs = queue_scan_close(sc->qs);
 			return;
 		}
-		if ((id = queue_scan_next(in_scan)) == NULL) {
-			in_scan = queue_scan_close(in_scan);
-			if (in_again)
-				scan_incoming();
+		if ((id = queue_scan_next(sc->qs)) == NULL) {
+			sc->qs = queue_scan_close(sc->qs);
+			if (sc->again)
+				sc->restart();
 			return;
 		}
-		if (take(QUEUE_INCOMING, id, false, now))
+		seen++;
+		if (take(sc->queue, id, sc->check_time, now))
 			taken++;
 	}
-	event_timer(incoming_step, ctx, 0);
+	event_timer(scan_step, sc, 0);
+}
+
+/* Open a scan; false when one is under way (it goes again) or failed. */
+static bool
+scan_begin(struct qscan *sc)
+{
+	if (sc->qs != NULL) {
+		sc->again = true;
+		return false;
+	}
+	sc->again = false;
+	*sc->more = false;
+	if ((sc->qs = queue_scan_open(sc->queue)) == NULL) {
+		msg_warn("scan %s: %m", sc->queue);
+		return false;
+	}
+	return true;
 }
 
 static void
 scan_incoming(void)
 {
-	if (in_scan != NULL) {
-		in_again = true;
-		return;
-	}
-	in_again = false;
-	more_incoming = false;
-	if ((in_scan = queue_scan_open(QUEUE_INCOMING)) == NULL) {
-		msg_warn("scan %s: %m", QUEUE_INCOMING);
-		return;
-	}
-	incoming_step(0, NULL);
+	if (scan_begin(&in_scan))
+		scan_step(0, &in_scan);
 }
 
-/* All of deferred/ that is due, while there is room. */
-static void
-scan(const char *queue, bool check_time, bool *more)
-{
-	struct queue_scan *qs = queue_scan_open(queue);
-	time_t now = time(NULL);
-	const char *id;
-
-	*more = false;
-	if (qs == NULL) {
-		msg_warn("scan %s: %m", queue);
-		return;
-	}
-	while ((id = queue_scan_next(qs)) != NULL) {
-		if (!room()) {
-			*more = true;
-			break;
-		}
-		(void)take(queue, id, check_time, now);
-	}
-	queue_scan_close(qs);
-}
-
+/* A queue run: what is due in deferred/ (everything after an 'A'). */
 static void
 scan_deferred(void)
 {
-	bool check = !ignore_time;
-
+	if (!scan_begin(&def_scan))
+		return;
+	def_scan.check_time = !ignore_time;
 	ignore_time = false;
 	qmgr_dlv_forget(); /* a new queue run */
-	scan(QUEUE_DEFERRED, check, &more_deferred);
+	scan_step(0, &def_scan);
 }
 
 static void

@@ -302,6 +302,7 @@ static void
 entry_done(struct qentry *e, bool running)
 {
 	struct qmgr_msg *m = e->m;
+	bool last;
 
 	if (running) {
 		e->d->active--;
@@ -314,12 +315,17 @@ entry_done(struct qentry *e, bool running)
 	}
 	deliver_request_free(e->req);
 	free(e);
-	m->pending--;
+	/*
+	 * Whether this was m's last entry is known before dispatch(): when
+	 * it was not, dispatch() may end m's other entries (a dead
+	 * destination) and m with them, so m is not looked at again.
+	 */
+	last = --m->pending == 0;
 	if (running && !dispatching)
 		dispatch(0, NULL);
 	else
 		schedule();
-	if (m->pending == 0)
+	if (last)
 		qmgr_msg_done(m);
 }
 

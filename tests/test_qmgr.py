@@ -26,6 +26,7 @@ MASTER_CF = (
     "discard   unix  -       -       n       -       -       discard\n"
     "crash     unix  -       -       n       -       -       dieagent\n"
     "crash1    unix  -       -       n       -       -       dieagent\n"
+    "crash2    unix  -       -       n       -       -       dieagent\n"
     "local     unix  -       n       n       -       -       local\n")
 
 TRANSPORT = (
@@ -35,6 +36,7 @@ TRANSPORT = (
     "retry.test     retry:4.4.1 try again later\n"
     "crash.test     crash:\n"
     "crash1.test    crash1:\n"
+    "crash2.test    crash2:\n"
     "held.test      held:\n")
 
 QID_CHARS = "0123456789ABCDEF"
@@ -58,6 +60,8 @@ class QmgrTest(e2e.TempDirTest):
             "alias_maps = hash:%s/etc/aliases\n"
             "crash1_destination_recipient_limit = 1\n"
             "crash1_destination_concurrency_limit = 1\n"
+            "crash2_destination_recipient_limit = 2\n"
+            "crash2_destination_concurrency_limit = 1\n"
             % (self.dir, self.dir))
         self.inst.write("transport", TRANSPORT)
         self.addCleanup(self.inst.stop)
@@ -287,6 +291,32 @@ class QmgrTest(e2e.TempDirTest):
                         % (qid, r))
         self.expect(r"postfix/qmgr\[\d+\]: %s: removed$" % qid)
         self.assertNotRegex(self.inst.log(), r"%s: .*deferred" % qid)
+
+    def test_killed_agent_suspends_the_rest(self):
+        # Two requests for one destination (recipient limit 2), one at a
+        # time: the agent dies in the first, so the second is deferred
+        # at once as "delivery temporarily suspended", and that ends the
+        # message while qmgr is still busy with the first one's result.
+        qid = self.put("incoming", qfile.message(
+            recipients=("a@crash2.test", "b@crash2.test", "c@crash2.test"),
+            arrival=now_arrival()))
+        self.inst.start()
+        self.expect(r"postfix/dieagent\[\d+\]: %s: to=<a@crash2.test>, "
+                    r".*status=sent \(delivered before dying\)" % qid)
+        self.expect(r"postfix/qmgr\[\d+\]: %s: to=<b@crash2.test>, "
+                    r"relay=none, .*dsn=4.3.0, status=deferred \(unknown "
+                    r"mail transport error\)$" % qid)
+        self.expect(r"postfix/qmgr\[\d+\]: %s: to=<c@crash2.test>, "
+                    r"relay=none, .*dsn=4.3.0, status=deferred \(delivery "
+                    r"temporarily suspended: unknown mail transport "
+                    r"error\)$" % qid)
+        self.assertIsNotNone(self.wait_in("deferred", qid), self.inst.log())
+        # qmgr lives on: the next message goes through
+        ok = self.put("incoming", qfile.message(
+            recipients=("x@discard.test",), arrival=now_arrival()))
+        self.wakeup()
+        self.expect(r"postfix/qmgr\[\d+\]: %s: removed$" % ok)
+        self.assertNotRegex(self.inst.log(), r"qmgr.*(?:panic|signal)")
 
     def test_local_recipients_in_parallel(self):
         # local's recipient limit is 1: the concurrency limit (2) is per

@@ -118,16 +118,22 @@ master_status_event(int ev, void *ctx)
 static void __attribute__((noreturn))
 master_exec(struct master_serv *s, struct argv *argv)
 {
-	int tmp[64], n = s->nlisten < 64 ? s->nlisten : 64;
+	int tmp[64], status, n = s->nlisten < 64 ? s->nlisten : 64;
 	char gen[32];
 
-	/* Move the descriptors out of the way, then down to their numbers. */
-	tmp[0] = fcntl(s->status_fd[1], F_DUPFD, 100);
-	if (tmp[0] < 0 || dup2(tmp[0], MASTER_STATUS_FD) < 0)
+	/*
+	 * Move every descriptor out of the way first, then down to its
+	 * number: a listening socket that happens to be MASTER_STATUS_FD (or
+	 * MASTER_LISTEN_FD + i) in master must not be overwritten before it
+	 * is moved.
+	 */
+	if ((status = fcntl(s->status_fd[1], F_DUPFD, 100)) < 0)
 		_exit(1);
 	for (int i = 0; i < n; i++)
 		if ((tmp[i] = fcntl(s->listen_fds[i], F_DUPFD, 100)) < 0)
 			_exit(1);
+	if (dup2(status, MASTER_STATUS_FD) < 0)
+		_exit(1);
 	for (int i = 0; i < n; i++)
 		if (dup2(tmp[i], MASTER_LISTEN_FD + i) < 0)
 			_exit(1);

@@ -120,12 +120,36 @@ def remove_users(names):
         subprocess.run(["userdel", "-f", u], capture_output=True)
 
 
+_ports_given = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now.
+
+    Never the same one twice in a test run (tests take several before an
+    instance binds any), and below the kernel's ephemeral range, so that
+    no outgoing connection takes it as its source port meanwhile."""
+    import random
     import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    low = max(low, 12000)
+    for _ in range(1000):
+        port = random.randrange(10000, low)
+        if port in _ports_given:
+            continue
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise OSError("no free TCP port below %d" % low)
 
 
 def sanitizer_env():
